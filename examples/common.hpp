@@ -1,0 +1,131 @@
+// examples/common.hpp - what every example shares: the command-line flags (CLI11), the epoch
+// timer and result.json. Not part of the library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <xkeras/xkeras.hpp>
+
+namespace examples {
+
+namespace xk = xkeras;
+
+struct Args {
+    int epochs = 1;
+    std::size_t batch_size = 32;
+    std::uint64_t seed = 0;
+    int threads = 0;  ///< 0: xkeras's default (XKERAS_NUM_THREADS or all cores)
+    std::string data_dir = xk::datasets::mnist::default_dir().string();
+    std::size_t limit = 0;  ///< 0: all training images
+    std::string output{};
+    bool raw_pixels = false;  ///< only examples that offer --raw-pixels use it
+};
+
+/// Parses the flags every example takes; `defaults` are the document's settings. Exits on
+/// --help or a bad flag, as CLI11 does.
+inline Args parse_args(int argc, char** argv, const std::string& name,
+                       const std::string& description, Args defaults,
+                       bool offer_raw_pixels = false) {
+    Args a = defaults;
+    if (a.output.empty()) a.output = "out/" + name;
+    CLI::App app{description, name};
+    app.add_option("--epochs", a.epochs, "Training epochs")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--batch-size", a.batch_size, "Batch size")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--seed", a.seed, "Random seed (weights, shuffling, dropout)")
+        ->capture_default_str();
+    app.add_option("--threads", a.threads, "Threads for OpenBLAS and xkeras (0: default)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--data-dir", a.data_dir, "Folder with the MNIST IDX files")
+        ->capture_default_str();
+    app.add_option("--limit", a.limit, "Use only the first N training images (0: all)")
+        ->capture_default_str();
+    app.add_option("--output", a.output, "Folder for result.json")->capture_default_str();
+    if (offer_raw_pixels)
+        app.add_flag("--raw-pixels", a.raw_pixels,
+                     "Feed 0-255 pixels, as the document's code does, instead of / 255");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        std::exit(app.exit(e));
+    }
+    if (a.threads > 0) xk::set_num_threads(a.threads);
+    return a;
+}
+
+/// The first `n` rows of `x` (all of them when n is 0 or >= the row count).
+template <class E>
+auto take_first(const E& x, std::size_t n) {
+    using value_type = typename E::value_type;
+    if (n == 0 || n >= x.shape()[0]) return xt::xarray<value_type>(x);
+    return xt::xarray<value_type>(xt::view(x, xt::range(0, n)));
+}
+
+/// Records the wall time of every epoch (training and validation).
+class EpochTimer : public xk::callbacks::Callback<float> {
+  public:
+    std::vector<double> seconds;
+    void on_epoch_begin(int, const xk::callbacks::Logs&) override { start_ = clock::now(); }
+    void on_epoch_end(int, const xk::callbacks::Logs&) override {
+        seconds.push_back(std::chrono::duration<double>(clock::now() - start_).count());
+    }
+
+  private:
+    using clock = std::chrono::steady_clock;
+    clock::time_point start_;
+};
+
+/// Writes DIR/result.json atomically: the contract every example keeps.
+inline void write_result(const Args& a, const std::string& experiment, std::size_t params,
+                         const xk::callbacks::History<float>& history, const EpochTimer& timer,
+                         double test_loss, double test_accuracy, nlohmann::json extra = {}) {
+    nlohmann::json j = {
+        {"experiment", experiment},
+        {"params", params},
+        {"epochs_run", history.epoch.size()},
+        {"test_loss", test_loss},
+        {"test_accuracy", test_accuracy},
+        {"seconds_per_epoch", timer.seconds},
+        {"history", history.history},
+        {"settings",
+         {{"epochs", a.epochs},
+          {"batch_size", a.batch_size},
+          {"seed", a.seed},
+          {"threads", xk::get_num_threads()},
+          {"limit", a.limit},
+          {"data_dir", a.data_dir}}},
+        {"xkeras_version", xk::version},
+        {"blas_core", xk::backend::blas_core_name()},
+    };
+    if (!extra.is_null()) j.update(extra);
+    std::filesystem::create_directories(a.output);
+    auto path = std::filesystem::path(a.output) / "result.json";
+    xk::io::atomic_write(path, j.dump(2) + "\n");
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
+/// Runs `body`, turning an xkeras error into a message and exit code 1.
+template <class F>
+int run(F&& body) {
+    try {
+        body();
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace examples

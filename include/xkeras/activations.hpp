@@ -1,0 +1,131 @@
+// xkeras/activations.hpp - element-wise activations, by Keras name.
+//
+// linear (also "" / "None"), relu = max(x, 0), sigmoid = 1 / (1 + exp(-x)), tanh, and softmax over
+// the last axis, computed stably as exp(x - max) / sum. Each works in place on a (rows, cols)
+// block; the backward pass uses the activation's output y, so no input copy is kept:
+//   relu' = [y > 0], sigmoid' = y (1 - y), tanh' = 1 - y^2,
+//   softmax: dx_i = y_i (dy_i - sum_j dy_j y_j).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "config.hpp"
+
+namespace xkeras::activations {
+
+enum class kind { linear, relu, sigmoid, tanh, softmax };
+
+/// The activation for a Keras name; throws value_error for an unknown one.
+inline kind get(const std::string& name) {
+    if (name.empty() || name == "linear" || name == "None" || name == "none") return kind::linear;
+    if (name == "relu") return kind::relu;
+    if (name == "sigmoid") return kind::sigmoid;
+    if (name == "tanh") return kind::tanh;
+    if (name == "softmax") return kind::softmax;
+    throw value_error(detail::cat("unknown activation '", name,
+                                  "'; expected one of linear, relu, sigmoid, tanh, softmax"));
+}
+
+/// Keras's name of an activation.
+inline const char* name(kind k) {
+    switch (k) {
+        case kind::linear:
+            return "linear";
+        case kind::relu:
+            return "relu";
+        case kind::sigmoid:
+            return "sigmoid";
+        case kind::tanh:
+            return "tanh";
+        case kind::softmax:
+            return "softmax";
+    }
+    return "linear";
+}
+
+/// Softmax of each row of a (rows, cols) block; `out` may be `in`.
+template <class T>
+void softmax_rows(const T* in, T* out, std::size_t rows, std::size_t cols) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* x = in + r * cols;
+        T* y = out + r * cols;
+        const T mx = *std::max_element(x, x + cols);
+        T sum = T(0);
+        for (std::size_t c = 0; c < cols; ++c) {
+            y[c] = std::exp(x[c] - mx);
+            sum += y[c];
+        }
+        const T inv = T(1) / sum;
+        for (std::size_t c = 0; c < cols; ++c) y[c] *= inv;
+    }
+}
+
+/// out = k(in) for a (rows, cols) block (softmax acts on each row); `out` may be `in`.
+template <class T>
+void apply(kind k, const T* in, T* out, std::size_t rows, std::size_t cols) {
+    const std::size_t n = rows * cols;
+    switch (k) {
+        case kind::linear:
+            if (in != out) std::copy_n(in, n, out);
+            return;
+        case kind::relu:
+            for (std::size_t i = 0; i < n; ++i) out[i] = std::max(in[i], T(0));
+            return;
+        case kind::sigmoid:
+            for (std::size_t i = 0; i < n; ++i) out[i] = T(1) / (T(1) + std::exp(-in[i]));
+            return;
+        case kind::tanh:
+            for (std::size_t i = 0; i < n; ++i) out[i] = std::tanh(in[i]);
+            return;
+        case kind::softmax:
+            softmax_rows(in, out, rows, cols);
+            return;
+    }
+}
+
+/// Applies `k` in place.
+template <class T>
+void apply(kind k, T* x, std::size_t rows, std::size_t cols) {
+    apply(k, static_cast<const T*>(x), x, rows, cols);
+}
+
+/// dx = dL/d(input) from dy = dL/d(output) and the output y; `dx` may be `dy`.
+template <class T>
+void backward(kind k, const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
+    const std::size_t n = rows * cols;
+    switch (k) {
+        case kind::linear:
+            if (dy != dx) std::copy_n(dy, n, dx);
+            return;
+        case kind::relu:
+            for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+            return;
+        case kind::sigmoid:
+            for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
+            return;
+        case kind::tanh:
+            for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
+            return;
+        case kind::softmax:
+            for (std::size_t r = 0; r < rows; ++r) {
+                const T* yr = y + r * cols;
+                const T* dr = dy + r * cols;
+                T* xr = dx + r * cols;
+                T dot = T(0);
+                for (std::size_t c = 0; c < cols; ++c) dot += dr[c] * yr[c];
+                for (std::size_t c = 0; c < cols; ++c) xr[c] = yr[c] * (dr[c] - dot);
+            }
+            return;
+    }
+}
+
+/// In-place form of backward: dy becomes dL/d(input).
+template <class T>
+void backward(kind k, const T* y, T* dy, std::size_t rows, std::size_t cols) {
+    backward(k, y, static_cast<const T*>(dy), dy, rows, cols);
+}
+
+}  // namespace xkeras::activations

@@ -1,0 +1,165 @@
+// xkeras/layers/dense.hpp - Dense: y = activation(x . kernel + bias).
+//
+// Input (batch, ..., in), output (batch, ..., units): like Keras, a rank > 2 input is transformed
+// along its last axis. Kernel (in, units), bias (units). Params: in * units + units.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <optional>
+#include <string>
+
+#include "../backend/blas.hpp"
+#include "../initializers.hpp"
+#include "layer.hpp"
+
+namespace xkeras::layers {
+
+/// Options of Dense; every default is Keras's.
+struct DenseOptions {
+    std::string activation = "linear";  ///< Defaults to none (linear).
+    bool use_bias = true;
+    initializers::Initializer kernel_initializer = initializers::GlorotUniform();
+    initializers::Initializer bias_initializer = initializers::Zeros();
+    std::optional<regularizers::Regularizer> kernel_regularizer{};
+    std::optional<regularizers::Regularizer> bias_regularizer{};
+    shape_t input_shape{};  ///< Keras's `input_shape=` (without the batch axis), for a first layer.
+    std::string name{};     ///< Defaults to Keras's automatic name ("dense", "dense_1", ...).
+};
+
+/// Densely connected layer. `Dense(512, "relu")`, `Dense(10, {.activation = "softmax"})`.
+template <class T = float>
+class Dense : public Layer<T> {
+  public:
+    Dense(int units, DenseOptions options = {})
+        : Layer<T>("dense", options.name, options.input_shape),
+          units_(checked_units(units)),
+          activation_(activations::get(options.activation)),
+          opt_(std::move(options)) {}
+    // A template, so that a braced options list never matches it (GCC 12 would otherwise find
+    // `Dense(512, {.input_shape = {784}})` ambiguous with a std::string parameter).
+    template <class S>
+    requires std::convertible_to<const S&, std::string> Dense(int units, const S& activation,
+                                                              DenseOptions options = {})
+        : Dense(units, with_activation(std::move(options), std::string(activation))) {}
+
+    std::string class_name() const override { return "Dense"; }
+    std::size_t units() const { return units_; }
+    const DenseOptions& options() const { return opt_; }
+    activations::kind activation() const { return activation_; }
+    activations::kind output_activation() const override { return activation_; }
+
+    shape_t compute_output_shape(const shape_t& in) const override {
+        if (in.empty() || in.back() == 0)
+            throw shape_error(xkeras::detail::cat(
+                "layer '", this->name(),
+                "' (Dense) needs an input with a non-empty last axis, got ", shape_str(in, true)));
+        shape_t out = in;
+        out.back() = units_;
+        return out;
+    }
+
+    std::vector<Param<T>*> params() override {
+        if (!this->built_) return {};
+        std::vector<Param<T>*> ps{&kernel_};
+        if (opt_.use_bias) ps.push_back(&bias_);
+        return ps;
+    }
+
+    const tensor<T>& forward(const tensor<T>& x, bool training) override {
+        this->check_input(x);
+        const std::size_t in = this->input_shape_.back();
+        const std::size_t rows = x.size() / in;
+        shape_t out_shape = shape_of(x);
+        out_shape.back() = units_;
+        this->ensure_shape(y_, out_shape);
+        backend::gemm(false, false, rows, units_, in, T(1), x.data(), in, kernel_.value.data(),
+                      units_, T(0), y_.data(), units_);
+        if (opt_.use_bias) {
+            const T* b = bias_.value.data();
+            T* y = y_.data();
+            for (std::size_t r = 0; r < rows; ++r, y += units_)
+                for (std::size_t c = 0; c < units_; ++c) y[c] += b[c];
+        }
+        if (this->output_logits_) {
+            this->ensure_shape(logits_, out_shape);
+            std::copy_n(y_.data(), y_.size(), logits_.data());
+        }
+        activations::apply(activation_, y_.data(), rows, units_);
+        x_ = training ? &x : nullptr;
+        return y_;
+    }
+
+    const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
+        if (!x_)
+            throw state_error(xkeras::detail::cat("layer '", this->name(),
+                                                  "': backward without forward(x, training=true)"));
+        const std::size_t in = this->input_shape_.back();
+        const std::size_t rows = x_->size() / in;
+        const T* dz = dy.data();
+        if (activation_ != activations::kind::linear && !this->output_logits_) {
+            this->ensure_shape(dz_, shape_of(dy));
+            activations::backward(activation_, y_.data(), dy.data(), dz_.data(), rows, units_);
+            dz = dz_.data();
+        }
+        // dW = x^T . dz ; db = column sums of dz ; dx = dz . W^T
+        backend::gemm(true, false, in, units_, rows, T(1), x_->data(), in, dz, units_, T(0),
+                      kernel_.grad.data(), units_);
+        if (opt_.use_bias) {
+            T* db = bias_.grad.data();
+            std::fill(db, db + units_, T(0));
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t c = 0; c < units_; ++c) db[c] += dz[r * units_ + c];
+        }
+        if (!need_input_grad) {
+            dx_ = tensor<T>();
+            return dx_;
+        }
+        this->ensure_shape(dx_, shape_of(*x_));
+        backend::gemm(false, true, rows, in, units_, T(1), dz, units_, kernel_.value.data(), units_,
+                      T(0), dx_.data(), in);
+        return dx_;
+    }
+
+    const tensor<T>* logits() const override { return this->output_logits_ ? &logits_ : nullptr; }
+
+  protected:
+    void build_weights(const shape_t& in) override {
+        const shape_t kshape{in.back(), units_};
+        kernel_ = make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
+        if (opt_.use_bias)
+            bias_ = make_param("bias", {units_}, opt_.bias_initializer, opt_.bias_regularizer);
+    }
+
+  private:
+    static std::size_t checked_units(int units) {
+        if (units <= 0)
+            throw value_error(
+                xkeras::detail::cat("Dense: expected a positive integer for `units`, got ", units));
+        return static_cast<std::size_t>(units);
+    }
+    static DenseOptions with_activation(DenseOptions o, std::string activation) {
+        o.activation = std::move(activation);
+        return o;
+    }
+    Param<T> make_param(const char* what, const shape_t& shape,
+                        const initializers::Initializer& init,
+                        const std::optional<regularizers::Regularizer>& reg) const {
+        Param<T> p;
+        p.name = this->name() + "/" + what;
+        p.value = tensor<T>(shape);
+        p.grad = xt::zeros<T>(shape);
+        init.fill(p.value.data(), shape);
+        p.regularizer = reg;
+        return p;
+    }
+
+    std::size_t units_;
+    activations::kind activation_;
+    DenseOptions opt_;
+    Param<T> kernel_, bias_;
+    tensor<T> y_, dz_, dx_, logits_;
+    const tensor<T>* x_ = nullptr;
+};
+
+}  // namespace xkeras::layers

@@ -1,0 +1,218 @@
+// xkeras/layers/layer.hpp - the Layer base class and Param.
+//
+// A layer's life, as in Keras: the constructor stores and validates the configuration;
+// `build(input_shape)` checks the input shape and creates the weights; `forward(x, training)`
+// computes the output and keeps what `backward` needs; `backward(dy)` fills each Param's `grad`
+// and returns the gradient with respect to the input.
+//
+// Shapes passed to `build` exclude the batch axis, as Keras's `input_shape`. Tensors passed to
+// `forward` have the batch axis first. Layers own their output and input-gradient buffers, which
+// are reused from batch to batch: `forward` and `backward` return references to them, valid
+// until the next call. The input given to `forward(x, true)` must stay alive until `backward`.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../activations.hpp"
+#include "../config.hpp"
+#include "../regularizers.hpp"
+#include "../tensor.hpp"
+
+namespace xkeras::layers {
+
+/// A weight of a layer: its value, its gradient and what the optimizer needs to know about it.
+template <class T>
+struct Param {
+    std::string name;  ///< "<layer name>/<weight name>", e.g. "dense_1/kernel".
+    tensor<T> value;
+    tensor<T> grad;
+    bool trainable = true;
+    std::optional<regularizers::Regularizer> regularizer{};
+};
+
+namespace detail {
+
+struct name_counters {
+    std::mutex mutex;
+    std::map<std::string, int> next;
+};
+inline name_counters& counters() {
+    static name_counters c;
+    return c;
+}
+
+/// Keras's automatic names: "dense", then "dense_1", "dense_2", ... per prefix and process.
+inline std::string unique_name(const std::string& prefix) {
+    auto& c = counters();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    int n = c.next[prefix]++;
+    return n == 0 ? prefix : prefix + "_" + std::to_string(n);
+}
+
+}  // namespace detail
+
+}  // namespace xkeras::layers
+
+namespace xkeras::backend {
+/// Resets the automatic layer and model names ("dense", "dense_1", ...), like
+/// keras.backend.clear_session().
+inline void clear_session() {
+    auto& c = layers::detail::counters();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.next.clear();
+}
+}  // namespace xkeras::backend
+
+namespace xkeras::layers {
+
+/// Base of every layer. `T` is the scalar type (float for training, double for gradient checks).
+template <class T>
+class Layer {
+  public:
+    using value_type = T;
+
+    virtual ~Layer() = default;
+    Layer(const Layer&) = default;
+    Layer(Layer&&) noexcept = default;
+    Layer& operator=(const Layer&) = default;
+    Layer& operator=(Layer&&) noexcept = default;
+
+    /// Keras's class name, e.g. "Dense"; also the type's name in C++.
+    virtual std::string class_name() const = 0;
+
+    /// The layer's name: given in the options, or Keras's automatic one ("dense_1"), fixed
+    /// when the layer is constructed.
+    const std::string& name() const { return name_; }
+
+    /// Whether the optimizer updates this layer's weights. Defaults to true.
+    bool trainable = true;
+
+    /// Input shape declared on the layer (Keras's `input_shape=`), empty when not given.
+    const shape_t& declared_input_shape() const { return declared_input_shape_; }
+
+    bool built() const { return built_; }
+    const shape_t& input_shape() const { return input_shape_; }
+    const shape_t& output_shape() const { return output_shape_; }
+
+    /// Checks `input_shape` (batch axis excluded), creates the weights and fixes the output
+    /// shape. Throws shape_error naming the layer when the shape does not fit.
+    void build(const shape_t& input_shape) {
+        output_shape_ = compute_output_shape(input_shape);
+        input_shape_ = input_shape;
+        build_weights(input_shape);
+        built_ = true;
+    }
+
+    /// The output shape for an input shape (both without the batch axis).
+    virtual shape_t compute_output_shape(const shape_t& input_shape) const = 0;
+
+    /// Computes the output for a batch `x`. `training` enables dropout and the like.
+    virtual const tensor<T>& forward(const tensor<T>& x, bool training) = 0;
+
+    /// Given dL/d(output) of the last forward(x, true), fills the params' grads and returns
+    /// dL/dx (or an empty tensor when `need_input_grad` is false).
+    virtual const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad = true) = 0;
+
+    /// The layer's weights in Keras order (trainable first, then non-trainable).
+    virtual std::vector<Param<T>*> params() { return {}; }
+    std::vector<const Param<T>*> params() const {
+        auto ps = const_cast<Layer*>(this)->params();
+        return {ps.begin(), ps.end()};
+    }
+
+    /// Number of weights (scalars), trainable or not.
+    std::size_t count_params() const {
+        std::size_t n = 0;
+        for (auto* p : params()) n += p->value.size();
+        return n;
+    }
+
+    /// Copies of the weights, in Keras order and shapes.
+    std::vector<tensor<T>> get_weights() const {
+        std::vector<tensor<T>> out;
+        for (auto* p : params()) out.push_back(p->value);
+        return out;
+    }
+
+    /// Sets the weights from tensors in Keras order and shapes; checks count and shapes.
+    void set_weights(const std::vector<tensor<T>>& weights) {
+        auto ps = params();
+        if (weights.size() != ps.size())
+            throw value_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
+                                                  ") expects ", ps.size(), " weight tensors, got ",
+                                                  weights.size()));
+        for (std::size_t i = 0; i < ps.size(); ++i) {
+            if (shape_of(weights[i]) != shape_of(ps[i]->value))
+                throw shape_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
+                                                      "): weight '", ps[i]->name, "' has shape ",
+                                                      shape_str(shape_of(ps[i]->value)), ", got ",
+                                                      shape_str(shape_of(weights[i]))));
+        }
+        for (std::size_t i = 0; i < ps.size(); ++i) ps[i]->value = weights[i];
+    }
+
+    /// The activation applied last by this layer (softmax for Dense(10, "softmax")).
+    virtual activations::kind output_activation() const { return activations::kind::linear; }
+
+    /// When on, the layer keeps the values before its output activation (logits) and
+    /// `backward` takes dL/d(logits) instead of dL/d(output): the model uses this to fuse softmax
+    /// (or sigmoid) with crossentropy into one stable gradient, as Keras's TensorFlow backend.
+    void set_output_logits(bool on) { output_logits_ = on; }
+    bool output_logits() const { return output_logits_; }
+
+    /// The logits of the last forward pass (only with set_output_logits(true)).
+    virtual const tensor<T>* logits() const { return nullptr; }
+
+  protected:
+    /// `auto_prefix` is Keras's snake_case class name ("dense"), used when `name` is empty.
+    Layer(const char* auto_prefix, std::string name, shape_t declared_input_shape)
+        : declared_input_shape_(std::move(declared_input_shape)),
+          name_(name.empty() ? detail::unique_name(auto_prefix) : std::move(name)) {}
+
+    /// Creates the weights for an input shape already checked by compute_output_shape.
+    virtual void build_weights(const shape_t& /*input_shape*/) {}
+
+    /// Throws unless the layer is built and `x` has the built input shape (batch aside).
+    void check_input(const tensor<T>& x) const {
+        if (!built_)
+            throw state_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
+                                                  ") is called before it is built"));
+        bool ok = x.dimension() == input_shape_.size() + 1;
+        for (std::size_t i = 0; ok && i < input_shape_.size(); ++i)
+            ok = x.shape()[i + 1] == input_shape_[i];
+        if (!ok)
+            throw shape_error(xkeras::detail::cat(
+                "layer '", name(), "' (", class_name(), ") expects input shape ",
+                shape_str(input_shape_, true), ", got ", shape_str(shape_of(x))));
+    }
+
+    /// Shape with the batch axis `n` put in front of `s`.
+    static shape_t batched(std::size_t n, const shape_t& s) {
+        shape_t out{n};
+        out.insert(out.end(), s.begin(), s.end());
+        return out;
+    }
+
+    /// Resizes `t` to `shape` unless it already has it (keeps the buffer across batches).
+    static void ensure_shape(tensor<T>& t, const shape_t& shape) {
+        if (t.dimension() != shape.size() ||
+            !std::equal(shape.begin(), shape.end(), t.shape().begin()))
+            t.resize(shape);
+    }
+
+    shape_t declared_input_shape_;
+    shape_t input_shape_;
+    shape_t output_shape_;
+    bool built_ = false;
+    bool output_logits_ = false;
+
+  private:
+    std::string name_;
+};
+
+}  // namespace xkeras::layers

@@ -1,0 +1,52 @@
+// xkeras/optimizers/adagrad.hpp - Adagrad (Keras 3 rule).
+//
+// acc starts at initial_accumulator_value; acc += g^2; w -= lr g / sqrt(acc + epsilon).
+#pragma once
+
+#include <cmath>
+
+#include "optimizer.hpp"
+
+namespace xkeras::optimizers {
+
+struct AdagradOptions {
+    double learning_rate = 0.001;
+    double initial_accumulator_value = 0.1;
+    double epsilon = 1e-7;
+    std::optional<double> weight_decay{};
+};
+
+template <class T = float>
+class Adagrad : public Optimizer<T> {
+  public:
+    explicit Adagrad(AdagradOptions o = {})
+        : Optimizer<T>("Adagrad", o.learning_rate, {o.weight_decay}), o_(o) {
+        this->check_positive("initial_accumulator_value", o.initial_accumulator_value, true);
+        this->check_positive("epsilon", o.epsilon, true);
+    }
+    explicit Adagrad(double learning_rate)
+        : Adagrad(AdagradOptions{.learning_rate = learning_rate}) {}
+
+    std::string class_name() const override { return "Adagrad"; }
+    const AdagradOptions& options() const { return o_; }
+
+  protected:
+    std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
+        return {tensor<T>(xt::full_like(p.value, static_cast<T>(o_.initial_accumulator_value)))};
+    }
+    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s) override {
+        const T lr = static_cast<T>(this->learning_rate_), eps = static_cast<T>(o_.epsilon);
+        T* w = p.value.data();
+        const T* g = p.grad.data();
+        T* acc = s[0].data();
+        for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+            acc[i] += g[i] * g[i];
+            w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
+        }
+    }
+
+  private:
+    AdagradOptions o_;
+};
+
+}  // namespace xkeras::optimizers

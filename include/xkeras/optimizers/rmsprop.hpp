@@ -1,0 +1,73 @@
+// xkeras/optimizers/rmsprop.hpp - RMSprop, plain, centered and with momentum (Keras 3 rule).
+//
+// v = rho v + (1 - rho) g^2; centered: a = rho a + (1 - rho) g, den = v - a^2 + eps, else
+// den = v + eps; inc = lr g / sqrt(den); with momentum mom = momentum * mom + inc, w -= mom;
+// else w -= inc.
+#pragma once
+
+#include <cmath>
+
+#include "optimizer.hpp"
+
+namespace xkeras::optimizers {
+
+struct RMSpropOptions {
+    double learning_rate = 0.001;
+    double rho = 0.9;
+    double momentum = 0.0;
+    double epsilon = 1e-7;
+    bool centered = false;
+    std::optional<double> weight_decay{};
+};
+
+template <class T = float>
+class RMSprop : public Optimizer<T> {
+  public:
+    explicit RMSprop(RMSpropOptions o = {})
+        : Optimizer<T>("RMSprop", o.learning_rate, {o.weight_decay}), o_(o) {
+        this->check_unit("rho", o.rho);
+        this->check_unit("momentum", o.momentum);
+        this->check_positive("epsilon", o.epsilon, true);
+    }
+    explicit RMSprop(double learning_rate)
+        : RMSprop(RMSpropOptions{.learning_rate = learning_rate}) {}
+
+    std::string class_name() const override { return "RMSprop"; }
+    const RMSpropOptions& options() const { return o_; }
+
+  protected:
+    // slots: velocity, then momentum (if momentum > 0), then average_gradient (if centered)
+    std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
+        return this->zeros_like(p, 1 + (o_.momentum > 0.0) + o_.centered);
+    }
+    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s) override {
+        const T lr = static_cast<T>(this->learning_rate_), rho = static_cast<T>(o_.rho),
+                eps = static_cast<T>(o_.epsilon), mu = static_cast<T>(o_.momentum);
+        T* w = p.value.data();
+        const T* g = p.grad.data();
+        T* v = s[0].data();
+        T* mom = o_.momentum > 0.0 ? s[1].data() : nullptr;
+        T* avg = o_.centered ? s.back().data() : nullptr;
+        const std::size_t n = p.value.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            v[i] = rho * v[i] + (T(1) - rho) * g[i] * g[i];
+            T den = v[i] + eps;
+            if (avg) {
+                avg[i] = rho * avg[i] + (T(1) - rho) * g[i];
+                den = v[i] - avg[i] * avg[i] + eps;
+            }
+            T inc = lr * g[i] / std::sqrt(den);
+            if (mom) {
+                mom[i] = mu * mom[i] + inc;
+                w[i] -= mom[i];
+            } else {
+                w[i] -= inc;
+            }
+        }
+    }
+
+  private:
+    RMSpropOptions o_;
+};
+
+}  // namespace xkeras::optimizers

@@ -1,0 +1,63 @@
+// xkeras/optimizers/sgd.hpp - SGD with optional momentum and Nesterov momentum (Keras 3 rule).
+//
+// momentum 0: w -= lr * g. Otherwise m = momentum * m - lr * g, then w += m, or with nesterov
+// w += momentum * m - lr * g (with the new m).
+#pragma once
+
+#include "optimizer.hpp"
+
+namespace xkeras::optimizers {
+
+struct SGDOptions {
+    double learning_rate = 0.01;
+    double momentum = 0.0;
+    bool nesterov = false;
+    std::optional<double> weight_decay{};
+};
+
+template <class T = float>
+class SGD : public Optimizer<T> {
+  public:
+    explicit SGD(SGDOptions o = {})
+        : Optimizer<T>("SGD", o.learning_rate, {o.weight_decay}), o_(o) {
+        if (!(o.momentum >= 0.0 && o.momentum <= 1.0))
+            throw value_error(detail::cat("SGD: expected `momentum` in [0, 1], got ", o.momentum));
+    }
+    explicit SGD(double learning_rate) : SGD(SGDOptions{.learning_rate = learning_rate}) {}
+
+    std::string class_name() const override { return "SGD"; }
+    const SGDOptions& options() const { return o_; }
+
+  protected:
+    std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
+        return this->zeros_like(p, o_.momentum != 0.0 ? 1 : 0);
+    }
+    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s) override {
+        const T lr = static_cast<T>(this->learning_rate_);
+        T* w = p.value.data();
+        const T* g = p.grad.data();
+        const std::size_t n = p.value.size();
+        if (o_.momentum == 0.0) {
+            for (std::size_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+            return;
+        }
+        const T mu = static_cast<T>(o_.momentum);
+        T* m = s[0].data();
+        if (o_.nesterov) {
+            for (std::size_t i = 0; i < n; ++i) {
+                m[i] = mu * m[i] - lr * g[i];
+                w[i] += mu * m[i] - lr * g[i];
+            }
+        } else {
+            for (std::size_t i = 0; i < n; ++i) {
+                m[i] = mu * m[i] - lr * g[i];
+                w[i] += m[i];
+            }
+        }
+    }
+
+  private:
+    SGDOptions o_;
+};
+
+}  // namespace xkeras::optimizers

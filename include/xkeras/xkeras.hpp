@@ -1,0 +1,22 @@
+// xkeras/xkeras.hpp - the whole library in one include (convenience only; each header also
+// stands alone).
+#pragma once
+
+#include "activations.hpp"
+#include "backend/threading.hpp"
+#include "callbacks/callback.hpp"
+#include "callbacks/history.hpp"
+#include "callbacks/progbar_logger.hpp"
+#include "config.hpp"
+#include "datasets/fashion_mnist.hpp"
+#include "datasets/mnist.hpp"
+#include "initializers.hpp"
+#include "io/atomic_file.hpp"
+#include "layers.hpp"
+#include "losses.hpp"
+#include "metrics.hpp"
+#include "model.hpp"
+#include "optimizers.hpp"
+#include "regularizers.hpp"
+#include "tensor.hpp"
+#include "utils/data.hpp"

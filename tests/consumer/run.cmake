@@ -1,0 +1,29 @@
+# Builds and runs tests/consumer against xkeras: MODE=find_package installs xkeras into a
+# temporary prefix first; MODE=add_subdirectory uses the source tree directly.
+set(build ${WORK_DIR}/${MODE})
+file(REMOVE_RECURSE ${build})
+file(MAKE_DIRECTORY ${build})
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+endfunction()
+
+if(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${build}/xkeras -DXKERAS_BUILD_TESTS=OFF
+      -DXKERAS_BUILD_EXAMPLES=OFF -DXKERAS_BUILD_BENCHMARKS=OFF -DCMAKE_INSTALL_PREFIX=${build}/prefix)
+  run(${CMAKE_COMMAND} --install ${build}/xkeras)
+  if(NOT EXISTS ${build}/prefix/include/xkeras/xkeras.hpp)
+    message(FATAL_ERROR "install did not put the headers in ${build}/prefix/include/xkeras")
+  endif()
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${build}/consumer
+      -DCMAKE_PREFIX_PATH=${build}/prefix -DCMAKE_BUILD_TYPE=Release)
+else()
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${build}/consumer
+      -DXKERAS_SOURCE_DIR=${SOURCE_DIR} -DCMAKE_BUILD_TYPE=Release)
+endif()
+run(${CMAKE_COMMAND} --build ${build}/consumer)
+run(${build}/consumer/consumer)
+message(STATUS "consumer (${MODE}) built and ran")

@@ -1,0 +1,43 @@
+// End to end on the real MNIST: the E2 model trained for one epoch on the first 10,000 training
+// images, evaluated on the 10,000 test images.
+#include <catch2/catch.hpp>
+
+#include <xkeras/xkeras.hpp>
+
+using namespace xkeras;
+using namespace xkeras::layers;
+
+TEST_CASE("E2's MLP learns MNIST: one epoch on 10,000 images", "[e2e][mnist][real]") {
+    if (!datasets::mnist::available())
+        FAIL("MNIST is not in " << datasets::mnist::default_dir()
+                                << "; run scripts/fetch_mnist.sh (the test command does)");
+    auto [train, test] = datasets::mnist::load_data();
+    xt::xarray<float> x = utils::normalize_pixels(xt::view(train.images, xt::range(0, 10000)));
+    x.reshape({10000, 784});
+    auto y = utils::to_categorical(xt::view(train.labels, xt::range(0, 10000)), 10);
+    auto x_test = utils::normalize_pixels(test.images);
+    x_test.reshape({10000, 784});
+    auto y_test = utils::to_categorical(test.labels, 10);
+
+    utils::set_random_seed(9);
+    Sequential model;
+    model.add(Dense(512, {.input_shape = {784}}));
+    model.add(Activation("relu"));
+    model.add(Dropout(0.5));
+    model.add(Dense(256));
+    model.add(Activation("relu"));
+    model.add(Dropout(0.2));
+    model.add(Dense(10));
+    model.add(Activation("softmax"));
+    model.compile("adam", "categorical_crossentropy", {"accuracy"});
+    auto h = model.fit(x, y, {.batch_size = 128, .epochs = 1, .verbose = 0});
+    auto scores = model.evaluate(x_test, y_test, {.batch_size = 500, .verbose = 0});
+    INFO("train loss " << h["loss"][0] << ", test loss " << scores[0] << ", test accuracy "
+                       << scores[1]);
+    // Measured here (seed 9, 1 and 2 threads): test accuracy 0.9123, test loss 0.293, train
+    // loss 0.700 (79 steps, dropout 0.5). The bounds sit a margin beyond; a model that does not
+    // learn stays near 0.10 accuracy and 2.3 loss.
+    CHECK(scores[1] > 0.89);
+    CHECK(scores[0] < 0.37);
+    CHECK(h["loss"][0] < 0.80);
+}

@@ -1,0 +1,104 @@
+// Parameter counts and output shapes of the seed models against Keras's figures, and the text of
+// Keras 3's summary table.
+#include <catch2/catch.hpp>
+
+#include <xkeras/xkeras.hpp>
+
+using namespace xkeras;
+using namespace xkeras::layers;
+
+namespace {
+
+void e2_mlp(Sequential& model) {
+    model.add(Dense(512, {.input_shape = {784}}));
+    model.add(Activation("relu"));
+    model.add(Dropout(0.5));
+    model.add(Dense(256));
+    model.add(Activation("relu"));
+    model.add(Dropout(0.2));
+    model.add(Dense(10));
+    model.add(Activation("softmax"));
+}
+
+}  // namespace
+
+TEST_CASE("E2's MLP has Keras's 535,818 parameters and shapes", "[summary][e2]") {
+    Sequential model;
+    e2_mlp(model);
+    CHECK(model.count_params() == 535818);
+    std::vector<std::size_t> counts;
+    for (auto* l : model.layers()) counts.push_back(l->count_params());
+    CHECK(counts == std::vector<std::size_t>{401920, 0, 0, 131328, 0, 0, 2570, 0});
+    CHECK(model.output_shape() == shape_t{10});
+}
+
+TEST_CASE("E5's deep thin MLP has 67,530 parameters", "[summary][e5]") {
+    Sequential model;
+    model.add(Dense(64, {.input_shape = {784}}));
+    model.add(Activation("relu"));
+    for (int i = 0; i < 4; ++i) {
+        model.add(Dense(64));
+        model.add(Activation("relu"));
+    }
+    model.add(Dropout(0.2));
+    model.add(Dense(10));
+    model.add(Activation("softmax"));
+    // 784*64+64 + 4*(64*64+64) + 64*10+10
+    CHECK(model.count_params() == 50240 + 4 * 4160 + 650);
+    CHECK(model.count_params() == 67530);
+}
+
+TEST_CASE("summary prints Keras 3's table", "[summary]") {
+    backend::clear_session();
+    Sequential model;
+    model.add(Dense(512, {.activation = "relu", .input_shape = {784}}));
+    model.add(Dropout(0.2));
+    model.add(Dense(10, "softmax"));
+    const std::string expected =
+        "Model: \"sequential\"\n"
+        "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓\n"
+        "┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃\n"
+        "┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩\n"
+        "│ dense (Dense)                   │ (None, 512)            │       401,920 │\n"
+        "├─────────────────────────────────┼────────────────────────┼───────────────┤\n"
+        "│ dropout (Dropout)               │ (None, 512)            │             0 │\n"
+        "├─────────────────────────────────┼────────────────────────┼───────────────┤\n"
+        "│ dense_1 (Dense)                 │ (None, 10)             │         5,130 │\n"
+        "└─────────────────────────────────┴────────────────────────┴───────────────┘\n"
+        " Total params: 407,050 (1.55 MB)\n"
+        " Trainable params: 407,050 (1.55 MB)\n"
+        " Non-trainable params: 0 (0.00 B)\n";
+    CHECK(model.summary_string(76) == expected);
+    std::ostringstream os;
+    model.summary(os, 88);
+    CHECK_THAT(os.str(), Catch::Contains("┃ Layer (type)                         ┃ Output Shape"));
+}
+
+TEST_CASE("summary shows unbuilt layers and, after training, the optimizer's variables",
+          "[summary]") {
+    backend::clear_session();
+    Sequential lazy;
+    lazy.add(Dense(4));
+    CHECK_THAT(lazy.summary_string(76),
+               Catch::Contains("│ ?    ") && Catch::Contains("0 (unbuilt) │"));
+
+    // Keras: 34,826 params trained with Adam show "Optimizer params: 69,654 (272.09 KB)" and
+    // a Total that includes them; the same rule here: 2 + 2 * params.
+    Sequential m;
+    m.add(Dense(3, {.activation = "softmax", .input_shape = {2}}));
+    m.compile("adam", "categorical_crossentropy");
+    xt::xarray<float> x = xt::ones<float>({2, 2});
+    xt::xarray<float> y{{1, 0, 0}, {0, 1, 0}};
+    m.train_on_batch(x, y);
+    auto text = m.summary_string(76);
+    CHECK_THAT(
+        text, Catch::Contains(" Total params: 29 (") && Catch::Contains(" Optimizer params: 20 ("));
+}
+
+TEST_CASE("Readable sizes and thousands separators match Keras", "[summary]") {
+    CHECK(xkeras::detail::readable_memory_size(34826 * 4.0) == "136.04 KB");
+    CHECK(xkeras::detail::readable_memory_size(0) == "0.00 B");
+    CHECK(xkeras::detail::readable_memory_size(535818 * 4.0) == "2.04 MB");
+    CHECK(xkeras::detail::thousands(1071638) == "1,071,638");
+    CHECK(xkeras::detail::thousands(0) == "0");
+}
