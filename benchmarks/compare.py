@@ -98,6 +98,10 @@ def main():
     for row in [header, ["-" * w for w in widths], *table]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
+    core = rows[0]["xkeras"].get("blas_core", "?") if rows else "?"
+    print(f"OpenBLAS core used by xkeras: {core}"
+          f" (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
+
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"epochs": args.epochs, "batch_size": args.batch_size,
