@@ -15,22 +15,11 @@
 
 #include <xkeras/xkeras.hpp>
 
+#include "../examples/seed_models.hpp"
+
 namespace xk = xkeras;
-using namespace xk::layers;
 
 namespace {
-
-/// E2: Dense 512 relu, Dropout 0.5, Dense 256 relu, Dropout 0.2, Dense 10 softmax.
-void build_e2(xk::Sequential& model) {
-    model.add(Dense(512, {.input_shape = {784}}));
-    model.add(Activation("relu"));
-    model.add(Dropout(0.5));
-    model.add(Dense(256));
-    model.add(Activation("relu"));
-    model.add(Dropout(0.2));
-    model.add(Dense(10));
-    model.add(Activation("softmax"));
-}
 
 class EpochTimer : public xk::callbacks::Callback<float> {
   public:
@@ -75,7 +64,7 @@ int main(int argc, char** argv) {
         auto y = xk::utils::to_categorical(xt::view(train.labels, xt::range(0, n)), 10);
 
         xk::Sequential model;
-        build_e2(model);
+        seed_models::e2_mlp(model);
         model.compile("adam", "categorical_crossentropy", {"accuracy"});
         auto timer = std::make_shared<EpochTimer>();
         model.fit(x, y,

@@ -4,8 +4,9 @@
 
 #include <xkeras/xkeras.hpp>
 
+#include "../examples/seed_models.hpp"
+
 using namespace xkeras;
-using namespace xkeras::layers;
 
 TEST_CASE("E2's MLP learns MNIST: one epoch on 10,000 images", "[e2e][mnist][real]") {
     if (!datasets::mnist::available())
@@ -21,14 +22,7 @@ TEST_CASE("E2's MLP learns MNIST: one epoch on 10,000 images", "[e2e][mnist][rea
 
     utils::set_random_seed(9);
     Sequential model;
-    model.add(Dense(512, {.input_shape = {784}}));
-    model.add(Activation("relu"));
-    model.add(Dropout(0.5));
-    model.add(Dense(256));
-    model.add(Activation("relu"));
-    model.add(Dropout(0.2));
-    model.add(Dense(10));
-    model.add(Activation("softmax"));
+    seed_models::e2_mlp(model);
     model.compile("adam", "categorical_crossentropy", {"accuracy"});
     auto h = model.fit(x, y, {.batch_size = 128, .epochs = 1, .verbose = 0});
     auto scores = model.evaluate(x_test, y_test, {.batch_size = 500, .verbose = 0});

@@ -255,6 +255,9 @@ TEST_CASE("A model without an input shape is built by the first fit", "[model]")
     Sequential with_input;
     with_input.add(Input({4}));
     with_input.add(layers::Dense(2));
+    // a later layer's input_shape is ignored, as in Keras
+    with_input.add(layers::Dense(3, {.input_shape = {99}}));
     CHECK(with_input.built());
-    CHECK(with_input.layers().size() == 1);
+    CHECK(with_input.output_shape() == shape_t{3});
+    CHECK(with_input.layers().size() == 2);
 }

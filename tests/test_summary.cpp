@@ -4,27 +4,14 @@
 
 #include <xkeras/xkeras.hpp>
 
+#include "../examples/seed_models.hpp"
+
 using namespace xkeras;
 using namespace xkeras::layers;
 
-namespace {
-
-void e2_mlp(Sequential& model) {
-    model.add(Dense(512, {.input_shape = {784}}));
-    model.add(Activation("relu"));
-    model.add(Dropout(0.5));
-    model.add(Dense(256));
-    model.add(Activation("relu"));
-    model.add(Dropout(0.2));
-    model.add(Dense(10));
-    model.add(Activation("softmax"));
-}
-
-}  // namespace
-
 TEST_CASE("E2's MLP has Keras's 535,818 parameters and shapes", "[summary][e2]") {
     Sequential model;
-    e2_mlp(model);
+    seed_models::e2_mlp(model);
     CHECK(model.count_params() == 535818);
     std::vector<std::size_t> counts;
     for (auto* l : model.layers()) counts.push_back(l->count_params());
@@ -34,15 +21,7 @@ TEST_CASE("E2's MLP has Keras's 535,818 parameters and shapes", "[summary][e2]")
 
 TEST_CASE("E5's deep thin MLP has 67,530 parameters", "[summary][e5]") {
     Sequential model;
-    model.add(Dense(64, {.input_shape = {784}}));
-    model.add(Activation("relu"));
-    for (int i = 0; i < 4; ++i) {
-        model.add(Dense(64));
-        model.add(Activation("relu"));
-    }
-    model.add(Dropout(0.2));
-    model.add(Dense(10));
-    model.add(Activation("softmax"));
+    seed_models::e5_mlp(model);
     // 784*64+64 + 4*(64*64+64) + 64*10+10
     CHECK(model.count_params() == 50240 + 4 * 4160 + 650);
     CHECK(model.count_params() == 67530);

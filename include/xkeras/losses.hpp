@@ -37,9 +37,9 @@ class Loss {
         shape_t want = output_shape;
         want.insert(want.begin(), ys.empty() ? 0 : ys[0]);
         if (ys != want)
-            throw shape_error(detail::cat(name(), ": targets of shape ", shape_str(ys),
-                                          " do not match the model's output shape ",
-                                          shape_str(output_shape, true)));
+            throw shape_error(xkeras::detail::cat(name(), ": targets of shape ", shape_str(ys),
+                                                  " do not match the model's output shape ",
+                                                  shape_str(output_shape, true)));
     }
 
     /// Mean loss of a batch; writes dL/d(y_pred) of the mean into `grad` (resized as y_pred).
@@ -52,7 +52,7 @@ class Loss {
     /// Mean loss from logits; `grad` receives dL/d(logits).
     virtual double compute_from_logits(const tensor<T>& /*y_true*/, const tensor<T>& /*logits*/,
                                        tensor<T>& /*grad*/) const {
-        throw state_error(detail::cat(name(), " cannot be computed from logits"));
+        throw state_error(xkeras::detail::cat(name(), " cannot be computed from logits"));
     }
 
   protected:
@@ -64,6 +64,64 @@ class Loss {
     }
 };
 
+namespace detail {
+
+/// Mean crossentropy of rows of probabilities p against targets y(r, j): p is renormalised and
+/// clipped to [eps, 1 - eps] as Keras does; `grad` receives dL/dp.
+template <class T, class Target>
+double crossentropy_from_probs(const tensor<T>& p_all, tensor<T>& grad, Target&& y) {
+    const std::size_t c = p_all.shape()[p_all.dimension() - 1], rows = p_all.size() / c;
+    const double inv_n = 1.0 / double(rows);
+    double total = 0.0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* p = p_all.data() + r * c;
+        T* g = grad.data() + r * c;
+        double s = 0.0;
+        for (std::size_t j = 0; j < c; ++j) s += double(p[j]);
+        double sum_gq = 0.0;  // sum_k dL/dq_k q_k, for the renormalisation q = p / s
+        for (std::size_t j = 0; j < c; ++j) {
+            const double yj = y(r, j);
+            const double q = double(p[j]) / s;
+            const double qc = std::clamp(q, epsilon, 1.0 - epsilon);
+            total -= yj * std::log(qc);
+            const double dq = (q > epsilon && q < 1.0 - epsilon) ? -yj / qc : 0.0;
+            g[j] = static_cast<T>(dq);
+            sum_gq += dq * q;
+        }
+        for (std::size_t j = 0; j < c; ++j)
+            g[j] = static_cast<T>((double(g[j]) - sum_gq) / s * inv_n);
+    }
+    return total * inv_n;
+}
+
+/// Mean crossentropy of softmax(z) against targets y(r, j), computed from the logits z:
+/// loss = sum(y) logsumexp(z) - sum(y z); `grad` receives dL/dz = sum(y) softmax(z) - y.
+template <class T, class Target>
+double crossentropy_from_logits(const tensor<T>& z_all, tensor<T>& grad, Target&& y) {
+    const std::size_t c = z_all.shape()[z_all.dimension() - 1], rows = z_all.size() / c;
+    const double inv_n = 1.0 / double(rows);
+    double total = 0.0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* z = z_all.data() + r * c;
+        T* g = grad.data() + r * c;
+        const double mx = double(*std::max_element(z, z + c));
+        double se = 0.0;
+        for (std::size_t j = 0; j < c; ++j) se += std::exp(double(z[j]) - mx);
+        const double lse = mx + std::log(se);
+        double ysum = 0.0;
+        for (std::size_t j = 0; j < c; ++j) {
+            const double yj = y(r, j);
+            ysum += yj;
+            total -= yj * (double(z[j]) - lse);
+        }
+        for (std::size_t j = 0; j < c; ++j)
+            g[j] = static_cast<T>((ysum * std::exp(double(z[j]) - lse) - y(r, j)) * inv_n);
+    }
+    return total * inv_n;
+}
+
+}  // namespace detail
+
 /// -sum(y * log(p)) over the last axis. `from_logits`: the model outputs logits.
 /// `label_smoothing` ls: y <- y * (1 - ls) + ls / classes.
 template <class T = float>
@@ -72,7 +130,7 @@ class CategoricalCrossentropy : public Loss<T> {
     explicit CategoricalCrossentropy(bool from_logits = false, double label_smoothing = 0.0)
         : from_logits_(from_logits), ls_(label_smoothing) {
         if (!(ls_ >= 0.0 && ls_ <= 1.0))
-            throw value_error(detail::cat(
+            throw value_error(xkeras::detail::cat(
                 "CategoricalCrossentropy: expected label_smoothing in [0, 1], got ", ls_));
     }
     std::string name() const override { return "categorical_crossentropy"; }
@@ -82,31 +140,7 @@ class CategoricalCrossentropy : public Loss<T> {
                    tensor<T>& grad) const override {
         if (from_logits_) return compute_from_logits(y_true, y_pred, grad);
         this->like(grad, y_pred);
-        const std::size_t c = this->last_dim(y_pred), rows = y_pred.size() / c;
-        const T* yt = y_true.data();
-        const T* p = y_pred.data();
-        T* g = grad.data();
-        double total = 0.0;
-        const double inv_n = 1.0 / double(rows);
-        for (std::size_t r = 0; r < rows; ++r, yt += c, p += c, g += c) {
-            // Keras: p <- p / sum(p), clip to [eps, 1 - eps], loss = -sum(y log p).
-            double s = 0.0;
-            for (std::size_t j = 0; j < c; ++j) s += double(p[j]);
-            double sum_gy = 0.0;  // sum_j y_j * [unclipped] / p_j terms for the normalisation
-            for (std::size_t j = 0; j < c; ++j) {
-                double y = smooth(yt[j], c);
-                double q = double(p[j]) / s;
-                double qc = std::clamp(q, epsilon, 1.0 - epsilon);
-                total -= y * std::log(qc);
-                double dq = (q > epsilon && q < 1.0 - epsilon) ? -y / qc : 0.0;
-                g[j] = static_cast<T>(dq);  // dL/dq_j for now
-                sum_gy += dq * q;
-            }
-            // q_j = p_j / s: dL/dp_j = (dL/dq_j - sum_k dL/dq_k q_k) / s
-            for (std::size_t j = 0; j < c; ++j)
-                g[j] = static_cast<T>((double(g[j]) - sum_gy) / s * inv_n);
-        }
-        return total * inv_n;
+        return detail::crossentropy_from_probs(y_pred, grad, target(y_true, y_pred));
     }
 
     bool fuses_with(activations::kind k) const override {
@@ -116,35 +150,16 @@ class CategoricalCrossentropy : public Loss<T> {
     double compute_from_logits(const tensor<T>& y_true, const tensor<T>& z,
                                tensor<T>& grad) const override {
         this->like(grad, z);
-        const std::size_t c = this->last_dim(z), rows = z.size() / c;
-        const T* yt = y_true.data();
-        const T* zp = z.data();
-        T* g = grad.data();
-        double total = 0.0;
-        const double inv_n = 1.0 / double(rows);
-        for (std::size_t r = 0; r < rows; ++r, yt += c, zp += c, g += c) {
-            // loss = sum(y) * logsumexp(z) - sum(y z); dL/dz = sum(y) softmax(z) - y
-            double mx = double(*std::max_element(zp, zp + c));
-            double se = 0.0;
-            for (std::size_t j = 0; j < c; ++j) se += std::exp(double(zp[j]) - mx);
-            double lse = mx + std::log(se);
-            double ysum = 0.0;
-            for (std::size_t j = 0; j < c; ++j) {
-                double y = smooth(yt[j], c);
-                ysum += y;
-                total -= y * (double(zp[j]) - lse);
-            }
-            for (std::size_t j = 0; j < c; ++j) {
-                double sm = std::exp(double(zp[j]) - lse);
-                g[j] = static_cast<T>((ysum * sm - smooth(yt[j], c)) * inv_n);
-            }
-        }
-        return total * inv_n;
+        return detail::crossentropy_from_logits(z, grad, target(y_true, z));
     }
 
   private:
-    double smooth(T y, std::size_t c) const {
-        return ls_ == 0.0 ? double(y) : double(y) * (1.0 - ls_) + ls_ / double(c);
+    auto target(const tensor<T>& y_true, const tensor<T>& y_pred) const {
+        const std::size_t c = this->last_dim(y_pred);
+        const double ls = ls_, off = ls_ / double(c);
+        return [&y_true, c, ls, off](std::size_t r, std::size_t j) {
+            return double(y_true.data()[r * c + j]) * (1.0 - ls) + off;
+        };
     }
     bool from_logits_;
     double ls_;
@@ -165,23 +180,7 @@ class SparseCategoricalCrossentropy : public Loss<T> {
                    tensor<T>& grad) const override {
         if (from_logits_) return compute_from_logits(y_true, y_pred, grad);
         this->like(grad, y_pred);
-        const std::size_t c = this->last_dim(y_pred), rows = y_pred.size() / c;
-        const T* p = y_pred.data();
-        T* g = grad.data();
-        double total = 0.0;
-        const double inv_n = 1.0 / double(rows);
-        for (std::size_t r = 0; r < rows; ++r, p += c, g += c) {
-            const auto k = label(y_true, r, c);
-            double s = 0.0;
-            for (std::size_t j = 0; j < c; ++j) s += double(p[j]);
-            double q = double(p[k]) / s;
-            double qc = std::clamp(q, epsilon, 1.0 - epsilon);
-            total -= std::log(qc);
-            double dq = (q > epsilon && q < 1.0 - epsilon) ? -1.0 / qc : 0.0;
-            for (std::size_t j = 0; j < c; ++j)
-                g[j] = static_cast<T>(((j == k ? dq : 0.0) - dq * q) / s * inv_n);
-        }
-        return total * inv_n;
+        return detail::crossentropy_from_probs(y_pred, grad, target(y_true));
     }
 
     bool fuses_with(activations::kind k) const override {
@@ -191,26 +190,10 @@ class SparseCategoricalCrossentropy : public Loss<T> {
     double compute_from_logits(const tensor<T>& y_true, const tensor<T>& z,
                                tensor<T>& grad) const override {
         this->like(grad, z);
-        const std::size_t c = this->last_dim(z), rows = z.size() / c;
-        const T* zp = z.data();
-        T* g = grad.data();
-        double total = 0.0;
-        const double inv_n = 1.0 / double(rows);
-        for (std::size_t r = 0; r < rows; ++r, zp += c, g += c) {
-            const auto k = label(y_true, r, c);
-            double mx = double(*std::max_element(zp, zp + c));
-            double se = 0.0;
-            for (std::size_t j = 0; j < c; ++j) se += std::exp(double(zp[j]) - mx);
-            double lse = mx + std::log(se);
-            total -= double(zp[k]) - lse;
-            for (std::size_t j = 0; j < c; ++j)
-                g[j] =
-                    static_cast<T>((std::exp(double(zp[j]) - lse) - (j == k ? 1.0 : 0.0)) * inv_n);
-        }
-        return total * inv_n;
+        return detail::crossentropy_from_logits(z, grad, target(y_true));
     }
 
-    /// Shared with the sparse accuracy metric: labels (N,) or (N, 1), integers in [0, classes).
+    /// Labels (N,) or (N, 1), integers in [0, classes); shared with the sparse accuracy metric.
     static void check_sparse_targets(const std::string& who, const tensor<T>& y_true,
                                      const shape_t& output_shape) {
         const std::size_t n = y_true.dimension() == 0 ? 0 : y_true.shape()[0];
@@ -220,23 +203,25 @@ class SparseCategoricalCrossentropy : public Loss<T> {
         for (std::size_t i = 0; shape_ok && i + 1 < output_shape.size(); ++i)
             shape_ok = y_true.shape()[i + 1] == output_shape[i];
         if (!shape_ok || output_shape.empty())
-            throw shape_error(detail::cat(who, ": expected integer labels of shape (", n, ",) or (",
-                                          n, ", 1) for the model's output shape ",
-                                          shape_str(output_shape, true), ", got ",
-                                          shape_str(shape_of(y_true))));
+            throw shape_error(xkeras::detail::cat(
+                who, ": expected integer labels of shape (", n, ",) or (", n,
+                ", 1) for the model's output shape ", shape_str(output_shape, true), ", got ",
+                shape_str(shape_of(y_true))));
         const double classes = double(output_shape.back());
         for (std::size_t i = 0; i < y_true.size(); ++i) {
             double v = double(y_true.data()[i]);
             if (!(v >= 0.0 && v < classes) || v != std::floor(v))
-                throw value_error(detail::cat(who, ": label ", i, " is ", v,
-                                              ", expected an integer in [0, ", output_shape.back(),
-                                              ")"));
+                throw value_error(xkeras::detail::cat(who, ": label ", i, " is ", v,
+                                                      ", expected an integer in [0, ",
+                                                      output_shape.back(), ")"));
         }
     }
 
   private:
-    static std::size_t label(const tensor<T>& y_true, std::size_t r, std::size_t) {
-        return static_cast<std::size_t>(y_true.data()[r]);
+    static auto target(const tensor<T>& y_true) {
+        return [&y_true](std::size_t r, std::size_t j) {
+            return double(y_true.data()[r]) == double(j) ? 1.0 : 0.0;
+        };
     }
     bool from_logits_;
 };
@@ -248,8 +233,8 @@ class BinaryCrossentropy : public Loss<T> {
     explicit BinaryCrossentropy(bool from_logits = false, double label_smoothing = 0.0)
         : from_logits_(from_logits), ls_(label_smoothing) {
         if (!(ls_ >= 0.0 && ls_ <= 1.0))
-            throw value_error(
-                detail::cat("BinaryCrossentropy: expected label_smoothing in [0, 1], got ", ls_));
+            throw value_error(xkeras::detail::cat(
+                "BinaryCrossentropy: expected label_smoothing in [0, 1], got ", ls_));
     }
     std::string name() const override { return "binary_crossentropy"; }
 
@@ -332,10 +317,10 @@ std::unique_ptr<Loss<T>> get(const std::string& name) {
     if (name == "mean_squared_error" || name == "mse" || name == "MSE" ||
         name == "MeanSquaredError")
         return std::make_unique<MeanSquaredError<T>>();
-    throw value_error(detail::cat("unknown loss '", name,
-                                  "'; expected one of categorical_crossentropy, "
-                                  "sparse_categorical_crossentropy, binary_crossentropy, "
-                                  "mean_squared_error (mse)"));
+    throw value_error(xkeras::detail::cat("unknown loss '", name,
+                                          "'; expected one of categorical_crossentropy, "
+                                          "sparse_categorical_crossentropy, binary_crossentropy, "
+                                          "mean_squared_error (mse)"));
 }
 
 }  // namespace xkeras::losses

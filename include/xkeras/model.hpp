@@ -147,11 +147,10 @@ class basic_sequential {
                 throw value_error(detail::cat("model '", name_,
                                               "': all layers must have unique names; '",
                                               layer->name(), "' is already in the model"));
+        // As in Keras, `input_shape` counts on the first layer only; later layers' are ignored
+        // (E1's tutorial passes input_shape=[28, 28, 1] to all three of its Conv2D layers).
         if (layers_.empty() && !input_shape_ && !layer->declared_input_shape().empty())
             input_shape_ = layer->declared_input_shape();
-        else if (!layers_.empty() && !layer->declared_input_shape().empty())
-            throw value_error(detail::cat("model '", name_, "': layer '", layer->name(),
-                                          "' declares an input shape but is not the first layer"));
         if (input_shape_) {
             // Build the new layer on the previous output, so shape errors show up at add()
             // and a layer that does not fit is not added.
