@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     int threads = 1, epochs = 3;
     std::size_t batch_size = 128, limit = 0;
     CLI::App app{"Seconds per epoch of a seed model's training pass in xkeras", "bench_epoch"};
-    app.add_option("--model", model_name, "Model")->check(CLI::IsMember({"e2"}));
+    app.add_option("--model", model_name, "Model")->check(CLI::IsMember({"e2", "e1"}));
     app.add_option("--threads", threads, "Threads")->check(CLI::PositiveNumber);
     app.add_option("--epochs", epochs, "Epochs to time")->check(CLI::PositiveNumber);
     app.add_option("--batch-size", batch_size, "Batch size")->check(CLI::PositiveNumber);
@@ -60,11 +60,17 @@ int main(int argc, char** argv) {
         std::size_t n =
             limit == 0 ? train.images.shape()[0] : std::min(limit, train.images.shape()[0]);
         xt::xarray<float> x = xk::utils::normalize_pixels(xt::view(train.images, xt::range(0, n)));
-        x.reshape({n, 784});
+        if (model_name == "e2")
+            x.reshape({n, 784});
+        else
+            x.reshape({n, 28, 28, 1});
         auto y = xk::utils::to_categorical(xt::view(train.labels, xt::range(0, n)), 10);
 
         xk::Sequential model;
-        seed_models::e2_mlp(model);
+        if (model_name == "e2")
+            seed_models::e2_mlp(model);
+        else
+            seed_models::e1_cnn(model);
         model.compile("adam", "categorical_crossentropy", {"accuracy"});
         auto timer = std::make_shared<EpochTimer>();
         model.fit(x, y,
@@ -81,7 +87,7 @@ int main(int argc, char** argv) {
         if (!json_path.empty()) {
             nlohmann::json j = {{"framework", "xkeras"},
                                 {"xkeras_version", xk::version},
-                                {"model", model_name == "e2" ? "e2_mlp" : model_name},
+                                {"model", model_name},
                                 {"threads", threads},
                                 {"batch_size", batch_size},
                                 {"samples", n},

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Time one epoch of the same model in xkeras and in PyTorch, at each thread count, in one run.
 
-Runs build/benchmarks/bench_epoch and benchmarks/pytorch/mnist_mlp.py alternately for each
+Runs build/benchmarks/bench_epoch and benchmarks/pytorch/seed_models.py alternately for each
 thread count and prints median seconds per epoch (min-max) and the xkeras/PyTorch ratio.
 Standard library only; the PyTorch column needs Debian's python3-torch (/usr/bin/python3).
 """
@@ -17,18 +17,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent  # defaults below are relative to the repo root, not the cwd
 TORCH_PYTHON = "/usr/bin/python3"
-MODELS = {"e2": HERE / "pytorch" / "mnist_mlp.py"}  # xkeras --model name -> PyTorch replica
+REPLICA = HERE / "pytorch" / "seed_models.py"  # PyTorch replicas of the seed models
+# Each model's batch size and training-set size, as its document trains it (E1 trains on the
+# 54,000 images that validation_split=0.1 leaves).
+MODELS = {"e2": {"batch_size": 128, "limit": 0}, "e1": {"batch_size": 500, "limit": 54000}}
 
 
 def parse_args():
     default_dir = os.environ.get("XKERAS_DATA_DIR") or str(Path.home() / ".xkeras/datasets/mnist")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="e2", choices=sorted(MODELS))
+    p.add_argument("--models", default="e2,e1", help="comma-separated, from: " + ", ".join(MODELS))
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=0, help="override every model's batch size")
     p.add_argument("--data-dir", default=default_dir)
-    p.add_argument("--limit", type=int, default=0, help="first N training images (0: all)")
+    p.add_argument("--limit", type=int, default=0,
+                   help="override every model's training-set size (first N images)")
     p.add_argument("--xkeras-bin", default=str(ROOT / "build/benchmarks/bench_epoch"))
     p.add_argument("--json", default=str(ROOT / "build/benchmarks/compare.json"), metavar="PATH")
     return p.parse_args()
@@ -73,22 +77,30 @@ def main():
         print("PyTorch (python3-torch) not installed: skipping the PyTorch column "
               "(scripts/install_deps.sh --torch installs it)", flush=True)
 
-    common = ["--epochs", args.epochs, "--batch-size", args.batch_size, "--data-dir", args.data_dir]
-    if args.limit:
-        common += ["--limit", args.limit]
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in models:
+        if m not in MODELS:
+            sys.exit(f"compare.py: unknown model '{m}'; choose from {', '.join(MODELS)}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in threads:
-            xout, pout = Path(tmp, f"xkeras_{n}.json"), Path(tmp, f"pytorch_{n}.json")
-            x = run("xkeras", [xbin, "--model", args.model, "--threads", n, *common,
-                               "--json", xout], n, xout)
-            p = None
-            if has_torch:
-                p = run("pytorch", [TORCH_PYTHON, MODELS[args.model], "--threads", n, *common,
-                                    "--json", pout], n, pout)
-            ratio = x["median"] / p["median"] if p else None
-            rows.append({"model": args.model, "threads": n, "xkeras": x, "pytorch": p,
-                         "ratio_xkeras_over_pytorch": ratio})
+        for model in models:
+            batch = args.batch_size or MODELS[model]["batch_size"]
+            limit = args.limit or MODELS[model]["limit"]
+            common = ["--model", model, "--epochs", args.epochs, "--batch-size", batch,
+                      "--data-dir", args.data_dir]
+            if limit:
+                common += ["--limit", limit]
+            for n in threads:
+                xout, pout = Path(tmp, f"xkeras_{model}_{n}.json"), Path(tmp, f"pytorch_{model}_{n}.json")
+                x = run("xkeras", [xbin, "--threads", n, *common, "--json", xout], n, xout)
+                p = None
+                if has_torch:
+                    p = run("pytorch", [TORCH_PYTHON, REPLICA, "--threads", n, *common,
+                                        "--json", pout], n, pout)
+                ratio = x["median"] / p["median"] if p else None
+                rows.append({"model": model, "threads": n, "batch_size": batch,
+                             "train_samples": limit or 60000, "xkeras": x, "pytorch": p,
+                             "ratio_xkeras_over_pytorch": ratio})
 
     header = ["model", "threads", "xkeras s/epoch median (min-max)",
               "PyTorch s/epoch median (min-max)", "xkeras/PyTorch"]
@@ -104,8 +116,7 @@ def main():
 
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"epochs": args.epochs, "batch_size": args.batch_size,
-                               "limit": args.limit, "cpu_count": os.cpu_count(),
+    out.write_text(json.dumps({"epochs": args.epochs, "cpu_count": os.cpu_count(),
                                "results": rows}, indent=2) + "\n")
     print(f"results written to {out}")
 

@@ -116,6 +116,26 @@ inline void write_result(const Args& a, const std::string& experiment, std::size
     std::cout << "Wrote " << path.string() << "\n";
 }
 
+/// Writes DIR/history.csv: epoch, then one column per log key (for plotting).
+inline void write_history_csv(const Args& a, const xk::callbacks::History<float>& history) {
+    std::string csv = "epoch";
+    for (const auto& [key, values] : history.history) csv += "," + key;
+    csv += "\n";
+    for (std::size_t e = 0; e < history.epoch.size(); ++e) {
+        csv += std::to_string(history.epoch[e] + 1);
+        for (const auto& [key, values] : history.history) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, ",%.6f", values[e]);
+            csv += buf;
+        }
+        csv += "\n";
+    }
+    std::filesystem::create_directories(a.output);
+    auto path = std::filesystem::path(a.output) / "history.csv";
+    xk::io::atomic_write(path, csv);
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
 /// Runs `body`, turning an xkeras error into a message and exit code 1.
 template <class F>
 int run(F&& body) {

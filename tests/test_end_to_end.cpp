@@ -35,3 +35,29 @@ TEST_CASE("E2's MLP learns MNIST: one epoch on 10,000 images", "[e2e][mnist][rea
     CHECK(scores[0] < 0.37);
     CHECK(h["loss"][0] < 0.80);
 }
+
+TEST_CASE("E1's CNN learns MNIST: one epoch on 6,000 images", "[e2e][mnist][real][cnn]") {
+    if (!datasets::mnist::available())
+        FAIL("MNIST is not in " << datasets::mnist::default_dir()
+                                << "; run scripts/fetch_mnist.sh (the test command does)");
+    auto [train, test] = datasets::mnist::load_data();
+    xt::xarray<float> x = utils::normalize_pixels(xt::view(train.images, xt::range(0, 6000)));
+    x.reshape({6000, 28, 28, 1});
+    auto y = utils::to_categorical(xt::view(train.labels, xt::range(0, 6000)), 10);
+    xt::xarray<float> x_test = utils::normalize_pixels(xt::view(test.images, xt::range(0, 2000)));
+    x_test.reshape({2000, 28, 28, 1});
+    auto y_test = utils::to_categorical(xt::view(test.labels, xt::range(0, 2000)), 10);
+
+    utils::set_random_seed(1);
+    Sequential model;
+    seed_models::e1_cnn(model);
+    model.compile(optimizers::Adam(1e-3), "categorical_crossentropy", {"accuracy"});
+    auto h = model.fit(x, y, {.batch_size = 100, .epochs = 1, .verbose = 0});
+    auto scores = model.evaluate(x_test, y_test, {.batch_size = 500, .verbose = 0});
+    INFO("train loss " << h["loss"][0] << ", test loss " << scores[0] << ", test accuracy "
+                       << scores[1]);
+    // Measured here (seed 1): test accuracy 0.9045, test loss 0.309 after 60 steps; the bounds
+    // sit a margin beyond (an untrained model: 0.10 and 2.3).
+    CHECK(scores[1] > 0.87);
+    CHECK(scores[0] < 0.42);
+}

@@ -261,3 +261,37 @@ TEST_CASE("A model without an input shape is built by the first fit", "[model]")
     CHECK(with_input.output_shape() == shape_t{3});
     CHECK(with_input.layers().size() == 2);
 }
+
+TEST_CASE("A small conv stack's gradients match central differences end to end",
+          "[model][gradient][cnn]") {
+    utils::set_random_seed(13);
+    basic_sequential<double> m;
+    m.add(layers::Conv2D<double>(
+        3, 3, {.padding = "same", .activation = "relu", .input_shape = {6, 6, 2}}));
+    m.add(layers::BatchNormalization<double>());
+    m.add(layers::MaxPooling2D<double>());
+    m.add(layers::Conv2D<double>(4, 2, {.strides = 2, .activation = "tanh"}));
+    m.add(layers::Flatten<double>());
+    m.add(layers::Dense<double>(3, "softmax"));
+    m.compile(optimizers::SGD<double>(1.0), "categorical_crossentropy");
+    auto x = random_tensor({4, 6, 6, 2}, 21);
+    auto y = utils::to_categorical<double>(xt::xarray<double>{0, 2, 1, 2}, 3);
+    std::vector<layers::Param<double>*> trainable = m.trainable_params();
+    std::vector<xt::xarray<double>> before;
+    for (auto* p : trainable) before.push_back(p->value);
+    m.train_on_batch(x, y);  // SGD with lr 1: the change is minus the gradient
+    std::vector<xt::xarray<double>> analytic;
+    for (std::size_t i = 0; i < trainable.size(); ++i) {
+        analytic.push_back(before[i] - trainable[i]->value);
+        trainable[i]->value = before[i];
+    }
+    // the loss in training mode (batch statistics), from the probabilities
+    losses::CategoricalCrossentropy<double> cce;
+    xt::xarray<double> g;
+    auto loss = [&] { return cce.compute(y, m.forward(x, true), g); };
+    for (std::size_t i = 0; i < trainable.size(); ++i) {
+        auto numeric = testing::numeric_gradient(trainable[i]->value, loss);
+        INFO("weight " << trainable[i]->name);
+        CHECK(max_relative_error(analytic[i], numeric) < 1e-5);
+    }
+}

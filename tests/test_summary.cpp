@@ -81,3 +81,54 @@ TEST_CASE("Readable sizes and thousands separators match Keras", "[summary]") {
     CHECK(xkeras::detail::thousands(1071638) == "1,071,638");
     CHECK(xkeras::detail::thousands(0) == "0");
 }
+
+TEST_CASE("The convolutional seed models count like Keras", "[summary][cnn]") {
+    auto layer_table = [](Sequential& m) {
+        std::vector<std::pair<shape_t, std::size_t>> rows;
+        for (auto* l : m.layers()) rows.emplace_back(l->output_shape(), l->count_params());
+        return rows;
+    };
+    SECTION("E1: 241,546") {
+        Sequential m;
+        seed_models::e1_cnn(m);
+        CHECK(m.count_params() == 241546);
+        auto rows = layer_table(m);
+        CHECK(rows[0] == std::pair{shape_t{28, 28, 32}, std::size_t(320)});
+        CHECK(rows[2] == std::pair{shape_t{14, 14, 64}, std::size_t(18496)});
+        CHECK(rows[4] == std::pair{shape_t{7, 7, 128}, std::size_t(73856)});
+        CHECK(rows[5].first == shape_t{3, 3, 128});
+        CHECK(rows[6].first == shape_t{1152});
+        CHECK(rows[7].second == 147584);
+        CHECK(rows[9].second == 1290);
+    }
+    SECTION("E3: 503,762") {
+        Sequential m;
+        seed_models::e3_cnn(m);
+        CHECK(m.count_params() == 503762);
+        std::vector<std::size_t> counts;
+        for (auto& r : layer_table(m)) counts.push_back(r.second);
+        CHECK(counts == std::vector<std::size_t>{80, 0, 2080, 0, 8256, 0, 32896, 0, 0, 101136,
+                                                 307720, 50304, 1290});
+        CHECK(m.layers()[5]->output_shape() == shape_t{3, 3, 64});
+        CHECK(m.layers()[7]->output_shape() == shape_t{1, 1, 128});
+    }
+    SECTION("E3's baseline CNN: 542,230") {
+        Sequential m;
+        seed_models::e3_baseline_cnn(m);
+        CHECK(m.count_params() == 542230);
+        CHECK(m.layers()[2]->output_shape() == shape_t{5408});
+    }
+    SECTION("E4: 34,826 (keras-io's mnist_convnet)") {
+        Sequential m;
+        seed_models::e4_cnn(m);
+        CHECK(m.count_params() == 34826);
+        auto rows = layer_table(m);
+        CHECK(rows[0].first == shape_t{26, 26, 32});
+        CHECK(rows[1].first == shape_t{13, 13, 32});
+        CHECK(rows[2] == std::pair{shape_t{11, 11, 64}, std::size_t(18496)});
+        CHECK(rows[3].first == shape_t{5, 5, 64});
+        CHECK(rows[4].first == shape_t{1600});
+        CHECK(rows[6].second == 16010);
+        CHECK_THAT(m.summary_string(76), Catch::Contains(" Total params: 34,826 (136.04 KB)"));
+    }
+}

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "../backend/blas.hpp"
+#include "../backend/gemm.hpp"
 #include "../initializers.hpp"
 #include "layer.hpp"
 
@@ -73,8 +73,8 @@ class Dense : public Layer<T> {
         shape_t out_shape = shape_of(x);
         out_shape.back() = units_;
         this->ensure_shape(y_, out_shape);
-        backend::gemm(false, false, rows, units_, in, T(1), x.data(), in, kernel_.value.data(),
-                      units_, T(0), y_.data(), units_);
+        backend::gemm_parallel(false, false, rows, units_, in, T(1), x.data(), in,
+                               kernel_.value.data(), units_, T(0), y_.data(), units_);
         if (opt_.use_bias) {
             const T* b = bias_.value.data();
             T* y = y_.data();
@@ -103,8 +103,8 @@ class Dense : public Layer<T> {
             dz = dz_.data();
         }
         // dW = x^T . dz ; db = column sums of dz ; dx = dz . W^T
-        backend::gemm(true, false, in, units_, rows, T(1), x_->data(), in, dz, units_, T(0),
-                      kernel_.grad.data(), units_);
+        backend::gemm_parallel(true, false, in, units_, rows, T(1), x_->data(), in, dz, units_,
+                               T(0), kernel_.grad.data(), units_);
         if (opt_.use_bias) {
             T* db = bias_.grad.data();
             std::fill(db, db + units_, T(0));
@@ -116,8 +116,8 @@ class Dense : public Layer<T> {
             return dx_;
         }
         this->ensure_shape(dx_, shape_of(*x_));
-        backend::gemm(false, true, rows, in, units_, T(1), dz, units_, kernel_.value.data(), units_,
-                      T(0), dx_.data(), in);
+        backend::gemm_parallel(false, true, rows, in, units_, T(1), dz, units_,
+                               kernel_.value.data(), units_, T(0), dx_.data(), in);
         return dx_;
     }
 

@@ -34,12 +34,13 @@ class Adagrad : public Optimizer<T> {
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return {tensor<T>(xt::full_like(p.value, static_cast<T>(o_.initial_accumulator_value)))};
     }
-    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s) override {
+    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
+                     std::size_t end) override {
         const T lr = static_cast<T>(this->learning_rate_), eps = static_cast<T>(o_.epsilon);
         T* w = p.value.data();
         const T* g = p.grad.data();
         T* acc = s[0].data();
-        for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+        for (std::size_t i = begin; i < end; ++i) {
             acc[i] += g[i] * g[i];
             w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
         }

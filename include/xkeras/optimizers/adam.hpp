@@ -47,16 +47,16 @@ class Adam : public Optimizer<T> {
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return this->zeros_like(p, o_.amsgrad ? 3 : 2);
     }
-    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s) override {
+    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
+                     std::size_t end) override {
         const T alpha = static_cast<T>(alpha_), b1 = static_cast<T>(1.0 - o_.beta_1),
                 b2 = static_cast<T>(1.0 - o_.beta_2), eps = static_cast<T>(o_.epsilon);
         T* w = p.value.data();
         const T* g = p.grad.data();
         T* m = s[0].data();
         T* v = s[1].data();
-        const std::size_t n = p.value.size();
         if (!o_.amsgrad) {
-            for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t i = begin; i < end; ++i) {
                 m[i] += (g[i] - m[i]) * b1;
                 v[i] += (g[i] * g[i] - v[i]) * b2;
                 w[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
@@ -64,7 +64,7 @@ class Adam : public Optimizer<T> {
             return;
         }
         T* vh = s[2].data();
-        for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t i = begin; i < end; ++i) {
             m[i] += (g[i] - m[i]) * b1;
             v[i] += (g[i] * g[i] - v[i]) * b2;
             vh[i] = std::max(vh[i], v[i]);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../backend/parallel.hpp"
 #include "../config.hpp"
 #include "../layers/layer.hpp"
 
@@ -45,18 +46,26 @@ class Optimizer {
     void apply(const std::vector<layers::Param<T>*>& params) {
         const double t = double(iterations_ + 1);
         prepare_step(t);
-        const T lr = static_cast<T>(learning_rate_);
+        // Work items: blocks of at most `block` values of each parameter, spread over the pool.
+        constexpr std::size_t block = 1 << 15;
+        items_.clear();
         for (auto* p : params) {
             if (!p->trainable) continue;
             auto& s = slots_[p->name];
             if (s.empty()) s = create_slots(*p);
-            if (base_.weight_decay && *base_.weight_decay > 0.0) {
-                const T f = T(1) - static_cast<T>(*base_.weight_decay) * lr;
-                T* w = p->value.data();
-                for (std::size_t i = 0, n = p->value.size(); i < n; ++i) w[i] *= f;
-            }
-            update_step(*p, s);
+            for (std::size_t b = 0, n = p->value.size(); b < n; b += block)
+                items_.push_back({p, &s, b, std::min(n, b + block)});
         }
+        const T decay =
+            base_.weight_decay ? static_cast<T>(*base_.weight_decay * learning_rate_) : T(0);
+        backend::parallel_for(items_.size(), [&](std::size_t i, int) {
+            const auto& it = items_[i];
+            if (decay > T(0)) {
+                T* w = it.p->value.data();
+                for (std::size_t j = it.begin; j < it.end; ++j) w[j] -= w[j] * decay;
+            }
+            update_step(*it.p, *it.slots, it.begin, it.end);
+        });
         ++iterations_;
     }
 
@@ -84,8 +93,10 @@ class Optimizer {
     virtual void prepare_step(double /*t*/) {}
     /// The state of a new parameter (zero tensors like its value, typically).
     virtual std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const = 0;
-    /// The update rule for one parameter.
-    virtual void update_step(layers::Param<T>& p, std::vector<tensor<T>>& slots) = 0;
+    /// The update rule for values [begin, end) of one parameter (called concurrently for
+    /// disjoint ranges).
+    virtual void update_step(layers::Param<T>& p, std::vector<tensor<T>>& slots, std::size_t begin,
+                             std::size_t end) = 0;
 
     void check_positive(const char* what, double v, bool allow_zero) const {
         if (!std::isfinite(v) || v < 0.0 || (!allow_zero && v == 0.0))
@@ -104,6 +115,14 @@ class Optimizer {
     BaseOptions base_;
     std::int64_t iterations_ = 0;
     std::map<std::string, std::vector<tensor<T>>> slots_;
+
+  private:
+    struct work_item {
+        layers::Param<T>* p;
+        std::vector<tensor<T>>* slots;
+        std::size_t begin, end;
+    };
+    std::vector<work_item> items_;
     const char* who_;
 };
 

@@ -40,7 +40,8 @@ class RMSprop : public Optimizer<T> {
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return this->zeros_like(p, 1 + (o_.momentum > 0.0) + o_.centered);
     }
-    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s) override {
+    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
+                     std::size_t end) override {
         const T lr = static_cast<T>(this->learning_rate_), rho = static_cast<T>(o_.rho),
                 eps = static_cast<T>(o_.epsilon), mu = static_cast<T>(o_.momentum);
         T* w = p.value.data();
@@ -48,8 +49,7 @@ class RMSprop : public Optimizer<T> {
         T* v = s[0].data();
         T* mom = o_.momentum > 0.0 ? s[1].data() : nullptr;
         T* avg = o_.centered ? s.back().data() : nullptr;
-        const std::size_t n = p.value.size();
-        for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t i = begin; i < end; ++i) {
             v[i] = rho * v[i] + (T(1) - rho) * g[i] * g[i];
             T den = v[i] + eps;
             if (avg) {

@@ -32,24 +32,24 @@ class SGD : public Optimizer<T> {
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return this->zeros_like(p, o_.momentum != 0.0 ? 1 : 0);
     }
-    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s) override {
+    void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
+                     std::size_t end) override {
         const T lr = static_cast<T>(this->learning_rate_);
         T* w = p.value.data();
         const T* g = p.grad.data();
-        const std::size_t n = p.value.size();
         if (o_.momentum == 0.0) {
-            for (std::size_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+            for (std::size_t i = begin; i < end; ++i) w[i] -= lr * g[i];
             return;
         }
         const T mu = static_cast<T>(o_.momentum);
         T* m = s[0].data();
         if (o_.nesterov) {
-            for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t i = begin; i < end; ++i) {
                 m[i] = mu * m[i] - lr * g[i];
                 w[i] += mu * m[i] - lr * g[i];
             }
         } else {
-            for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t i = begin; i < end; ++i) {
                 m[i] = mu * m[i] - lr * g[i];
                 w[i] += m[i];
             }

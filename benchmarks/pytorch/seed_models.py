@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Keras-faithful PyTorch replica of experiment E2 (MLP 512-256 with dropout), for timing.
+"""Keras-faithful PyTorch replicas of the seed models, for timing against xkeras.
 
-784 -> Dense 512 relu -> Dropout 0.5 -> Dense 256 relu -> Dropout 0.2 -> Dense 10 softmax,
-categorical crossentropy (mean over the batch), Keras's Adam, glorot_uniform kernels and zero
-biases, batch 128, reshuffled every epoch, last partial batch kept. The timed part of an epoch is
+--model e2: 784 -> Dense 512 relu -> Dropout 0.5 -> Dense 256 relu -> Dropout 0.2 -> Dense 10.
+--model e1: Conv 32/64/128 3x3 same relu, each + MaxPool 2, Flatten, Dense 128 relu, Dropout
+0.25, Dense 10 (PyTorch's native NCHW layout).
+Softmax + categorical crossentropy (mean over the batch), Keras's Adam, glorot_uniform kernels
+and zero biases, reshuffled every epoch, last partial batch kept. The timed part of an epoch is
 what Keras's fit() does per epoch (shuffle, batch gather, forward, backward, update, running
 accuracy), not reading the IDX files. Needs Debian's python3-torch: run with /usr/bin/python3.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 def parse_args():
     default_dir = os.environ.get("XKERAS_DATA_DIR") or str(Path.home() / ".xkeras/datasets/mnist")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="e2", choices=("e2", "e1"))
     p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
@@ -82,7 +85,7 @@ def read_idx(path, magic, header):
     return np.frombuffer(buf, dtype=np.uint8, offset=header)
 
 
-def load_mnist(data_dir, limit):
+def load_mnist(data_dir, limit, model):
     d = Path(data_dir)
     if not (d / "train-images-idx3-ubyte").is_file():
         sys.exit(f"MNIST not found in {d}: run scripts/fetch_mnist.sh")
@@ -90,17 +93,29 @@ def load_mnist(data_dir, limit):
     y = read_idx(d / "train-labels-idx1-ubyte", 2049, 8)
     if limit:
         x, y = x[:limit], y[:limit]
-    return torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y.astype(np.int64))
+    x = x.astype(np.float32) / 255.0
+    if model != "e2":
+        x = x.reshape(-1, 1, 28, 28)
+    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
 
 
-def build_model():
-    model = nn.Sequential(
-        nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(512, 256), nn.ReLU(), nn.Dropout(0.2),
-        nn.Linear(256, 10),  # softmax is folded into cross_entropy (log_softmax + NLL)
-    )
+def build_model(name):
+    if name == "e2":
+        model = nn.Sequential(
+            nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(512, 256), nn.ReLU(), nn.Dropout(0.2),
+            nn.Linear(256, 10),  # softmax is folded into cross_entropy (log_softmax + NLL)
+        )
+    else:  # e1
+        model = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(1152, 128), nn.ReLU(), nn.Dropout(0.25),
+            nn.Linear(128, 10),
+        )
     for layer in model:
-        if isinstance(layer, nn.Linear):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(layer.weight)  # glorot_uniform (symmetric in fan_in/out)
             nn.init.zeros_(layer.bias)
     return model
@@ -125,10 +140,10 @@ def train_epoch(model, opt, x, y, batch_size, gen):
 
 
 def main():
-    x, y = load_mnist(args.data_dir, args.limit)
+    x, y = load_mnist(args.data_dir, args.limit, args.model)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    model = build_model()
+    model = build_model(args.model)
     opt = KerasAdam(model.parameters())
     times = []
     for epoch in range(1, args.epochs + 1):
@@ -138,7 +153,7 @@ def main():
         print(f"epoch {epoch}/{args.epochs}: {times[-1]:.3f} s  loss {loss:.4f}  acc {acc:.4f}",
               file=sys.stderr)
     result = {
-        "framework": "pytorch", "torch_version": torch.__version__, "model": "e2_mlp",
+        "framework": "pytorch", "torch_version": torch.__version__, "model": args.model,
         "threads": args.threads, "batch_size": args.batch_size, "samples": len(x),
         "seconds_per_epoch": times, "median": statistics.median(times),
         "train_loss_last": loss, "train_accuracy_last": acc,
@@ -146,7 +161,7 @@ def main():
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"pytorch {torch.__version__} e2_mlp threads={args.threads} batch={args.batch_size} "
+    print(f"pytorch {torch.__version__} {args.model} threads={args.threads} batch={args.batch_size} "
           f"n={len(x)}: median {result['median']:.3f} s/epoch over {len(times)} epoch(s) "
           f"(min {min(times):.3f}, max {max(times):.3f}), last train acc {acc:.4f}")
 

@@ -1,0 +1,179 @@
+// xkeras/backend/parallel.hpp - the library's one thread pool.
+//
+// All parallel work in xkeras runs here: layers split a batch into tasks, and large GEMMs are
+// split into row or column blocks, each task calling a single-threaded OpenBLAS GEMM. OpenBLAS
+// itself is kept at one thread, so its threads and ours never compete for the cores (the
+// oversubscription that makes PyTorch's 2-thread MLP slower than its 1-thread one).
+//
+// `parallel_for(n, f)` runs f(task, thread) for task in [0, n) on the pool and the calling
+// thread, and returns when all are done; `thread` in [0, num_threads()) indexes per-thread
+// scratch buffers. Tasks are claimed dynamically. A nested call runs serially.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "blas.hpp"
+
+namespace xkeras::backend {
+
+/// XKERAS_NUM_THREADS when set to a positive number, otherwise the number of cores.
+inline int default_num_threads() {
+    if (const char* env = std::getenv("XKERAS_NUM_THREADS")) {
+        char* end = nullptr;
+        long v = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && v > 0 && v <= 1024) return static_cast<int>(v);
+    }
+    unsigned hc = std::thread::hardware_concurrency();
+    return hc == 0 ? 1 : static_cast<int>(hc);
+}
+
+class thread_pool {
+  public:
+    /// The pool, created at first use with default_num_threads() threads; OpenBLAS is set to one
+    /// thread at the same time.
+    static thread_pool& instance() {
+        static thread_pool pool(default_num_threads());
+        return pool;
+    }
+
+    ~thread_pool() { stop(); }
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    /// Number of threads taking part in a parallel_for (workers + the caller).
+    int size() const { return int(workers_.size()) + 1; }
+
+    /// Sets the number of threads (>= 1). Not to be called while a parallel_for runs.
+    void resize(int n) {
+        if (n == size()) return;
+        stop();
+        stopping_.store(false);
+        for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { work(i); });
+    }
+
+    /// Runs f(task, thread) for every task in [0, n_tasks).
+    template <class F>
+    void run(std::size_t n_tasks, F&& f) {
+        if (n_tasks == 0) return;
+        if (workers_.empty() || n_tasks == 1 || in_parallel()) {
+            for (std::size_t t = 0; t < n_tasks; ++t) f(t, 0);
+            return;
+        }
+        std::unique_lock<std::mutex> run_lock(run_mutex_);  // one parallel region at a time
+        job_ = [&f](std::size_t task, int thread) { f(task, thread); };
+        n_tasks_ = n_tasks;
+        next_.store(0);
+        error_ = nullptr;
+        busy_.store(int(workers_.size()));
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            generation_.fetch_add(1);
+        }
+        wake_.notify_all();
+        execute(0);
+        // Workers finish within microseconds of the caller: spin briefly before sleeping.
+        for (int spin = 0; busy_.load() != 0 && spin < spin_limit; ++spin) pause();
+        if (busy_.load() != 0) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            done_.wait(lock, [this] { return busy_.load() == 0; });
+        }
+        job_ = nullptr;
+        if (error_) std::rethrow_exception(error_);
+    }
+
+  private:
+    explicit thread_pool(int n) {
+        blas_set_num_threads(1);
+        resize(n);
+    }
+
+    static bool& in_parallel() {
+        thread_local bool flag = false;
+        return flag;
+    }
+
+    void execute(int thread) {
+        in_parallel() = true;
+        try {
+            for (std::size_t t; (t = next_.fetch_add(1)) < n_tasks_;) job_(t, thread);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!error_) error_ = std::current_exception();
+            next_.store(n_tasks_);
+        }
+        in_parallel() = false;
+    }
+
+    void work(int thread) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            // Spin a little (a training step runs parallel regions back to back), then sleep.
+            for (int spin = 0; generation_.load() == seen && !stopping_.load() && spin < spin_limit;
+                 ++spin)
+                pause();
+            if (generation_.load() == seen) {
+                std::unique_lock<std::mutex> lock(mutex_);
+                wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+            }
+            if (stopping_.load()) return;
+            seen = generation_.load();
+            execute(thread);
+            if (busy_.fetch_sub(1) == 1) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                done_.notify_one();
+            }
+        }
+    }
+
+    static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#else
+        std::this_thread::yield();
+#endif
+    }
+    static constexpr int spin_limit = 200000;  // a few milliseconds
+
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_.store(true);
+        }
+        wake_.notify_all();
+        for (auto& w : workers_) w.join();
+        workers_.clear();
+    }
+
+    std::vector<std::thread> workers_;
+    std::mutex run_mutex_, mutex_;
+    std::condition_variable wake_, done_;
+    std::function<void(std::size_t, int)> job_;
+    std::size_t n_tasks_ = 0;
+    std::atomic<std::size_t> next_{0};
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<int> busy_{0};
+    std::atomic<bool> stopping_{false};
+    std::exception_ptr error_;
+};
+
+/// Runs f(task, thread) for task in [0, n_tasks) on the pool (see the file comment).
+template <class F>
+void parallel_for(std::size_t n_tasks, F&& f) {
+    thread_pool::instance().run(n_tasks, std::forward<F>(f));
+}
+
+/// Number of threads of the pool.
+inline int pool_size() {
+    return thread_pool::instance().size();
+}
+
+}  // namespace xkeras::backend

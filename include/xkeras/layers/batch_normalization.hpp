@@ -1,0 +1,225 @@
+// xkeras/layers/batch_normalization.hpp - BatchNormalization over the last axis (channels).
+//
+// Training (fit, with the layer trainable): each channel is normalised with the batch mean and
+// the biased batch variance (over every other axis), y = gamma (x - mean) / sqrt(var + eps) +
+// beta, and the moving statistics move: moving = moving * momentum + batch * (1 - momentum).
+// Otherwise (evaluate, predict, or a frozen layer) the moving statistics are used.
+// Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance
+// (non-trainable), each (C,). Defaults: momentum 0.99, epsilon 1e-3, center and scale on.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../backend/parallel.hpp"
+#include "../initializers.hpp"
+#include "layer.hpp"
+
+namespace xkeras::layers {
+
+struct BatchNormalizationOptions {
+    int axis = -1;  ///< Only the last axis (channels last) is supported.
+    double momentum = 0.99;
+    double epsilon = 1e-3;
+    bool center = true;  ///< Learn beta.
+    bool scale = true;   ///< Learn gamma.
+    initializers::Initializer beta_initializer = initializers::Zeros();
+    initializers::Initializer gamma_initializer = initializers::Ones();
+    initializers::Initializer moving_mean_initializer = initializers::Zeros();
+    initializers::Initializer moving_variance_initializer = initializers::Ones();
+    shape_t input_shape{};  ///< Keras's `input_shape=`, for a first layer.
+    std::string name{};     ///< Defaults to "batch_normalization", ...
+};
+
+/// `BatchNormalization()`.
+template <class T = float>
+class BatchNormalization : public Layer<T> {
+  public:
+    explicit BatchNormalization(BatchNormalizationOptions o = {})
+        : Layer<T>("batch_normalization", o.name, o.input_shape), opt_(std::move(o)) {
+        if (!(opt_.momentum >= 0.0 && opt_.momentum <= 1.0))
+            throw value_error(xkeras::detail::cat(
+                "BatchNormalization: expected momentum in [0, 1], got ", opt_.momentum));
+        if (!(opt_.epsilon > 0.0))
+            throw value_error(xkeras::detail::cat("BatchNormalization: expected epsilon > 0, got ",
+                                                  opt_.epsilon));
+    }
+
+    std::string class_name() const override { return "BatchNormalization"; }
+    const BatchNormalizationOptions& options() const { return opt_; }
+
+    shape_t compute_output_shape(const shape_t& in) const override {
+        if (in.empty() || in.back() == 0)
+            throw shape_error(xkeras::detail::cat(
+                "layer '", this->name(), "' (BatchNormalization) needs a channel axis, got ",
+                shape_str(in, true)));
+        const long rank = long(in.size()) + 1;  // with the batch axis
+        if (opt_.axis != -1 && opt_.axis != rank - 1)
+            throw value_error(
+                xkeras::detail::cat("layer '", this->name(),
+                                    "' (BatchNormalization): only axis -1 (channels last) is "
+                                    "supported, got axis=",
+                                    opt_.axis, " for input ", shape_str(in, true)));
+        return in;
+    }
+
+    std::vector<Param<T>*> params() override {
+        if (!this->built_) return {};
+        std::vector<Param<T>*> ps;
+        if (opt_.scale) ps.push_back(&gamma_);
+        if (opt_.center) ps.push_back(&beta_);
+        ps.push_back(&moving_mean_);
+        ps.push_back(&moving_variance_);
+        return ps;
+    }
+
+    const tensor<T>& forward(const tensor<T>& x, bool training) override {
+        this->check_input(x);
+        const std::size_t C = channels(), rows = x.size() / C;
+        this->ensure_shape(y_, shape_of(x));
+        batch_stats_ = training && this->trainable;
+        if (batch_stats_) {
+            column_sums(x.data(), nullptr, rows, sum_, sumsq_);
+            const double eps = opt_.epsilon, m = opt_.momentum;
+            T* mm = moving_mean_.value.data();
+            T* mv = moving_variance_.value.data();
+            for (std::size_t c = 0; c < C; ++c) {
+                const double mean = sum_[c] / double(rows);
+                const double var = std::max(0.0, sumsq_[c] / double(rows) - mean * mean);
+                mean_[c] = T(mean);
+                inv_std_[c] = T(1.0 / std::sqrt(var + eps));
+                mm[c] = T(double(mm[c]) * m + mean * (1.0 - m));
+                mv[c] = T(double(mv[c]) * m + var * (1.0 - m));
+            }
+        } else {
+            for (std::size_t c = 0; c < C; ++c) {
+                mean_[c] = moving_mean_.value.data()[c];
+                inv_std_[c] =
+                    T(1.0 / std::sqrt(double(moving_variance_.value.data()[c]) + opt_.epsilon));
+            }
+        }
+        // y = x * a + b with a = gamma * inv_std, b = beta - mean * a
+        for (std::size_t c = 0; c < C; ++c) {
+            scale_[c] = gamma(c) * inv_std_[c];
+            shift_[c] = beta(c) - mean_[c] * scale_[c];
+        }
+        for_rows(rows, [&](std::size_t r0, std::size_t r1) {
+            const T* xp = x.data();
+            T* yp = y_.data();
+            for (std::size_t r = r0; r < r1; ++r)
+                for (std::size_t c = 0; c < C; ++c)
+                    yp[r * C + c] = xp[r * C + c] * scale_[c] + shift_[c];
+        });
+        x_ = training ? &x : nullptr;
+        return y_;
+    }
+
+    const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
+        if (!x_)
+            throw state_error(xkeras::detail::cat("layer '", this->name(),
+                                                  "': backward without forward(x, training=true)"));
+        const std::size_t C = channels(), rows = dy.size() / C;
+        // sum_[c] = sum(dy), sumsq_[c] = sum(dy * xhat)
+        column_sums(dy.data(), x_->data(), rows, sum_, sumsq_);
+        if (opt_.scale)
+            for (std::size_t c = 0; c < C; ++c) gamma_.grad.data()[c] = T(sumsq_[c]);
+        if (opt_.center)
+            for (std::size_t c = 0; c < C; ++c) beta_.grad.data()[c] = T(sum_[c]);
+        if (!need_input_grad) return dx_;
+        this->ensure_shape(dx_, shape_of(dy));
+        const T inv_n = T(1.0 / double(rows));
+        for (std::size_t c = 0; c < C; ++c) {
+            // batch statistics: dx = g inv_std (dy - mean(dy) - xhat mean(dy xhat));
+            // moving statistics (constants): dx = g inv_std dy
+            scale_[c] = gamma(c) * inv_std_[c];
+            mean_dy_[c] = batch_stats_ ? T(sum_[c]) * inv_n : T(0);
+            mean_dyx_[c] = batch_stats_ ? T(sumsq_[c]) * inv_n : T(0);
+        }
+        for_rows(rows, [&](std::size_t r0, std::size_t r1) {
+            const T* d = dy.data();
+            const T* xp = x_->data();
+            T* o = dx_.data();
+            for (std::size_t r = r0; r < r1; ++r)
+                for (std::size_t c = 0; c < C; ++c) {
+                    const std::size_t i = r * C + c;
+                    const T xhat = (xp[i] - mean_[c]) * inv_std_[c];
+                    o[i] = scale_[c] * (d[i] - mean_dy_[c] - xhat * mean_dyx_[c]);
+                }
+        });
+        return dx_;
+    }
+
+  protected:
+    void build_weights(const shape_t& in) override {
+        const std::size_t C = in.back();
+        auto make = [&](const char* what, const initializers::Initializer& init, bool trainable) {
+            Param<T> p;
+            p.name = this->name() + "/" + what;
+            p.value = tensor<T>(shape_t{C});
+            p.grad = xt::zeros<T>(shape_t{C});
+            init.fill(p.value.data(), {C});
+            p.trainable = trainable;
+            return p;
+        };
+        gamma_ = make("gamma", opt_.gamma_initializer, true);
+        beta_ = make("beta", opt_.beta_initializer, true);
+        moving_mean_ = make("moving_mean", opt_.moving_mean_initializer, false);
+        moving_variance_ = make("moving_variance", opt_.moving_variance_initializer, false);
+        for (auto* v : {&mean_, &inv_std_, &scale_, &shift_, &mean_dy_, &mean_dyx_})
+            v->assign(C, T(0));
+        sum_.assign(C, 0.0);
+        sumsq_.assign(C, 0.0);
+    }
+
+  private:
+    std::size_t channels() const { return this->input_shape_.back(); }
+    T gamma(std::size_t c) const { return opt_.scale ? gamma_.value.data()[c] : T(1); }
+    T beta(std::size_t c) const { return opt_.center ? beta_.value.data()[c] : T(0); }
+
+    template <class F>
+    void for_rows(std::size_t rows, F&& f) const {
+        const std::size_t per = std::max<std::size_t>(64, (std::size_t(1) << 15) / channels());
+        backend::parallel_for((rows + per - 1) / per, [&](std::size_t t, int) {
+            f(t * per, std::min(rows, (t + 1) * per));
+        });
+    }
+
+    /// Per channel, in double: s1 = sum(a) and s2 = sum(a * a) when `x` is null, else
+    /// s1 = sum(a) and s2 = sum(a * xhat(x)) (xhat from mean_ and inv_std_).
+    void column_sums(const T* a, const T* x, std::size_t rows, std::vector<double>& s1,
+                     std::vector<double>& s2) {
+        const std::size_t C = channels(), threads = std::size_t(backend::pool_size());
+        const std::size_t per = std::max<std::size_t>(64, (rows + threads - 1) / threads);
+        const std::size_t tasks = (rows + per - 1) / per;
+        partial_.assign(tasks * 2 * C, 0.0);
+        backend::parallel_for(tasks, [&](std::size_t t, int) {
+            double* p1 = partial_.data() + t * 2 * C;
+            double* p2 = p1 + C;
+            for (std::size_t r = t * per; r < std::min(rows, (t + 1) * per); ++r)
+                for (std::size_t c = 0; c < C; ++c) {
+                    const double v = double(a[r * C + c]);
+                    const double w = x ? double((x[r * C + c] - mean_[c]) * inv_std_[c]) : v;
+                    p1[c] += v;
+                    p2[c] += v * w;
+                }
+        });
+        std::fill(s1.begin(), s1.end(), 0.0);
+        std::fill(s2.begin(), s2.end(), 0.0);
+        for (std::size_t t = 0; t < tasks; ++t)
+            for (std::size_t c = 0; c < C; ++c) {
+                s1[c] += partial_[t * 2 * C + c];
+                s2[c] += partial_[t * 2 * C + C + c];
+            }
+    }
+
+    BatchNormalizationOptions opt_;
+    Param<T> gamma_, beta_, moving_mean_, moving_variance_;
+    std::vector<T> mean_, inv_std_, scale_, shift_, mean_dy_, mean_dyx_;
+    std::vector<double> sum_, sumsq_, partial_;
+    tensor<T> y_, dx_;
+    const tensor<T>* x_ = nullptr;
+    bool batch_stats_ = false;
+};
+
+}  // namespace xkeras::layers

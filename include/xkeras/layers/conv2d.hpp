@@ -1,0 +1,390 @@
+// xkeras/layers/conv2d.hpp - Conv2D: 2-D convolution (cross-correlation) over NHWC inputs.
+//
+// Input (batch, H, W, C), kernel (kh, kw, C, filters), bias (filters), output
+// (batch, OH, OW, filters); params kh * kw * C * filters + filters. Output sizes and the "same"
+// padding split are Keras's (see conv_utils.hpp).
+//
+// Computed as GEMMs: the input patches of a group of images are laid out as the rows of a
+// (rows, kh * kw * C) matrix (im2col), and cols . kernel lands directly in the NHWC output; the
+// kernel in Keras's layout is already the right-hand matrix. Backward: dW = cols^T . dZ and
+// dX = col2im(dZ . W^T). Image groups are sized so that their patch matrix stays in cache and are
+// spread over the thread pool; nothing is allocated per batch once the buffers have grown.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <optional>
+#include <string>
+
+#include "../backend/parallel.hpp"
+#include "../initializers.hpp"
+#include "conv_utils.hpp"
+#include "layer.hpp"
+
+namespace xkeras::layers {
+
+/// Options of Conv2D, in Keras's order; every default is Keras's.
+struct Conv2DOptions {
+    size2 strides = 1;
+    std::string padding = "valid";  ///< "valid" or "same" (case-insensitive).
+    size2 dilation_rate = 1;
+    std::string activation = "linear";
+    bool use_bias = true;
+    initializers::Initializer kernel_initializer = initializers::GlorotUniform();
+    initializers::Initializer bias_initializer = initializers::Zeros();
+    std::optional<regularizers::Regularizer> kernel_regularizer{};
+    std::optional<regularizers::Regularizer> bias_regularizer{};
+    shape_t input_shape{};  ///< Keras's `input_shape=` (H, W, C), for a first layer.
+    std::string name{};     ///< Defaults to "conv2d", "conv2d_1", ...
+};
+
+/// `Conv2D(32, {3, 3}, {.padding = "same", .activation = "relu"})`, `Conv2D(64, 3, "relu")`.
+template <class T = float>
+class Conv2D : public Layer<T> {
+  public:
+    Conv2D(int filters, size2 kernel_size, Conv2DOptions options = {})
+        : Layer<T>("conv2d", options.name, options.input_shape),
+          filters_(checked_filters(filters)),
+          kernel_size_(kernel_size),
+          same_(detail::padding_mode(options.padding, "Conv2D") == "same"),
+          activation_(activations::get(options.activation)),
+          opt_(std::move(options)) {
+        if ((opt_.strides.h > 1 || opt_.strides.w > 1) &&
+            (opt_.dilation_rate.h > 1 || opt_.dilation_rate.w > 1))
+            throw value_error(
+                xkeras::detail::cat("Conv2D '", this->name(),
+                                    "': strides > 1 cannot be combined with dilation_rate > 1 "
+                                    "(got strides (",
+                                    opt_.strides.h, ", ", opt_.strides.w, ") and dilation_rate (",
+                                    opt_.dilation_rate.h, ", ", opt_.dilation_rate.w, "))"));
+    }
+    template <class S>
+    requires std::convertible_to<const S&, std::string> Conv2D(int filters, size2 kernel_size,
+                                                               const S& activation,
+                                                               Conv2DOptions options = {})
+        : Conv2D(filters, kernel_size, with_activation(std::move(options), activation)) {}
+
+    std::string class_name() const override { return "Conv2D"; }
+    std::size_t filters() const { return filters_; }
+    size2 kernel_size() const { return kernel_size_; }
+    const Conv2DOptions& options() const { return opt_; }
+    activations::kind output_activation() const override { return activation_; }
+
+    shape_t compute_output_shape(const shape_t& in) const override {
+        auto g = geometry(in);
+        return {g.out_h, g.out_w, filters_};
+    }
+
+    std::vector<Param<T>*> params() override {
+        if (!this->built_) return {};
+        std::vector<Param<T>*> ps{&kernel_};
+        if (opt_.use_bias) ps.push_back(&bias_);
+        return ps;
+    }
+
+    const tensor<T>& forward(const tensor<T>& x, bool training) override {
+        this->check_input(x);
+        const std::size_t n = x.shape()[0], F = filters_, K = patch_size();
+        const std::size_t P = g_.out_h * g_.out_w;
+        this->ensure_shape(y_, {n, g_.out_h, g_.out_w, F});
+        if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
+        const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
+        grow_scratch(per * P * K);
+        backend::parallel_for(tasks, [&](std::size_t t, int thread) {
+            const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
+            T* y = y_.data() + n0 * P * F;
+            if (small_patch()) {
+                forward_direct(x, n0, cnt, y);
+            } else {
+                const T* a = patches(x, n0, cnt, scratch_[std::size_t(thread)]);
+                backend::gemm(false, false, rows, F, K, T(1), a, K, kernel_.value.data(), F, T(0),
+                              y, F);
+                add_bias(y, rows);
+            }
+            finish(y, rows);
+        });
+        x_ = training ? &x : nullptr;
+        return y_;
+    }
+
+    const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
+        if (!x_)
+            throw state_error(xkeras::detail::cat("layer '", this->name(),
+                                                  "': backward without forward(x, training=true)"));
+        const tensor<T>& x = *x_;
+        const std::size_t n = x.shape()[0], F = filters_, K = patch_size();
+        const std::size_t P = g_.out_h * g_.out_w;
+        const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
+        const std::size_t threads = std::size_t(backend::pool_size());
+        const bool through_activation =
+            activation_ != activations::kind::linear && !this->output_logits_;
+        if (through_activation) this->ensure_shape(dz_, shape_of(dy));
+        if (need_input_grad) this->ensure_shape(dx_, shape_of(x));
+        grow_scratch(per * P * K);
+        // The image groups are cut into one contiguous range per thread, each summing its own
+        // partial weight gradient; the partials are added in order, so the result depends on
+        // the thread count only, never on scheduling.
+        const std::size_t ranges = std::min(threads, tasks);
+        partial_dw_.resize(ranges);
+        partial_db_.resize(ranges);
+        for (std::size_t r = 0; r < ranges; ++r) {
+            partial_dw_[r].assign(K * F, T(0));
+            partial_db_[r].assign(F, T(0));
+        }
+        backend::parallel_for(ranges, [&](std::size_t range, int) {
+            for (std::size_t t = range * tasks / ranges; t < (range + 1) * tasks / ranges; ++t)
+                backward_task(dy, t, per, range, through_activation, need_input_grad);
+        });
+        std::fill(kernel_.grad.begin(), kernel_.grad.end(), T(0));
+        T* gw = kernel_.grad.data();
+        for (std::size_t r = 0; r < ranges; ++r)
+            for (std::size_t i = 0; i < K * F; ++i) gw[i] += partial_dw_[r][i];
+        if (opt_.use_bias) {
+            T* gb = bias_.grad.data();
+            std::fill(gb, gb + F, T(0));
+            for (std::size_t r = 0; r < ranges; ++r)
+                for (std::size_t f = 0; f < F; ++f) gb[f] += partial_db_[r][f];
+        }
+        if (!need_input_grad) {
+            dx_ = tensor<T>();
+        }
+        return dx_;
+    }
+
+    const tensor<T>* logits() const override { return this->output_logits_ ? &logits_ : nullptr; }
+
+  private:
+    /// One image group of the backward pass: dz, its share of dW / db in partial `slot`
+    /// (which also picks the scratch buffers), and dx.
+    void backward_task(const tensor<T>& dy, std::size_t t, std::size_t per, std::size_t slot,
+                       bool through_activation, bool need_input_grad) {
+        const tensor<T>& x = *x_;
+        const std::size_t n = x.shape()[0], F = filters_, K = patch_size();
+        const std::size_t P = g_.out_h * g_.out_w;
+        const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
+        const std::size_t th = slot;
+        const T* dz = dy.data() + n0 * P * F;
+        if (through_activation) {
+            T* d = dz_.data() + n0 * P * F;
+            activations::backward(activation_, y_.data() + n0 * P * F, dz, d, rows, F);
+            dz = d;
+        }
+        if (small_patch()) {
+            weight_grad_direct(x, n0, cnt, dz, partial_dw_[th].data());
+        } else {
+            const T* a = patches(x, n0, cnt, scratch_[th]);
+            backend::gemm(true, false, K, F, rows, T(1), a, K, dz, F, T(1), partial_dw_[th].data(),
+                          F);
+        }
+        T* db = partial_db_[th].data();
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t f = 0; f < F; ++f) db[f] += dz[r * F + f];
+        if (!need_input_grad) return;
+        T* dx = dx_.data() + n0 * image_size();
+        if (direct()) {  // 1x1, stride 1, no padding: dx = dz . W^T straight into dx
+            backend::gemm(false, true, rows, K, F, T(1), dz, F, kernel_.value.data(), F, T(0), dx,
+                          K);
+            return;
+        }
+        T* dcols = dcols_[th].data();
+        backend::gemm(false, true, rows, K, F, T(1), dz, F, kernel_.value.data(), F, T(0), dcols,
+                      K);
+        col2im(dcols, cnt, dx);
+    }
+
+  protected:
+    void build_weights(const shape_t& in) override {
+        g_ = geometry(in);
+        const shape_t kshape{kernel_size_.h, kernel_size_.w, in[2], filters_};
+        kernel_ = make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
+        if (opt_.use_bias)
+            bias_ = make_param("bias", {filters_}, opt_.bias_initializer, opt_.bias_regularizer);
+    }
+
+  private:
+    static std::size_t checked_filters(int filters) {
+        if (filters <= 0)
+            throw value_error(xkeras::detail::cat(
+                "Conv2D: expected a positive integer for `filters`, got ", filters));
+        return std::size_t(filters);
+    }
+    static Conv2DOptions with_activation(Conv2DOptions o, std::string activation) {
+        o.activation = std::move(activation);
+        return o;
+    }
+
+    detail::window2d geometry(const shape_t& in) const {
+        return detail::window2d::make(in, kernel_size_, opt_.strides, opt_.dilation_rate, same_,
+                                      xkeras::detail::cat("layer '", this->name(), "' (Conv2D)"));
+    }
+
+    Param<T> make_param(const char* what, const shape_t& shape,
+                        const initializers::Initializer& init,
+                        const std::optional<regularizers::Regularizer>& reg) const {
+        Param<T> p;
+        p.name = this->name() + "/" + what;
+        p.value = tensor<T>(shape);
+        p.grad = xt::zeros<T>(shape);
+        init.fill(p.value.data(), shape);
+        p.regularizer = reg;
+        return p;
+    }
+
+    std::size_t patch_size() const { return g_.k_h * g_.k_w * g_.channels; }
+    std::size_t image_size() const { return g_.in_h * g_.in_w * g_.channels; }
+    bool direct() const { return g_.k_h == 1 && g_.k_w == 1 && g_.s_h == 1 && g_.s_w == 1; }
+
+    /// Images per task: the patch matrix of one task stays within about 1 MiB.
+    std::size_t images_per_task() const {
+        const std::size_t bytes = g_.out_h * g_.out_w * patch_size() * sizeof(T);
+        return std::max<std::size_t>(1, (std::size_t(1) << 20) / std::max<std::size_t>(1, bytes));
+    }
+
+    void grow_scratch(std::size_t values) {
+        const std::size_t threads = std::size_t(backend::pool_size());
+        if (scratch_.size() < threads) scratch_.resize(threads);
+        if (dcols_.size() < threads) dcols_.resize(threads);
+        if (direct()) return;  // small patches still need dcols for the input gradient
+        for (std::size_t t = 0; t < threads; ++t) {
+            if (scratch_[t].size() < values) scratch_[t].resize(values);
+            if (dcols_[t].size() < values) dcols_[t].resize(values);
+        }
+    }
+
+    /// The patch matrix of images [n0, n0 + cnt): rows (image, oh, ow), columns (ky, kx, c).
+    /// A 1x1 stride-1 convolution uses the input itself.
+    const T* patches(const tensor<T>& x, std::size_t n0, std::size_t cnt,
+                     std::vector<T>& buf) const {
+        const std::size_t C = g_.channels, K = patch_size();
+        const T* src = x.data() + n0 * image_size();
+        if (direct()) return src;
+        T* out = buf.data();
+        for (std::size_t i = 0; i < cnt; ++i, src += image_size())
+            for (std::size_t oh = 0; oh < g_.out_h; ++oh)
+                for (std::size_t ow = 0; ow < g_.out_w; ++ow, out += K) {
+                    T* o = out;
+                    for (std::size_t ky = 0; ky < g_.k_h; ++ky) {
+                        const long ih = long(oh * g_.s_h + ky * g_.d_h) - long(g_.pad_top);
+                        for (std::size_t kx = 0; kx < g_.k_w; ++kx, o += C) {
+                            const long iw = long(ow * g_.s_w + kx * g_.d_w) - long(g_.pad_left);
+                            if (ih < 0 || iw < 0 || ih >= long(g_.in_h) || iw >= long(g_.in_w))
+                                std::fill(o, o + C, T(0));
+                            else
+                                std::copy_n(src + (std::size_t(ih) * g_.in_w + std::size_t(iw)) * C,
+                                            C, o);
+                        }
+                    }
+                }
+        return buf.data();
+    }
+
+    /// dx of images [n0, n0 + cnt) from the patch gradients (the adjoint of `patches`).
+    void col2im(const T* dcols, std::size_t cnt, T* dx) const {
+        const std::size_t C = g_.channels, K = patch_size();
+        std::fill(dx, dx + cnt * image_size(), T(0));
+        for (std::size_t i = 0; i < cnt; ++i, dx += image_size())
+            for (std::size_t oh = 0; oh < g_.out_h; ++oh)
+                for (std::size_t ow = 0; ow < g_.out_w; ++ow, dcols += K) {
+                    const T* d = dcols;
+                    for (std::size_t ky = 0; ky < g_.k_h; ++ky) {
+                        const long ih = long(oh * g_.s_h + ky * g_.d_h) - long(g_.pad_top);
+                        for (std::size_t kx = 0; kx < g_.k_w; ++kx, d += C) {
+                            const long iw = long(ow * g_.s_w + kx * g_.d_w) - long(g_.pad_left);
+                            if (ih < 0 || iw < 0 || ih >= long(g_.in_h) || iw >= long(g_.in_w))
+                                continue;
+                            T* o = dx + (std::size_t(ih) * g_.in_w + std::size_t(iw)) * C;
+                            for (std::size_t c = 0; c < C; ++c) o[c] += d[c];
+                        }
+                    }
+                }
+    }
+
+    void add_bias(T* y, std::size_t rows) const {
+        if (!opt_.use_bias) return;
+        const std::size_t F = filters_;
+        const T* b = bias_.value.data();
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t f = 0; f < F; ++f) y[r * F + f] += b[f];
+    }
+
+    /// Keeps the logits when asked, then applies the activation, on `rows` output rows.
+    void finish(T* y, std::size_t rows) {
+        const std::size_t F = filters_;
+        if (this->output_logits_) std::copy_n(y, rows * F, logits_.data() + (y - y_.data()));
+        activations::apply(activation_, y, rows, F);
+    }
+
+    /// Patches of at most 16 values (a first layer on 1-3 channels): a GEMM with so short an
+    /// inner dimension is all overhead, so these run as plain loops over the filters.
+    bool small_patch() const { return patch_size() <= 16; }
+
+    /// Calls f(row, patch) for every output position of images [n0, n0 + cnt), with the patch
+    /// (ky, kx, c) gathered into a small buffer (zeros where the window leaves the image).
+    template <class F>
+    void for_each_patch(const tensor<T>& x, std::size_t n0, std::size_t cnt, F&& f) const {
+        const std::size_t C = g_.channels;
+        T patch[16];
+        std::size_t row = 0;
+        for (std::size_t i = n0; i < n0 + cnt; ++i) {
+            const T* src = x.data() + i * image_size();
+            for (std::size_t oh = 0; oh < g_.out_h; ++oh)
+                for (std::size_t ow = 0; ow < g_.out_w; ++ow, ++row) {
+                    T* o = patch;
+                    for (std::size_t ky = 0; ky < g_.k_h; ++ky) {
+                        const long ih = long(oh * g_.s_h + ky * g_.d_h) - long(g_.pad_top);
+                        for (std::size_t kx = 0; kx < g_.k_w; ++kx, o += C) {
+                            const long iw = long(ow * g_.s_w + kx * g_.d_w) - long(g_.pad_left);
+                            const bool out =
+                                ih < 0 || iw < 0 || ih >= long(g_.in_h) || iw >= long(g_.in_w);
+                            for (std::size_t c = 0; c < C; ++c)
+                                o[c] = out ? T(0)
+                                           : src[(std::size_t(ih) * g_.in_w + std::size_t(iw)) * C +
+                                                 c];
+                        }
+                    }
+                    f(row, patch);
+                }
+        }
+    }
+
+    void forward_direct(const tensor<T>& x, std::size_t n0, std::size_t cnt, T* y) const {
+        const std::size_t F = filters_, K = patch_size();
+        const T* w = kernel_.value.data();
+        const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
+        for_each_patch(x, n0, cnt, [&](std::size_t row, const T* a) {
+            T* yr = y + row * F;
+            for (std::size_t f = 0; f < F; ++f) yr[f] = b ? b[f] : T(0);
+            for (std::size_t k = 0; k < K; ++k) {
+                const T ak = a[k];
+                const T* wk = w + k * F;
+                for (std::size_t f = 0; f < F; ++f) yr[f] += ak * wk[f];
+            }
+        });
+    }
+
+    void weight_grad_direct(const tensor<T>& x, std::size_t n0, std::size_t cnt, const T* dz,
+                            T* dw) const {
+        const std::size_t F = filters_, K = patch_size();
+        for_each_patch(x, n0, cnt, [&](std::size_t row, const T* a) {
+            const T* d = dz + row * F;
+            for (std::size_t k = 0; k < K; ++k) {
+                const T ak = a[k];
+                T* dwk = dw + k * F;
+                for (std::size_t f = 0; f < F; ++f) dwk[f] += ak * d[f];
+            }
+        });
+    }
+
+    std::size_t filters_;
+    size2 kernel_size_;
+    bool same_;
+    activations::kind activation_;
+    Conv2DOptions opt_;
+    detail::window2d g_;
+    Param<T> kernel_, bias_;
+    tensor<T> y_, dz_, dx_, logits_;
+    const tensor<T>* x_ = nullptr;
+    std::vector<std::vector<T>> scratch_, dcols_, partial_dw_, partial_db_;
+};
+
+}  // namespace xkeras::layers

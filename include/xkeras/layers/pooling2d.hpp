@@ -1,0 +1,231 @@
+// xkeras/layers/pooling2d.hpp - MaxPooling2D (alias MaxPool2D) and AveragePooling2D
+// (alias AvgPool2D) over NHWC inputs.
+//
+// pool_size defaults to (2, 2) for MaxPooling2D (AveragePooling2D requires it, as Keras 3),
+// strides to the pool size, padding to "valid" (floor). With "same" padding, max ignores the
+// padded cells and average divides by the number of real cells, as Keras. Output
+// (batch, OH, OW, C); no weights.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "../backend/parallel.hpp"
+#include "conv_utils.hpp"
+#include "layer.hpp"
+
+namespace xkeras::layers {
+
+struct Pooling2DOptions {
+    std::optional<size2> strides{};  ///< Defaults to the pool size.
+    std::string padding = "valid";   ///< "valid" or "same" (case-insensitive).
+    shape_t input_shape{};           ///< Keras's `input_shape=`, for a first layer.
+    std::string name{};              ///< Defaults to "max_pooling2d" / "average_pooling2d", ...
+};
+
+namespace detail {
+
+/// What MaxPooling2D and AveragePooling2D share: geometry, options, batch-parallel loops.
+template <class T>
+class pooling2d_base : public Layer<T> {
+  public:
+    size2 pool_size() const { return pool_; }
+    size2 strides() const { return strides_; }
+    const std::string& padding() const { return padding_; }
+
+    shape_t compute_output_shape(const shape_t& in) const override {
+        auto g = geometry(in);
+        return {g.out_h, g.out_w, g.channels};
+    }
+
+  protected:
+    pooling2d_base(const char* prefix, const char* cls, size2 pool, Pooling2DOptions o)
+        : Layer<T>(prefix, o.name, o.input_shape),
+          pool_(pool),
+          strides_(o.strides.value_or(pool)),
+          padding_(padding_mode(o.padding, cls)),
+          cls_(cls) {}
+
+    void build_weights(const shape_t& in) override { g_ = geometry(in); }
+
+    window2d geometry(const shape_t& in) const {
+        return window2d::make(in, pool_, strides_, 1, padding_ == "same",
+                              xkeras::detail::cat("layer '", this->name(), "' (", cls_, ")"));
+    }
+
+    std::size_t in_image() const { return g_.in_h * g_.in_w * g_.channels; }
+    std::size_t out_image() const { return g_.out_h * g_.out_w * g_.channels; }
+
+    /// Runs f(first image, count) over the batch in tasks of about 64 KiB of input.
+    template <class F>
+    void for_images(std::size_t n, F&& f) const {
+        const std::size_t per =
+            std::max<std::size_t>(1, (std::size_t(1) << 16) / (in_image() * sizeof(T) + 1));
+        backend::parallel_for((n + per - 1) / per, [&](std::size_t t, int) {
+            const std::size_t n0 = t * per;
+            f(n0, std::min(per, n - n0));
+        });
+    }
+
+    /// The window of output (oh, ow), clipped to the input: rows [h0, h1), columns [w0, w1).
+    void window(std::size_t oh, std::size_t ow, std::size_t& h0, std::size_t& h1, std::size_t& w0,
+                std::size_t& w1) const {
+        const long top = long(oh * g_.s_h) - long(g_.pad_top);
+        const long left = long(ow * g_.s_w) - long(g_.pad_left);
+        h0 = std::size_t(std::max(0L, top));
+        w0 = std::size_t(std::max(0L, left));
+        h1 = std::size_t(std::min(long(g_.in_h), top + long(g_.k_h)));
+        w1 = std::size_t(std::min(long(g_.in_w), left + long(g_.k_w)));
+    }
+
+    size2 pool_, strides_;
+    std::string padding_;
+    const char* cls_;
+    window2d g_;
+    tensor<T> y_, dx_;
+};
+
+}  // namespace detail
+
+/// `MaxPooling2D()` (2x2), `MaxPooling2D({3, 3}, {.strides = 2})`.
+template <class T = float>
+class MaxPooling2D : public detail::pooling2d_base<T> {
+  public:
+    explicit MaxPooling2D(size2 pool_size = {2, 2}, Pooling2DOptions o = {})
+        : detail::pooling2d_base<T>("max_pooling2d", "MaxPooling2D", pool_size, std::move(o)) {}
+
+    std::string class_name() const override { return "MaxPooling2D"; }
+
+    const tensor<T>& forward(const tensor<T>& x, bool training) override {
+        this->check_input(x);
+        const std::size_t n = x.shape()[0], C = this->g_.channels;
+        this->ensure_shape(this->y_, {n, this->g_.out_h, this->g_.out_w, C});
+        if (argmax_.size() < this->y_.size()) argmax_.resize(this->y_.size());
+        this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
+            for (std::size_t i = n0; i < n0 + cnt; ++i) {
+                const T* src = x.data() + i * this->in_image();
+                T* dst = this->y_.data() + i * this->out_image();
+                std::uint32_t* arg = argmax_.data() + i * this->out_image();
+                for (std::size_t oh = 0; oh < this->g_.out_h; ++oh)
+                    for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, dst += C, arg += C) {
+                        std::size_t h0, h1, w0, w1;
+                        this->window(oh, ow, h0, h1, w0, w1);
+                        std::fill(dst, dst + C, -std::numeric_limits<T>::infinity());
+                        const auto first = std::uint32_t((h0 * this->g_.in_w + w0) * C);
+                        for (std::size_t c = 0; c < C; ++c) arg[c] = first + std::uint32_t(c);
+                        for (std::size_t h = h0; h < h1; ++h)
+                            for (std::size_t w = w0; w < w1; ++w) {
+                                const std::uint32_t off =
+                                    std::uint32_t((h * this->g_.in_w + w) * C);
+                                const T* s = src + off;
+                                for (std::size_t c = 0; c < C; ++c) {
+                                    const bool more = s[c] > dst[c];
+                                    dst[c] = more ? s[c] : dst[c];
+                                    arg[c] = more ? off + std::uint32_t(c) : arg[c];
+                                }
+                            }
+                    }
+            }
+        });
+        trained_ = training;
+        return this->y_;
+    }
+
+    const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
+        if (!trained_)
+            throw state_error(xkeras::detail::cat("layer '", this->name(),
+                                                  "': backward without forward(x, training=true)"));
+        if (!need_input_grad) return this->dx_;
+        const std::size_t n = dy.shape()[0];
+        this->ensure_shape(this->dx_, this->batched(n, this->input_shape_));
+        this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
+            T* dx = this->dx_.data() + n0 * this->in_image();
+            std::fill(dx, dx + cnt * this->in_image(), T(0));
+            for (std::size_t i = n0; i < n0 + cnt; ++i, dx += this->in_image()) {
+                const T* d = dy.data() + i * this->out_image();
+                const std::uint32_t* arg = argmax_.data() + i * this->out_image();
+                for (std::size_t j = 0; j < this->out_image(); ++j) dx[arg[j]] += d[j];
+            }
+        });
+        return this->dx_;
+    }
+
+  private:
+    std::vector<std::uint32_t> argmax_;
+    bool trained_ = false;
+};
+
+/// Keras's alias.
+template <class T = float>
+using MaxPool2D = MaxPooling2D<T>;
+
+/// `AveragePooling2D({2, 2})`.
+template <class T = float>
+class AveragePooling2D : public detail::pooling2d_base<T> {
+  public:
+    explicit AveragePooling2D(size2 pool_size, Pooling2DOptions o = {})
+        : detail::pooling2d_base<T>("average_pooling2d", "AveragePooling2D", pool_size,
+                                    std::move(o)) {}
+
+    std::string class_name() const override { return "AveragePooling2D"; }
+
+    const tensor<T>& forward(const tensor<T>& x, bool /*training*/) override {
+        this->check_input(x);
+        const std::size_t n = x.shape()[0], C = this->g_.channels;
+        this->ensure_shape(this->y_, {n, this->g_.out_h, this->g_.out_w, C});
+        this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
+            for (std::size_t i = n0; i < n0 + cnt; ++i) {
+                const T* src = x.data() + i * this->in_image();
+                T* dst = this->y_.data() + i * this->out_image();
+                for (std::size_t oh = 0; oh < this->g_.out_h; ++oh)
+                    for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, dst += C) {
+                        std::size_t h0, h1, w0, w1;
+                        this->window(oh, ow, h0, h1, w0, w1);
+                        std::fill(dst, dst + C, T(0));
+                        for (std::size_t h = h0; h < h1; ++h)
+                            for (std::size_t w = w0; w < w1; ++w) {
+                                const T* s = src + (h * this->g_.in_w + w) * C;
+                                for (std::size_t c = 0; c < C; ++c) dst[c] += s[c];
+                            }
+                        const T inv = T(1) / T((h1 - h0) * (w1 - w0));
+                        for (std::size_t c = 0; c < C; ++c) dst[c] *= inv;
+                    }
+            }
+        });
+        return this->y_;
+    }
+
+    const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
+        if (!need_input_grad) return this->dx_;
+        const std::size_t n = dy.shape()[0], C = this->g_.channels;
+        this->ensure_shape(this->dx_, this->batched(n, this->input_shape_));
+        this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
+            T* dx = this->dx_.data() + n0 * this->in_image();
+            std::fill(dx, dx + cnt * this->in_image(), T(0));
+            for (std::size_t i = n0; i < n0 + cnt; ++i, dx += this->in_image()) {
+                const T* d = dy.data() + i * this->out_image();
+                for (std::size_t oh = 0; oh < this->g_.out_h; ++oh)
+                    for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, d += C) {
+                        std::size_t h0, h1, w0, w1;
+                        this->window(oh, ow, h0, h1, w0, w1);
+                        const T inv = T(1) / T((h1 - h0) * (w1 - w0));
+                        for (std::size_t h = h0; h < h1; ++h)
+                            for (std::size_t w = w0; w < w1; ++w) {
+                                T* o = dx + (h * this->g_.in_w + w) * C;
+                                for (std::size_t c = 0; c < C; ++c) o[c] += d[c] * inv;
+                            }
+                    }
+            }
+        });
+        return this->dx_;
+    }
+};
+
+/// Keras's alias.
+template <class T = float>
+using AvgPool2D = AveragePooling2D<T>;
+
+}  // namespace xkeras::layers

@@ -1,0 +1,186 @@
+// Conv2D: forward values by hand, Keras's output shapes and errors, gradient checks for valid /
+// same padding, odd / even kernels, strides 1 and 2, dilation, both compute paths.
+#include "gradient_check.hpp"
+
+using namespace xkeras;
+using testing::check_layer_gradients;
+using testing::random_tensor;
+
+namespace {
+
+xt::xarray<double> arange_nhwc(std::size_t h, std::size_t w, std::size_t c) {
+    xt::xarray<double> x = xt::arange<double>(double(h * w * c)) + 1.0;
+    x.reshape({1, h, w, c});
+    return x;
+}
+
+}  // namespace
+
+TEST_CASE("Conv2D valid: a 2x2 kernel over a 3x3 image, by hand", "[conv2d]") {
+    layers::Conv2D<double> conv(1, {2, 2}, {.bias_initializer = initializers::Constant(0.5)});
+    conv.build({3, 3, 1});
+    xt::xarray<double> kernel{1, 0, 0, -1};  // (kh, kw, cin, cout) = (2, 2, 1, 1)
+    kernel.reshape({2, 2, 1, 1});
+    conv.set_weights({kernel, xt::xarray<double>{0.5}});
+    // x = 1 2 3 / 4 5 6 / 7 8 9: y(i, j) = x(i, j) - x(i+1, j+1) + 0.5 = -3.5 everywhere
+    auto y = conv.forward(arange_nhwc(3, 3, 1), false);
+    REQUIRE(shape_of(y) == shape_t{1, 2, 2, 1});
+    for (double v : y) CHECK(v == Approx(-3.5));
+}
+
+TEST_CASE("Conv2D same with an even kernel pads at the bottom / right, as TensorFlow", "[conv2d]") {
+    layers::Conv2D<double> conv(1, {2, 2}, {.padding = "same", .use_bias = false});
+    conv.build({3, 3, 1});
+    xt::xarray<double> kernel{1, 1, 1, 1};
+    kernel.reshape({2, 2, 1, 1});
+    conv.set_weights({kernel});
+    auto y = conv.forward(arange_nhwc(3, 3, 1), false);
+    REQUIRE(shape_of(y) == shape_t{1, 3, 3, 1});
+    // window at (i, j) covers rows i..i+1, cols j..j+1; outside is zero (bottom / right)
+    CHECK(y(0, 0, 0, 0) == Approx(1 + 2 + 4 + 5));
+    CHECK(y(0, 0, 2, 0) == Approx(3 + 6));
+    CHECK(y(0, 2, 2, 0) == Approx(9));
+}
+
+TEST_CASE("Conv2D with several channels and filters matches a direct sum", "[conv2d]") {
+    utils::set_random_seed(2);
+    layers::Conv2D<double> conv(4, {3, 3}, {.strides = 2, .padding = "same"});
+    conv.build({5, 6, 3});
+    auto x = random_tensor({2, 5, 6, 3}, 5);
+    conv.params()[1]->value = random_tensor({4}, 6);
+    auto y = conv.forward(x, false);
+    REQUIRE(shape_of(y) == shape_t{2, 3, 3, 4});
+    const auto& w = conv.params()[0]->value;
+    const auto& b = conv.params()[1]->value;
+    // same, stride 2: out 3x3; padding total rows (3-1)*2+3-5 = 2 -> top 1; cols (3-1)*2+3-6 = 1 ->
+    // left 0
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t oh = 0; oh < 3; ++oh)
+            for (std::size_t ow = 0; ow < 3; ++ow)
+                for (std::size_t f = 0; f < 4; ++f) {
+                    double s = b(f);
+                    for (std::size_t ky = 0; ky < 3; ++ky)
+                        for (std::size_t kx = 0; kx < 3; ++kx) {
+                            long ih = long(oh * 2 + ky) - 1, iw = long(ow * 2 + kx) - 0;
+                            if (ih < 0 || iw < 0 || ih >= 5 || iw >= 6) continue;
+                            for (std::size_t c = 0; c < 3; ++c)
+                                s += x(n, std::size_t(ih), std::size_t(iw), c) * w(ky, kx, c, f);
+                        }
+                    CHECK(y(n, oh, ow, f) == Approx(s));
+                }
+}
+
+TEST_CASE("Conv2D output shapes follow Keras", "[conv2d][shapes]") {
+    auto out = [](layers::Conv2DOptions o, shape_t in, int k = 3) {
+        return layers::Conv2D<float>(8, k, std::move(o)).compute_output_shape(in);
+    };
+    CHECK(out({}, {28, 28, 1}) == shape_t{26, 26, 8});
+    CHECK(out({.padding = "same"}, {28, 28, 1}) == shape_t{28, 28, 8});
+    CHECK(out({.padding = "SAME"}, {28, 28, 1}) == shape_t{28, 28, 8});
+    CHECK(out({.strides = 2, .padding = "same"}, {28, 28, 1}) == shape_t{14, 14, 8});
+    CHECK(out({.strides = 2}, {28, 28, 1}) == shape_t{13, 13, 8});
+    CHECK(out({.dilation_rate = 2}, {28, 28, 1}) == shape_t{24, 24, 8});
+    CHECK(out({.padding = "same"}, {7, 7, 64}, 2) == shape_t{7, 7, 8});
+}
+
+TEST_CASE("Conv2D refuses impossible shapes and options, naming the layer", "[conv2d][errors]") {
+    layers::Conv2D<float> big(4, {5, 5}, {.name = "too_big"});
+    CHECK_THROWS_WITH(big.build({3, 3, 1}), Catch::Contains("too_big") &&
+                                                Catch::Contains("(None, 3, 3, 1)") &&
+                                                Catch::Contains("empty"));
+    CHECK_THROWS_AS(big.build({28, 28}), shape_error);
+    CHECK_THROWS_AS(layers::Conv2D<float>(0, 3), value_error);
+    CHECK_THROWS_AS(layers::Conv2D<float>(4, {0, 3}), value_error);
+    CHECK_THROWS_WITH(layers::Conv2D<float>(4, 3, {.padding = "full"}), Catch::Contains("'full'"));
+    CHECK_THROWS_WITH(layers::Conv2D<float>(4, 3, {.strides = 2, .dilation_rate = 2}),
+                      Catch::Contains("dilation_rate"));
+    CHECK_THROWS_AS(layers::Conv2D<float>(4, 3, "gelu"), value_error);
+}
+
+TEST_CASE("Conv2D gradients match central differences", "[conv2d][gradient]") {
+    struct Case {
+        const char* what;
+        int filters;
+        layers::size2 kernel;
+        layers::Conv2DOptions options;
+        shape_t input;
+    };
+    const Case cases[] = {
+        {"valid 3x3 stride 1, 1 channel (direct path)", 3, 3, {.activation = "relu"}, {6, 6, 1}},
+        {"same 3x3 stride 1, 3 channels (GEMM path)",
+         2,
+         3,
+         {.padding = "same", .activation = "tanh"},
+         {5, 5, 3}},
+        {"same 2x2 (even) stride 1", 3, 2, {.padding = "same"}, {4, 5, 2}},
+        {"valid 2x2 (even) stride 2", 2, 2, {.strides = 2}, {6, 7, 3}},
+        {"same 3x3 stride 2",
+         2,
+         3,
+         {.strides = 2, .padding = "same", .activation = "sigmoid"},
+         {5, 6, 4}},
+        {"valid 3x2 dilation 2", 2, {3, 2}, {.dilation_rate = 2}, {7, 6, 2}},
+        {"1x1 (no im2col)", 3, 1, {.activation = "relu"}, {3, 4, 5}},
+        {"no bias, softmax over filters",
+         4,
+         3,
+         {.padding = "same", .activation = "softmax", .use_bias = false},
+         {4, 4, 2}},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.what) {
+            utils::set_random_seed(31);
+            layers::Conv2D<double> conv(c.filters, c.kernel, c.options);
+            conv.build(c.input);
+            if (c.options.use_bias)
+                conv.params()[1]->value = random_tensor({std::size_t(c.filters)}, 9, -0.2, 0.2);
+            shape_t xs = c.input;
+            xs.insert(xs.begin(), 2);
+            check_layer_gradients(conv, random_tensor(xs, 10));
+        }
+    }
+}
+
+TEST_CASE("Conv2D gives the same result on 1 and 2 threads, and for any batch split",
+          "[conv2d][threads]") {
+    utils::set_random_seed(4);
+    layers::Conv2D<float> conv(16, 3, {.padding = "same", .activation = "relu"});
+    conv.build({14, 14, 8});
+    xt::xarray<float> x = xt::cast<float>(random_tensor({40, 14, 14, 8}, 3));
+    int before = get_num_threads();
+    set_num_threads(1);
+    xt::xarray<float> one = conv.forward(x, false);
+    set_num_threads(2);
+    xt::xarray<float> two = conv.forward(x, false);
+    set_num_threads(before);
+    CHECK(xt::amax(xt::abs(one - two))() < 1e-5f);
+    xt::xarray<float> first = xt::view(x, xt::range(0, 1));
+    xt::xarray<float> alone = conv.forward(first, false);
+    CHECK(xt::amax(xt::abs(alone - xt::view(one, xt::range(0, 1))))() < 1e-5f);
+}
+
+TEST_CASE("Training a conv model twice with the same seed gives bit-identical weights",
+          "[conv2d][threads]") {
+    auto x = xt::xarray<float>(xt::cast<float>(random_tensor({64, 10, 10, 2}, 8)));
+    auto y = utils::to_categorical(
+        xt::xarray<double>(xt::arange<double>(64) - 3.0 * xt::floor(xt::arange<double>(64) / 3.0)),
+        3);
+    auto train = [&] {
+        utils::set_random_seed(5);
+        Sequential m;
+        m.add(layers::Conv2D(
+            8, 3, {.padding = "same", .activation = "relu", .input_shape = {10, 10, 2}}));
+        m.add(layers::BatchNormalization());
+        m.add(layers::MaxPooling2D());
+        m.add(layers::Conv2D(16, 3, "relu"));
+        m.add(layers::Flatten());
+        m.add(layers::Dropout(0.3));
+        m.add(layers::Dense(3, "softmax"));
+        m.compile("adam", "categorical_crossentropy");
+        m.fit(x, y, {.batch_size = 16, .epochs = 2, .verbose = 0});
+        return m.get_weights();
+    };
+    auto a = train(), b = train();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i] == b[i]));
+}

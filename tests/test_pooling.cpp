@@ -1,0 +1,122 @@
+// Pooling, GlobalAveragePooling2D and Reshape: values by hand, shapes, gradients, errors.
+#include "gradient_check.hpp"
+
+using namespace xkeras;
+using testing::check_layer_gradients;
+using testing::random_tensor;
+
+namespace {
+xt::xarray<double> image4x4() {
+    xt::xarray<double> x{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    x.reshape({1, 4, 4, 1});
+    return x;
+}
+}  // namespace
+
+TEST_CASE("MaxPooling2D and AveragePooling2D values by hand", "[pooling]") {
+    layers::MaxPooling2D<double> mp;
+    mp.build({4, 4, 1});
+    auto y = mp.forward(image4x4(), true);
+    REQUIRE(shape_of(y) == shape_t{1, 2, 2, 1});
+    CHECK(y(0, 0, 0, 0) == 6);
+    CHECK(y(0, 1, 1, 0) == 16);
+    // the gradient goes to the max of each window
+    xt::xarray<double> dy = xt::ones<double>({1, 2, 2, 1});
+    auto dx = mp.backward(dy, true);
+    CHECK(dx(0, 1, 1, 0) == 1);
+    CHECK(dx(0, 0, 0, 0) == 0);
+    CHECK(xt::sum(dx)() == 4);
+
+    layers::AveragePooling2D<double> ap({2, 2});
+    ap.build({4, 4, 1});
+    auto a = ap.forward(image4x4(), false);
+    CHECK(a(0, 0, 0, 0) == Approx((1 + 2 + 5 + 6) / 4.0));
+    CHECK(a(0, 1, 1, 0) == Approx((11 + 12 + 15 + 16) / 4.0));
+}
+
+TEST_CASE("Pooling with 'same' ignores the padding (max) and counts real cells (average)",
+          "[pooling]") {
+    layers::MaxPooling2D<double> mp({3, 3}, {.strides = layers::size2{2, 2}, .padding = "same"});
+    mp.build({4, 4, 1});
+    xt::xarray<double> neg = -image4x4();
+    auto y = mp.forward(neg, false);
+    REQUIRE(shape_of(y) == shape_t{1, 2, 2, 1});
+    // padding total (2-1)*2+3-4 = 1 -> top/left 0, bottom/right 1; negative inputs: a zero pad
+    // would win if it were counted
+    CHECK(y(0, 1, 1, 0) == -11);
+    layers::AveragePooling2D<double> ap({2, 2}, {.padding = "same"});
+    xt::xarray<double> x3{1, 2, 3, 4, 5, 6, 7, 8, 9};
+    x3.reshape({1, 3, 3, 1});
+    ap.build({3, 3, 1});
+    auto a = ap.forward(x3, false);
+    REQUIRE(shape_of(a) == shape_t{1, 2, 2, 1});
+    CHECK(a(0, 0, 1, 0) == Approx((3 + 6) / 2.0));
+    CHECK(a(0, 1, 1, 0) == Approx(9.0));
+}
+
+TEST_CASE("Pooling output shapes follow Keras (floor for valid, ceil for same)",
+          "[pooling][shapes]") {
+    CHECK(layers::MaxPooling2D<float>().compute_output_shape({7, 7, 64}) == shape_t{3, 3, 64});
+    CHECK(layers::MaxPool2D<float>({2, 2}).compute_output_shape({3, 3, 128}) == shape_t{1, 1, 128});
+    CHECK(
+        layers::MaxPooling2D<float>({2, 2}, {.padding = "same"}).compute_output_shape({7, 7, 4}) ==
+        shape_t{4, 4, 4});
+    CHECK(layers::MaxPooling2D<float>({3, 3}, {.strides = layers::size2{1, 1}})
+              .compute_output_shape({5, 5, 2}) == shape_t{3, 3, 2});
+    CHECK(layers::AvgPool2D<float>({2, 2}).compute_output_shape({5, 4, 1}) == shape_t{2, 2, 1});
+    layers::MaxPooling2D<float> big({3, 3}, {.name = "pool"});
+    CHECK_THROWS_WITH(big.build({2, 2, 1}),
+                      Catch::Contains("pool") && Catch::Contains("(None, 2, 2, 1)"));
+    CHECK_THROWS_AS(layers::MaxPooling2D<float>({2, 2}, {.padding = "causal"}), value_error);
+}
+
+TEST_CASE("Pooling gradients match central differences", "[pooling][gradient]") {
+    SECTION("max valid 2x2") {
+        layers::MaxPooling2D<double> p;
+        p.build({4, 6, 3});
+        check_layer_gradients(p, random_tensor({2, 4, 6, 3}, 1));
+    }
+    SECTION("max same 3x3 stride 2") {
+        layers::MaxPooling2D<double> p({3, 3}, {.strides = layers::size2{2, 2}, .padding = "same"});
+        p.build({5, 5, 2});
+        check_layer_gradients(p, random_tensor({2, 5, 5, 2}, 2));
+    }
+    SECTION("average valid 2x2") {
+        layers::AveragePooling2D<double> p({2, 2});
+        p.build({4, 5, 2});
+        check_layer_gradients(p, random_tensor({2, 4, 5, 2}, 3));
+    }
+    SECTION("average same 3x3 stride 1") {
+        layers::AveragePooling2D<double> p({3, 3},
+                                           {.strides = layers::size2{1, 1}, .padding = "same"});
+        p.build({4, 4, 2});
+        check_layer_gradients(p, random_tensor({2, 4, 4, 2}, 4));
+    }
+    SECTION("global average") {
+        layers::GlobalAveragePooling2D<double> p;
+        p.build({3, 4, 5});
+        CHECK(p.output_shape() == shape_t{5});
+        check_layer_gradients(p, random_tensor({2, 3, 4, 5}, 5));
+    }
+    SECTION("reshape") {
+        layers::Reshape<double> r({-1, 4});
+        r.build({2, 3, 2});
+        CHECK(r.output_shape() == shape_t{3, 4});
+        check_layer_gradients(r, random_tensor({2, 2, 3, 2}, 6));
+    }
+}
+
+TEST_CASE("GlobalAveragePooling2D and Reshape values and errors", "[pooling][reshape]") {
+    layers::GlobalAveragePooling2D<double> g;
+    g.build({4, 4, 1});
+    CHECK(g.forward(image4x4(), false)(0, 0) == Approx(8.5));
+    CHECK_THROWS_AS(layers::GlobalAveragePooling2D<double>().build({16}), shape_error);
+    layers::Reshape<double> r({2, 8});
+    r.build({4, 4, 1});
+    auto y = r.forward(image4x4(), false);
+    CHECK(y(0, 1, 0) == 9);
+    layers::Reshape<double> bad({3, -1}, {.name = "rs"});
+    CHECK_THROWS_WITH(bad.build({4, 4, 1}), Catch::Contains("rs") && Catch::Contains("(3, -1)"));
+    CHECK_THROWS_AS(layers::Reshape<double>({-1, -1}), value_error);
+    CHECK_THROWS_AS(layers::Reshape<double>({0, 4}), value_error);
+}
