@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-example=mnist_mlp  # E2; becomes the CNN of E1 once it exists
+example=mnist_cnn  # E1, the headline example
 bash scripts/install_deps.sh
 bash scripts/fetch_mnist.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release

@@ -116,9 +116,7 @@ class BatchNormalization : public Layer<T> {
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        if (!x_)
-            throw state_error(xkeras::detail::cat("layer '", this->name(),
-                                                  "': backward without forward(x, training=true)"));
+        this->require_training_forward(x_ != nullptr);
         const std::size_t C = channels(), rows = dy.size() / C;
         // sum_[c] = sum(dy), sumsq_[c] = sum(dy * xhat)
         column_sums(dy.data(), x_->data(), rows, sum_, sumsq_);
@@ -153,19 +151,12 @@ class BatchNormalization : public Layer<T> {
   protected:
     void build_weights(const shape_t& in) override {
         const std::size_t C = in.back();
-        auto make = [&](const char* what, const initializers::Initializer& init, bool trainable) {
-            Param<T> p;
-            p.name = this->name() + "/" + what;
-            p.value = tensor<T>(shape_t{C});
-            p.grad = xt::zeros<T>(shape_t{C});
-            init.fill(p.value.data(), {C});
-            p.trainable = trainable;
-            return p;
-        };
-        gamma_ = make("gamma", opt_.gamma_initializer, true);
-        beta_ = make("beta", opt_.beta_initializer, true);
-        moving_mean_ = make("moving_mean", opt_.moving_mean_initializer, false);
-        moving_variance_ = make("moving_variance", opt_.moving_variance_initializer, false);
+        gamma_ = this->make_param("gamma", {C}, opt_.gamma_initializer);
+        beta_ = this->make_param("beta", {C}, opt_.beta_initializer);
+        moving_mean_ =
+            this->make_param("moving_mean", {C}, opt_.moving_mean_initializer, {}, false);
+        moving_variance_ =
+            this->make_param("moving_variance", {C}, opt_.moving_variance_initializer, {}, false);
         for (auto* v : {&mean_, &inv_std_, &scale_, &shift_, &mean_dy_, &mean_dyx_})
             v->assign(C, T(0));
         sum_.assign(C, 0.0);

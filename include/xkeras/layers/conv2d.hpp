@@ -108,9 +108,7 @@ class Conv2D : public Layer<T> {
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        if (!x_)
-            throw state_error(xkeras::detail::cat("layer '", this->name(),
-                                                  "': backward without forward(x, training=true)"));
+        this->require_training_forward(x_ != nullptr);
         const tensor<T>& x = *x_;
         const std::size_t n = x.shape()[0], F = filters_, K = patch_size();
         const std::size_t P = g_.out_h * g_.out_w;
@@ -196,9 +194,11 @@ class Conv2D : public Layer<T> {
     void build_weights(const shape_t& in) override {
         g_ = geometry(in);
         const shape_t kshape{kernel_size_.h, kernel_size_.w, in[2], filters_};
-        kernel_ = make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
+        kernel_ =
+            this->make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
         if (opt_.use_bias)
-            bias_ = make_param("bias", {filters_}, opt_.bias_initializer, opt_.bias_regularizer);
+            bias_ =
+                this->make_param("bias", {filters_}, opt_.bias_initializer, opt_.bias_regularizer);
     }
 
   private:
@@ -216,18 +216,6 @@ class Conv2D : public Layer<T> {
     detail::window2d geometry(const shape_t& in) const {
         return detail::window2d::make(in, kernel_size_, opt_.strides, opt_.dilation_rate, same_,
                                       xkeras::detail::cat("layer '", this->name(), "' (Conv2D)"));
-    }
-
-    Param<T> make_param(const char* what, const shape_t& shape,
-                        const initializers::Initializer& init,
-                        const std::optional<regularizers::Regularizer>& reg) const {
-        Param<T> p;
-        p.name = this->name() + "/" + what;
-        p.value = tensor<T>(shape);
-        p.grad = xt::zeros<T>(shape);
-        init.fill(p.value.data(), shape);
-        p.regularizer = reg;
-        return p;
     }
 
     std::size_t patch_size() const { return g_.k_h * g_.k_w * g_.channels; }

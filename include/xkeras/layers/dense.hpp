@@ -91,9 +91,7 @@ class Dense : public Layer<T> {
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        if (!x_)
-            throw state_error(xkeras::detail::cat("layer '", this->name(),
-                                                  "': backward without forward(x, training=true)"));
+        this->require_training_forward(x_ != nullptr);
         const std::size_t in = this->input_shape_.back();
         const std::size_t rows = x_->size() / in;
         const T* dz = dy.data();
@@ -126,9 +124,11 @@ class Dense : public Layer<T> {
   protected:
     void build_weights(const shape_t& in) override {
         const shape_t kshape{in.back(), units_};
-        kernel_ = make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
+        kernel_ =
+            this->make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
         if (opt_.use_bias)
-            bias_ = make_param("bias", {units_}, opt_.bias_initializer, opt_.bias_regularizer);
+            bias_ =
+                this->make_param("bias", {units_}, opt_.bias_initializer, opt_.bias_regularizer);
     }
 
   private:
@@ -142,18 +142,6 @@ class Dense : public Layer<T> {
         o.activation = std::move(activation);
         return o;
     }
-    Param<T> make_param(const char* what, const shape_t& shape,
-                        const initializers::Initializer& init,
-                        const std::optional<regularizers::Regularizer>& reg) const {
-        Param<T> p;
-        p.name = this->name() + "/" + what;
-        p.value = tensor<T>(shape);
-        p.grad = xt::zeros<T>(shape);
-        init.fill(p.value.data(), shape);
-        p.regularizer = reg;
-        return p;
-    }
-
     std::size_t units_;
     activations::kind activation_;
     DenseOptions opt_;

@@ -20,6 +20,7 @@
 
 #include "../activations.hpp"
 #include "../config.hpp"
+#include "../initializers.hpp"
 #include "../regularizers.hpp"
 #include "../tensor.hpp"
 
@@ -189,6 +190,28 @@ class Layer {
             throw shape_error(xkeras::detail::cat(
                 "layer '", name(), "' (", class_name(), ") expects input shape ",
                 shape_str(input_shape_, true), ", got ", shape_str(shape_of(x))));
+    }
+
+    /// Throws unless forward(x, training=true) ran since the last build (`ran`).
+    void require_training_forward(bool ran) const {
+        if (!ran)
+            throw state_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
+                                                  "): backward without forward(x, training=true)"));
+    }
+
+    /// A new weight "<layer name>/<what>" of `shape`, initialised by `init`.
+    Param<T> make_param(const char* what, const shape_t& shape,
+                        const initializers::Initializer& init,
+                        const std::optional<regularizers::Regularizer>& reg = {},
+                        bool trainable = true) const {
+        Param<T> p;
+        p.name = name() + "/" + what;
+        p.value = tensor<T>(shape);
+        p.grad = xt::zeros<T>(shape);
+        init.fill(p.value.data(), shape);
+        p.regularizer = reg;
+        p.trainable = trainable;
+        return p;
     }
 
     /// Shape with the batch axis `n` put in front of `s`.

@@ -135,9 +135,7 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        if (!trained_)
-            throw state_error(xkeras::detail::cat("layer '", this->name(),
-                                                  "': backward without forward(x, training=true)"));
+        this->require_training_forward(trained_);
         if (!need_input_grad) return this->dx_;
         const std::size_t n = dy.shape()[0];
         this->ensure_shape(this->dx_, this->batched(n, this->input_shape_));
