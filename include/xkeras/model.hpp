@@ -443,11 +443,13 @@ class basic_sequential {
         return loss_->compute(y, out, grad);
     }
 
-    /// Forward, loss, backward and one optimizer step. Throws numerical_error (before any
-    /// weight changes) when the loss is not finite.
-    double train_step(batch_state& b, int epoch, int step) {
+    /// Forward, loss, backward and one optimizer step. When the loss is not finite no weight
+    /// changes: numerical_error is thrown, or, with `tolerate_invalid` (a TerminateOnNaN among
+    /// the callbacks), the loss is returned for the callbacks to see.
+    double train_step(batch_state& b, int epoch, int step, bool tolerate_invalid = false) {
         const tensor<T>& out = forward(b.x, true);
         double loss = batch_loss(b.y, out, b.grad) + regularization_penalty();
+        if (!std::isfinite(loss) && tolerate_invalid) return loss;  // no update; callbacks decide
         if (!std::isfinite(loss))
             throw numerical_error(detail::cat(
                 "model '", name_, "': the training loss is ", loss, " at epoch ", epoch + 1,
@@ -575,6 +577,7 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
     std::iota(order.begin(), order.end(), std::size_t(0));
 
     stop_training = false;
+    const bool tolerate_invalid = cbs.handles_invalid_loss();
     callbacks::Logs logs;
     cbs.on_train_begin(logs);
     for (int epoch = o.initial_epoch; epoch < o.epochs; ++epoch) {
@@ -591,7 +594,7 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
             cbs.on_train_batch_begin(step, {});
             gather(x, order.data() + s, bn, train_.x);
             gather(y, order.data() + s, bn, train_.y);
-            loss_sum += train_step(train_, epoch, step) * double(bn);
+            loss_sum += train_step(train_, epoch, step, tolerate_invalid) * double(bn);
             seen += bn;
             logs = current_logs(loss_sum / double(seen));
             cbs.on_train_batch_end(step, logs);

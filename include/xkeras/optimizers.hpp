@@ -9,6 +9,7 @@
 #include "optimizers/adagrad.hpp"
 #include "optimizers/adam.hpp"
 #include "optimizers/rmsprop.hpp"
+#include "optimizers/schedules.hpp"
 #include "optimizers/sgd.hpp"
 
 namespace xkeras::optimizers {

@@ -4,9 +4,7 @@
 
 #include "activations.hpp"
 #include "backend/threading.hpp"
-#include "callbacks/callback.hpp"
-#include "callbacks/history.hpp"
-#include "callbacks/progbar_logger.hpp"
+#include "callbacks.hpp"
 #include "config.hpp"
 #include "datasets/fashion_mnist.hpp"
 #include "datasets/mnist.hpp"

@@ -43,6 +43,14 @@ class Callback {
     virtual void set_model(basic_sequential<T>* m) { model = m; }
     virtual void set_params(const Params& p) { params = p; }
 
+    /// Called before on_epoch_end for every callback: add keys to the epoch's logs (Keras's
+    /// learning-rate callbacks add `learning_rate`), so that every callback, History included,
+    /// sees them.
+    virtual void update_logs(int /*epoch*/, Logs& /*logs*/) {}
+    /// True when this callback deals with a non-finite training loss itself (TerminateOnNaN);
+    /// otherwise fit throws a numerical_error.
+    virtual bool handles_invalid_loss() const { return false; }
+
     virtual void on_train_begin(const Logs& /*logs*/) {}
     virtual void on_train_end(const Logs& /*logs*/) {}
     virtual void on_epoch_begin(int /*epoch*/, const Logs& /*logs*/) {}
@@ -74,6 +82,16 @@ class CallbackList {
         for (auto& c : cbs_) c->set_params(p);
     }
     bool empty() const { return cbs_.empty(); }
+    bool handles_invalid_loss() const {
+        for (const auto& c : cbs_)
+            if (c->handles_invalid_loss()) return true;
+        return false;
+    }
+    /// Lets every callback add to the epoch's logs, then calls on_epoch_end.
+    void on_epoch_end(int epoch, Logs& logs) {
+        for (auto& c : cbs_) c->update_logs(epoch, logs);
+        for (auto& c : cbs_) c->on_epoch_end(epoch, logs);
+    }
 
 #define XKERAS_FORWARD_HOOK(hook)           \
     void hook(const Logs& logs) {           \
@@ -90,7 +108,6 @@ class CallbackList {
     XKERAS_FORWARD_HOOK(on_predict_begin)
     XKERAS_FORWARD_HOOK(on_predict_end)
     XKERAS_FORWARD_INDEXED_HOOK(on_epoch_begin)
-    XKERAS_FORWARD_INDEXED_HOOK(on_epoch_end)
     XKERAS_FORWARD_INDEXED_HOOK(on_train_batch_begin)
     XKERAS_FORWARD_INDEXED_HOOK(on_train_batch_end)
     XKERAS_FORWARD_INDEXED_HOOK(on_test_batch_begin)

@@ -26,8 +26,8 @@ class History : public Callback<T> {
         if (it == history.end()) {
             std::string keys;
             for (const auto& [k, v] : history) keys += (keys.empty() ? "" : ", ") + k;
-            throw value_error(detail::cat("History has no key '", key,
-                                          "'; keys: ", keys.empty() ? "(none)" : keys));
+            throw value_error(xkeras::detail::cat("History has no key '", key,
+                                                  "'; keys: ", keys.empty() ? "(none)" : keys));
         }
         return it->second;
     }

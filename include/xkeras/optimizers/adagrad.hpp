@@ -10,7 +10,7 @@
 namespace xkeras::optimizers {
 
 struct AdagradOptions {
-    double learning_rate = 0.001;
+    LearningRate learning_rate = 0.001;
     double initial_accumulator_value = 0.1;
     double epsilon = 1e-7;
     std::optional<double> weight_decay{};

@@ -16,6 +16,7 @@
 #include "../backend/parallel.hpp"
 #include "../config.hpp"
 #include "../layers/layer.hpp"
+#include "schedules.hpp"
 
 namespace xkeras::optimizers {
 
@@ -32,12 +33,24 @@ class Optimizer {
     /// Keras's class name, e.g. "Adam".
     virtual std::string class_name() const = 0;
 
-    /// The learning rate (settable, e.g. by a learning-rate callback).
-    double learning_rate() const { return learning_rate_; }
-    void set_learning_rate(double lr) {
-        check_positive("learning_rate", lr, true);
-        learning_rate_ = lr;
+    /// The learning rate of the next step (a schedule's value at `iterations()`).
+    double learning_rate() const { return rate_.at(iterations_); }
+    /// The schedule, or null for a constant rate.
+    const schedules::LearningRateSchedule* learning_rate_schedule() const {
+        return rate_.schedule.get();
     }
+    /// Sets a constant learning rate (as the learning-rate callbacks do). Throws state_error
+    /// when the rate is a schedule, as Keras.
+    void set_learning_rate(double lr) {
+        if (rate_.schedule)
+            throw state_error(detail::cat(
+                who_, ": this optimizer was created with a ", rate_.schedule->class_name(),
+                " schedule as its learning rate, so its learning rate cannot be set"));
+        check_positive("learning_rate", lr, true);
+        rate_.value = lr;
+    }
+    /// Sets the step counter (for restoring saved optimizer state).
+    void set_iterations(std::int64_t n) { iterations_ = n; }
 
     /// Number of steps applied so far (Keras's `optimizer.iterations`).
     std::int64_t iterations() const { return iterations_; }
@@ -45,6 +58,7 @@ class Optimizer {
     /// Applies one step to the trainable parameters, using their `grad`.
     void apply(const std::vector<layers::Param<T>*>& params) {
         const double t = double(iterations_ + 1);
+        learning_rate_ = rate_.at(iterations_);
         prepare_step(t);
         // Work items: blocks of at most `block` values of each parameter, spread over the pool.
         constexpr std::size_t block = 1 << 15;
@@ -83,9 +97,12 @@ class Optimizer {
 
   protected:
     /// `who` is the class name, for error messages.
-    Optimizer(const char* who, double learning_rate, BaseOptions base)
-        : learning_rate_(learning_rate), base_(base), who_(who) {
-        check_positive("learning_rate", learning_rate, true);
+    Optimizer(const char* who, LearningRate learning_rate, BaseOptions base)
+        : learning_rate_(learning_rate.at(0)),
+          rate_(std::move(learning_rate)),
+          base_(base),
+          who_(who) {
+        check_positive("learning_rate", learning_rate_, true);
         if (base_.weight_decay) check_positive("weight_decay", *base_.weight_decay, true);
     }
 
@@ -111,7 +128,8 @@ class Optimizer {
         return std::vector<tensor<T>>(count, tensor<T>(xt::zeros<T>(p.value.shape())));
     }
 
-    double learning_rate_;
+    double learning_rate_;  ///< the rate of the step being applied
+    LearningRate rate_;
     BaseOptions base_;
     std::int64_t iterations_ = 0;
     std::map<std::string, std::vector<tensor<T>>> slots_;

@@ -12,7 +12,7 @@
 namespace xkeras::optimizers {
 
 struct RMSpropOptions {
-    double learning_rate = 0.001;
+    LearningRate learning_rate = 0.001;
     double rho = 0.9;
     double momentum = 0.0;
     double epsilon = 1e-7;

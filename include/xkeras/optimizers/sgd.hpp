@@ -9,7 +9,7 @@
 namespace xkeras::optimizers {
 
 struct SGDOptions {
-    double learning_rate = 0.01;
+    LearningRate learning_rate = 0.01;
     double momentum = 0.0;
     bool nesterov = false;
     std::optional<double> weight_decay{};
