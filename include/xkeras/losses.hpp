@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "activations.hpp"
 #include "config.hpp"
 #include "tensor.hpp"
@@ -29,6 +31,10 @@ class Loss {
     virtual ~Loss() = default;
     /// Keras's function name, e.g. "categorical_crossentropy".
     virtual std::string name() const = 0;
+
+    /// The loss as compile_config writes it: its name, or an object when its options are not
+    /// the defaults.
+    virtual nlohmann::json to_json() const { return name(); }
 
     /// Checks the targets of a whole dataset against the model's output shape (batch aside):
     /// shapes and, for sparse labels, the class range. Throws shape_error / value_error.
@@ -135,6 +141,19 @@ class CategoricalCrossentropy : public Loss<T> {
     }
     std::string name() const override { return "categorical_crossentropy"; }
     bool from_logits() const { return from_logits_; }
+    double label_smoothing() const { return ls_; }
+    nlohmann::json to_json() const override {
+        if (!from_logits_ && ls_ == 0.0) return name();
+        return {{"module", "keras.losses"},
+                {"class_name", "CategoricalCrossentropy"},
+                {"config",
+                 {{"name", name()},
+                  {"reduction", "sum_over_batch_size"},
+                  {"from_logits", from_logits_},
+                  {"label_smoothing", ls_},
+                  {"axis", -1}}},
+                {"registered_name", nullptr}};
+    }
 
     double compute(const tensor<T>& y_true, const tensor<T>& y_pred,
                    tensor<T>& grad) const override {
@@ -171,6 +190,14 @@ class SparseCategoricalCrossentropy : public Loss<T> {
   public:
     explicit SparseCategoricalCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
     std::string name() const override { return "sparse_categorical_crossentropy"; }
+    nlohmann::json to_json() const override {
+        if (!from_logits_) return name();
+        return {{"module", "keras.losses"},
+                {"class_name", "SparseCategoricalCrossentropy"},
+                {"config",
+                 {{"name", name()}, {"reduction", "sum_over_batch_size"}, {"from_logits", true}}},
+                {"registered_name", nullptr}};
+    }
 
     void check_targets(const tensor<T>& y_true, const shape_t& output_shape) const override {
         check_sparse_targets(name(), y_true, output_shape);
@@ -237,6 +264,18 @@ class BinaryCrossentropy : public Loss<T> {
                 "BinaryCrossentropy: expected label_smoothing in [0, 1], got ", ls_));
     }
     std::string name() const override { return "binary_crossentropy"; }
+    nlohmann::json to_json() const override {
+        if (!from_logits_ && ls_ == 0.0) return name();
+        return {{"module", "keras.losses"},
+                {"class_name", "BinaryCrossentropy"},
+                {"config",
+                 {{"name", name()},
+                  {"reduction", "sum_over_batch_size"},
+                  {"from_logits", from_logits_},
+                  {"label_smoothing", ls_},
+                  {"axis", -1}}},
+                {"registered_name", nullptr}};
+    }
 
     double compute(const tensor<T>& y_true, const tensor<T>& y_pred,
                    tensor<T>& grad) const override {
@@ -321,6 +360,29 @@ std::unique_ptr<Loss<T>> get(const std::string& name) {
                                           "'; expected one of categorical_crossentropy, "
                                           "sparse_categorical_crossentropy, binary_crossentropy, "
                                           "mean_squared_error (mse)"));
+}
+
+/// A loss from compile_config's form: a name or {"class_name", "config"}.
+template <class T = float>
+std::unique_ptr<Loss<T>> from_json(const nlohmann::json& j) {
+    if (j.is_string()) return get<T>(j.get<std::string>());
+    if (!j.is_object() || !j.contains("class_name") || !j["class_name"].is_string())
+        throw value_error("loss: expected a name or a {class_name, config} object, got " +
+                          j.dump());
+    const std::string cls = j["class_name"].get<std::string>();
+    const nlohmann::json c = j.value("config", nlohmann::json::object());
+    const bool logits = c.value("from_logits", false);
+    const double ls = c.value("label_smoothing", 0.0);
+    if (c.contains("reduction") && c["reduction"] != "sum_over_batch_size" &&
+        c["reduction"] != "auto")
+        throw value_error("loss " + cls + ": reduction " + c["reduction"].dump() +
+                          " is not supported by xkeras (only sum_over_batch_size)");
+    if (cls == "CategoricalCrossentropy")
+        return std::make_unique<CategoricalCrossentropy<T>>(logits, ls);
+    if (cls == "SparseCategoricalCrossentropy")
+        return std::make_unique<SparseCategoricalCrossentropy<T>>(logits);
+    if (cls == "BinaryCrossentropy") return std::make_unique<BinaryCrossentropy<T>>(logits, ls);
+    return get<T>(cls);
 }
 
 }  // namespace xkeras::losses

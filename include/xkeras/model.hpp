@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -90,6 +91,7 @@ class loss_arg {
     template <class L>
     requires std::derived_from<std::decay_t<L>, losses::Loss<T>> loss_arg(L&& l)  // NOLINT
         : ptr_(std::make_unique<std::decay_t<L>>(std::forward<L>(l))) {}
+    loss_arg(std::unique_ptr<losses::Loss<T>> p) : ptr_(std::move(p)) {}  // NOLINT
     std::unique_ptr<losses::Loss<T>> release() { return std::move(ptr_); }
 
   private:
@@ -272,6 +274,18 @@ class basic_sequential {
 
     std::string summary_string(int line_length = -1) const;
 
+    // ---- saving (io/model_json.hpp, io/model_file.hpp) ---------------------------------------
+
+    /// The architecture (and compile config) as Keras 3's JSON; `indent` < 0: one line.
+    std::string to_json(int indent = -1) const;
+    /// Saves architecture, weights, compile config and optimizer state to one file, atomically.
+    void save(const std::filesystem::path& path) const;
+    /// Saves the weights only (loaded by load_weights into a model of the same layers).
+    void save_weights(const std::filesystem::path& path) const;
+    /// Loads weights saved by save_weights or save, matched by layer class and position
+    /// ("dense_1/kernel"); a missing weight or a different shape changes nothing and throws.
+    void load_weights(const std::filesystem::path& path);
+
     // ---- training ---------------------------------------------------------------------------
 
     /// Configures the model for training. `metrics`: "accuracy" (resolved like Keras from the
@@ -290,6 +304,7 @@ class basic_sequential {
         }
         optimizer_ = std::move(opt);
         loss_ = std::move(l);
+        shuffle_seed_ = detail::next_seed();
         metric_names_ = std::move(metrics);
         metrics_.clear();
         configure_fusion();
@@ -331,6 +346,11 @@ class basic_sequential {
         return *h;
     }
 
+    /// The seed of fit's shuffling: epoch e's order depends on (seed, e) only, so a model saved
+    /// after epoch e and loaded again resumes with the order an uninterrupted run would use.
+    std::uint64_t shuffle_seed() const { return shuffle_seed_; }
+    void set_shuffle_seed(std::uint64_t s) { shuffle_seed_ = s; }
+
     /// Trainable parameters (those of trainable layers), in layer order.
     const std::vector<layers::Param<T>*>& trainable_params() const { return trainable_; }
 
@@ -338,6 +358,13 @@ class basic_sequential {
     struct batch_state {
         tensor<T> x, y, grad;
     };
+
+    void shuffle_order(std::vector<std::size_t>& order, int epoch) const {
+        std::iota(order.begin(), order.end(), std::size_t(0));
+        detail::rng gen(
+            detail::splitmix64(shuffle_seed_ ^ detail::splitmix64(std::uint64_t(epoch))));
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.below(i)]);
+    }
 
     void require_built(const char* what) const {
         if (!built())
@@ -514,6 +541,7 @@ class basic_sequential {
     std::vector<std::string> metric_names_;
     std::vector<std::unique_ptr<metrics::Metric<T>>> metrics_;
     bool fused_ = false;
+    std::uint64_t shuffle_seed_ = 0;
     batch_state train_, eval_;
 };
 
@@ -572,7 +600,6 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
     cbs.set_params({o.verbose, o.epochs, steps});
 
     callbacks::CallbackList<T> no_callbacks;
-    detail::rng shuffle_rng(detail::next_seed());
     std::vector<std::size_t> order(n_train);
     std::iota(order.begin(), order.end(), std::size_t(0));
 
@@ -583,9 +610,7 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
     for (int epoch = o.initial_epoch; epoch < o.epochs; ++epoch) {
         for (auto& m : metrics_) m->reset();
         cbs.on_epoch_begin(epoch, {});
-        if (o.shuffle)
-            for (std::size_t i = n_train; i > 1; --i)
-                std::swap(order[i - 1], order[shuffle_rng.below(i)]);
+        if (o.shuffle) shuffle_order(order, epoch);
         double loss_sum = 0.0;
         std::size_t seen = 0;
         for (int step = 0; step < steps; ++step) {
@@ -735,3 +760,6 @@ std::string basic_sequential<T>::summary_string(int line_length) const {
 }
 
 }  // namespace xkeras
+
+// The saving members are defined with the file code.
+#include "io/detail/model_file_impl.hpp"

@@ -30,4 +30,72 @@ std::unique_ptr<Optimizer<T>> get(const std::string& name) {
                                   "'; expected one of adam, adamw, sgd, rmsprop, adagrad"));
 }
 
+/// An optimizer from Keras's serialized form: a name ("adam") or {"class_name": "Adam",
+/// "config": {...}} as Keras 3 and tf.keras 2.x write it (tf.keras's "lr" is read too). Options
+/// xkeras does not implement (clipnorm, EMA, ...) are refused by name.
+template <class T = float>
+std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
+    using json = nlohmann::json;
+    if (j.is_string()) return get<T>(j.get<std::string>());
+    if (!j.is_object() || !j.contains("class_name") || !j["class_name"].is_string())
+        throw value_error("optimizer: expected a name or a {class_name, config} object, got " +
+                          j.dump());
+    const std::string cls = j["class_name"].get<std::string>();
+    const json c = j.contains("config") && j["config"].is_object() ? j["config"] : json::object();
+    auto num = [&](const char* k, double d) {
+        return c.contains(k) && c[k].is_number() ? c[k].get<double>() : d;
+    };
+    auto flag = [&](const char* k, bool d) {
+        return c.contains(k) && c[k].is_boolean() ? c[k].get<bool>() : d;
+    };
+    for (const char* k : {"clipnorm", "global_clipnorm", "clipvalue", "ema_overwrite_frequency",
+                          "loss_scale_factor", "gradient_accumulation_steps"})
+        if (c.contains(k) && !c[k].is_null())
+            throw value_error(detail::cat("optimizer ", cls, ": option '", k, "' = ", c[k].dump(),
+                                          " is not supported by xkeras"));
+    if (flag("use_ema", false))
+        throw value_error(
+            detail::cat("optimizer ", cls, ": option 'use_ema' is not supported by xkeras"));
+    LearningRate lr = num("lr", 0.001);
+    const double fallback = cls == "SGD" ? 0.01 : 0.001;
+    if (c.contains("learning_rate") && c["learning_rate"].is_object()) {
+        const json& s = c["learning_rate"];
+        const json sc = s.value("config", json::object());
+        if (s.value("class_name", std::string()) != "ExponentialDecay")
+            throw value_error(detail::cat("optimizer ", cls, ": learning-rate schedule ", s.dump(),
+                                          " is not supported by xkeras (it has ExponentialDecay)"));
+        lr = schedules::ExponentialDecay(sc.value("initial_learning_rate", 0.001),
+                                         sc.value("decay_steps", 1.0), sc.value("decay_rate", 1.0),
+                                         sc.value("staircase", false));
+    } else {
+        lr = num("learning_rate", c.contains("lr") ? num("lr", fallback) : fallback);
+    }
+    std::optional<double> wd;
+    if (c.contains("weight_decay") && c["weight_decay"].is_number())
+        wd = c["weight_decay"].get<double>();
+    if (cls == "SGD")
+        return std::make_unique<SGD<T>>(
+            SGDOptions{lr, num("momentum", 0.0), flag("nesterov", false), wd});
+    if (cls == "Adam" || cls == "AdamW") {
+        AdamOptions o{lr,
+                      num("beta_1", 0.9),
+                      num("beta_2", 0.999),
+                      num("epsilon", 1e-7),
+                      flag("amsgrad", false),
+                      wd};
+        if (cls == "AdamW") return std::make_unique<AdamW<T>>(o);
+        return std::make_unique<Adam<T>>(o);
+    }
+    if (cls == "RMSprop")
+        return std::make_unique<RMSprop<T>>(
+            RMSpropOptions{lr, num("rho", 0.9), num("momentum", 0.0), num("epsilon", 1e-7),
+                           flag("centered", false), wd});
+    if (cls == "Adagrad")
+        return std::make_unique<Adagrad<T>>(
+            AdagradOptions{lr, num("initial_accumulator_value", 0.1), num("epsilon", 1e-7), wd});
+    throw value_error(detail::cat("optimizer '", cls,
+                                  "' is not supported by xkeras (it has SGD, Adam, AdamW, RMSprop, "
+                                  "Adagrad)"));
+}
+
 }  // namespace xkeras::optimizers

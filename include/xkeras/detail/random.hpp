@@ -11,6 +11,14 @@
 
 namespace xkeras::detail {
 
+/// SplitMix64's output function: a strong 64-bit mix (used to derive independent seeds).
+inline std::uint64_t splitmix64(std::uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 /// A seeded generator with the few distributions xkeras needs.
 class rng {
   public:

@@ -54,6 +54,21 @@ class Activation : public Layer<T> {
         return dx_;
     }
 
+    nlohmann::json get_config() const override {
+        auto c = Layer<T>::get_config();
+        c["activation"] = activations::name(activation_);
+        return c;
+    }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        config::reader r(cfg, "Activation");
+        const std::string act = r.activation();
+        r.finish();
+        auto layer = std::make_unique<Activation<T>>(act, ActivationOptions{.name = r.name()});
+        layer->trainable = r.get("trainable", true);
+        return layer;
+    }
+
     const tensor<T>* logits() const override { return this->output_logits_ ? x_ : nullptr; }
 
   private:

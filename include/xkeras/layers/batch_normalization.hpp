@@ -49,6 +49,64 @@ class BatchNormalization : public Layer<T> {
     std::string class_name() const override { return "BatchNormalization"; }
     const BatchNormalizationOptions& options() const { return opt_; }
 
+    nlohmann::json get_config() const override {
+        auto c = Layer<T>::get_config();
+        c["axis"] = opt_.axis;
+        c["momentum"] = opt_.momentum;
+        c["epsilon"] = opt_.epsilon;
+        c["center"] = opt_.center;
+        c["scale"] = opt_.scale;
+        c["beta_initializer"] = config::to_json(opt_.beta_initializer);
+        c["gamma_initializer"] = config::to_json(opt_.gamma_initializer);
+        c["moving_mean_initializer"] = config::to_json(opt_.moving_mean_initializer);
+        c["moving_variance_initializer"] = config::to_json(opt_.moving_variance_initializer);
+        c["beta_regularizer"] = nullptr;
+        c["gamma_regularizer"] = nullptr;
+        c["beta_constraint"] = nullptr;
+        c["gamma_constraint"] = nullptr;
+        c["synchronized"] = false;
+        return c;
+    }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        config::reader r(cfg, "BatchNormalization");
+        BatchNormalizationOptions o;
+        o.name = r.name();
+        if (r.has("axis")) {
+            // tf.keras 2.x writes the axis as a list, e.g. [3]
+            const auto& a = cfg["axis"];
+            if (a.is_number_integer())
+                o.axis = a.get<int>();
+            else if (a.is_array() && a.size() == 1 && a[0].is_number_integer())
+                o.axis = a[0].get<int>();
+            else
+                throw value_error("BatchNormalization '" + r.name() + "': config key 'axis' = " +
+                                  a.dump() + " is not supported by xkeras (one axis, the last)");
+        }
+        r.mark("axis");
+        o.momentum = r.get("momentum", 0.99);
+        o.epsilon = r.get("epsilon", 1e-3);
+        o.center = r.get("center", true);
+        o.scale = r.get("scale", true);
+        o.beta_initializer = r.initializer("beta_initializer", initializers::Zeros());
+        o.gamma_initializer = r.initializer("gamma_initializer", initializers::Ones());
+        o.moving_mean_initializer = r.initializer("moving_mean_initializer", initializers::Zeros());
+        o.moving_variance_initializer =
+            r.initializer("moving_variance_initializer", initializers::Ones());
+        for (const char* k :
+             {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
+              "renorm_clipping", "virtual_batch_size", "adjustment"})
+            r.expect(k, nullptr);
+        r.expect("synchronized", false);
+        r.expect("renorm", false);
+        r.get("renorm_momentum", 0.99);  // meaningful only with renorm
+        r.get("fused", true);            // an implementation choice of tf.keras
+        r.finish();
+        auto layer = std::make_unique<BatchNormalization<T>>(std::move(o));
+        layer->trainable = r.get("trainable", true);
+        return layer;
+    }
+
     shape_t compute_output_shape(const shape_t& in) const override {
         if (in.empty() || in.back() == 0)
             throw shape_error(xkeras::detail::cat(

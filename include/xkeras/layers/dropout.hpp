@@ -2,8 +2,9 @@
 //
 // In training each value is kept with probability 1 - rate and scaled by 1 / (1 - rate) (rate 1
 // gives zeros); in evaluate, predict and validation the layer is the identity. The masks come
-// from the layer's own generator, seeded by `seed` or by the global seed generator
-// (utils::set_random_seed), so runs are repeatable.
+// from a hash of the layer's seed (`seed`, or one drawn from the global seed generator,
+// utils::set_random_seed) and a count of training calls, so runs are repeatable and a saved
+// model resumes with the masks an uninterrupted run would have drawn.
 #pragma once
 
 #include <cmath>
@@ -37,6 +38,36 @@ class Dropout : public Layer<T> {
     double rate() const { return rate_; }
     std::optional<std::uint64_t> seed() const { return seed_; }
 
+    /// The mask stream's state: the seed in use and the number of training calls so far.
+    std::pair<std::uint64_t, std::uint64_t> stream_state() const { return {stream_seed_, calls_}; }
+    void set_stream_state(std::uint64_t seed, std::uint64_t calls) {
+        stream_seed_ = seed;
+        calls_ = calls;
+    }
+
+    nlohmann::json get_config() const override {
+        auto c = Layer<T>::get_config();
+        c["rate"] = rate_;
+        c["seed"] = config::seed_json(seed_);
+        c["noise_shape"] = nullptr;
+        return c;
+    }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        config::reader r(cfg, "Dropout");
+        DropoutOptions o;
+        o.name = r.name();
+        if (!r.has("rate"))
+            throw value_error("Dropout '" + r.name() + "': config key 'rate' is missing");
+        const double rate = r.get("rate", 0.0);
+        if (r.has("seed")) o.seed = r.get<std::uint64_t>("seed", 0);
+        r.expect("noise_shape", nullptr);
+        r.finish();
+        auto layer = std::make_unique<Dropout<T>>(rate, std::move(o));
+        layer->trainable = r.get("trainable", true);
+        return layer;
+    }
+
     shape_t compute_output_shape(const shape_t& in) const override { return in; }
 
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
@@ -53,7 +84,10 @@ class Dropout : public Layer<T> {
         // (key + counter), two per 64 bits: independent iterations, unlike a sequential
         // generator, and arithmetic rather than a branch the CPU cannot predict.
         const auto threshold = static_cast<std::uint64_t>(std::ldexp(rate_, 32));
-        const std::uint64_t key = gen_.next_u64();
+        // The key of this call's mask: a hash of the layer's seed and a call counter, so the
+        // state to save for an exact resume is two integers.
+        const std::uint64_t key =
+            xkeras::detail::splitmix64(stream_seed_ ^ xkeras::detail::splitmix64(calls_++));
         T* m = mask_.data();
         const std::size_t n = x.size();
         for (std::size_t i = 0; i < n; i += 2) {
@@ -82,13 +116,14 @@ class Dropout : public Layer<T> {
 
   protected:
     void build_weights(const shape_t&) override {
-        gen_ = xkeras::detail::rng(seed_ ? *seed_ : xkeras::detail::next_seed());
+        stream_seed_ = seed_ ? *seed_ : xkeras::detail::next_seed();
+        calls_ = 0;
     }
 
   private:
     double rate_;
     std::optional<std::uint64_t> seed_;
-    xkeras::detail::rng gen_;
+    std::uint64_t stream_seed_ = 0, calls_ = 0;
     tensor<T> mask_, y_, dx_;
     bool identity_ = true;
 };

@@ -23,6 +23,21 @@ class Flatten : public Layer<T> {
 
     std::string class_name() const override { return "Flatten"; }
 
+    nlohmann::json get_config() const override {
+        auto c = Layer<T>::get_config();
+        c["data_format"] = "channels_last";
+        return c;
+    }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        config::reader r(cfg, "Flatten");
+        r.expect("data_format", "channels_last");
+        r.finish();
+        auto layer = std::make_unique<Flatten<T>>(FlattenOptions{.name = r.name()});
+        layer->trainable = r.get("trainable", true);
+        return layer;
+    }
+
     shape_t compute_output_shape(const shape_t& in) const override { return {shape_size(in)}; }
 
     const tensor<T>& forward(const tensor<T>& x, bool /*training*/) override {

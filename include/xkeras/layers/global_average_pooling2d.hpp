@@ -21,6 +21,24 @@ class GlobalAveragePooling2D : public Layer<T> {
 
     std::string class_name() const override { return "GlobalAveragePooling2D"; }
 
+    nlohmann::json get_config() const override {
+        auto c = Layer<T>::get_config();
+        c["data_format"] = "channels_last";
+        c["keepdims"] = false;
+        return c;
+    }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        config::reader r(cfg, "GlobalAveragePooling2D");
+        r.expect("data_format", "channels_last");
+        r.expect("keepdims", false);
+        r.finish();
+        auto layer = std::make_unique<GlobalAveragePooling2D<T>>(
+            GlobalAveragePooling2DOptions{.name = r.name()});
+        layer->trainable = r.get("trainable", true);
+        return layer;
+    }
+
     shape_t compute_output_shape(const shape_t& in) const override {
         if (in.size() != 3 || in[0] * in[1] * in[2] == 0)
             throw shape_error(xkeras::detail::cat("layer '", this->name(),

@@ -23,6 +23,7 @@
 #include "../initializers.hpp"
 #include "../regularizers.hpp"
 #include "../tensor.hpp"
+#include "config.hpp"
 
 namespace xkeras::layers {
 
@@ -155,6 +156,12 @@ class Layer {
                                                       shape_str(shape_of(weights[i]))));
         }
         for (std::size_t i = 0; i < ps.size(); ++i) ps[i]->value = weights[i];
+    }
+
+    /// Keras's config of the layer (the "config" of its to_json entry); each layer adds its own
+    /// keys to these.
+    virtual nlohmann::json get_config() const {
+        return {{"name", name()}, {"trainable", trainable}, {"dtype", config::dtype_policy<T>()}};
     }
 
     /// The activation applied last by this layer (softmax for Dense(10, "softmax")).

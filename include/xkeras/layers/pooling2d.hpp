@@ -41,6 +41,36 @@ class pooling2d_base : public Layer<T> {
         return {g.out_h, g.out_w, g.channels};
     }
 
+    nlohmann::json get_config() const override {
+        auto c = Layer<T>::get_config();
+        c["pool_size"] = {pool_.h, pool_.w};
+        c["padding"] = padding_;
+        c["strides"] = {strides_.h, strides_.w};
+        c["data_format"] = "channels_last";
+        return c;
+    }
+
+    /// The layer L from a Keras config (pool_size required for AveragePooling2D, as Keras 3).
+    template <class L>
+    static std::unique_ptr<Layer<T>> pooling_from_config(const nlohmann::json& cfg, const char* cls,
+                                                         std::vector<int> default_pool) {
+        config::reader r(cfg, cls);
+        auto pool = r.get_pair("pool_size", default_pool);
+        if (pool.empty())
+            throw value_error(std::string(cls) + " '" + r.name() +
+                              "': config key 'pool_size' is missing");
+        Pooling2DOptions o;
+        o.name = r.name();
+        auto s = r.get_pair("strides", {});
+        if (!s.empty()) o.strides = size2(s[0], s[1]);
+        o.padding = r.get("padding", std::string("valid"));
+        r.expect("data_format", "channels_last");
+        r.finish();
+        auto layer = std::make_unique<L>(size2(pool[0], pool[1]), std::move(o));
+        layer->trainable = r.get("trainable", true);
+        return layer;
+    }
+
   protected:
     pooling2d_base(const char* prefix, const char* cls, size2 pool, Pooling2DOptions o)
         : Layer<T>(prefix, o.name, o.input_shape),
@@ -98,6 +128,11 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
         : detail::pooling2d_base<T>("max_pooling2d", "MaxPooling2D", pool_size, std::move(o)) {}
 
     std::string class_name() const override { return "MaxPooling2D"; }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        return detail::pooling2d_base<T>::template pooling_from_config<MaxPooling2D<T>>(
+            cfg, "MaxPooling2D", {2, 2});
+    }
 
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
@@ -169,6 +204,11 @@ class AveragePooling2D : public detail::pooling2d_base<T> {
                                     std::move(o)) {}
 
     std::string class_name() const override { return "AveragePooling2D"; }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        return detail::pooling2d_base<T>::template pooling_from_config<AveragePooling2D<T>>(
+            cfg, "AveragePooling2D", {});
+    }
 
     const tensor<T>& forward(const tensor<T>& x, bool /*training*/) override {
         this->check_input(x);

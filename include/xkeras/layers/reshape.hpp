@@ -34,6 +34,24 @@ class Reshape : public Layer<T> {
     std::string class_name() const override { return "Reshape"; }
     const std::vector<long>& target_shape() const { return target_; }
 
+    nlohmann::json get_config() const override {
+        auto c = Layer<T>::get_config();
+        c["target_shape"] = target_;
+        return c;
+    }
+
+    static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
+        config::reader r(cfg, "Reshape");
+        auto target = r.get("target_shape", std::vector<long>{});
+        if (target.empty())
+            throw value_error("Reshape '" + r.name() + "': config key 'target_shape' is missing");
+        r.finish();
+        auto layer =
+            std::make_unique<Reshape<T>>(std::move(target), ReshapeOptions{.name = r.name()});
+        layer->trainable = r.get("trainable", true);
+        return layer;
+    }
+
     shape_t compute_output_shape(const shape_t& in) const override {
         const std::size_t total = shape_size(in);
         std::size_t known = 1;

@@ -31,6 +31,11 @@ class Adagrad : public Optimizer<T> {
     const AdagradOptions& options() const { return o_; }
 
   protected:
+    std::string keras_name() const override { return "adagrad"; }
+    void add_config(nlohmann::json& c) const override {
+        c["initial_accumulator_value"] = o_.initial_accumulator_value;
+        c["epsilon"] = o_.epsilon;
+    }
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return {tensor<T>(xt::full_like(p.value, static_cast<T>(o_.initial_accumulator_value)))};
     }

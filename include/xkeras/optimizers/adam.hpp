@@ -33,6 +33,15 @@ class Adam : public Optimizer<T> {
     const AdamOptions& options() const { return o_; }
 
   protected:
+    std::string keras_name() const override {
+        return this->class_name() == "AdamW" ? "adamw" : "adam";
+    }
+    void add_config(nlohmann::json& c) const override {
+        c["beta_1"] = o_.beta_1;
+        c["beta_2"] = o_.beta_2;
+        c["epsilon"] = o_.epsilon;
+        c["amsgrad"] = o_.amsgrad;
+    }
     Adam(const char* who, AdamOptions o)
         : Optimizer<T>(who, o.learning_rate, {o.weight_decay}), o_(o) {
         this->check_unit("beta_1", o.beta_1);

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "../backend/parallel.hpp"
 #include "../config.hpp"
 #include "../layers/layer.hpp"
@@ -95,6 +97,48 @@ class Optimizer {
     /// Per-parameter state, keyed by parameter name (for saving and inspection).
     const std::map<std::string, std::vector<tensor<T>>>& slots() const { return slots_; }
 
+    /// The state a parameter starts with (what the first step creates).
+    std::vector<tensor<T>> initial_slots(const layers::Param<T>& p) const {
+        return create_slots(p);
+    }
+
+    /// Restores a parameter's state (loading a saved model); the caller checks the shapes.
+    void set_slots(const std::string& param, std::vector<tensor<T>> state) {
+        slots_[param] = std::move(state);
+    }
+
+    /// Keras 3's optimizer config: the common keys, then the optimizer's own.
+    nlohmann::json get_config() const {
+        nlohmann::json lr;
+        if (const auto* s = dynamic_cast<const schedules::ExponentialDecay*>(rate_.schedule.get()))
+            lr = {{"module", "keras.optimizers.schedules"},
+                  {"class_name", "ExponentialDecay"},
+                  {"config",
+                   {{"initial_learning_rate", s->initial_learning_rate()},
+                    {"decay_steps", s->decay_steps()},
+                    {"decay_rate", s->decay_rate()},
+                    {"staircase", s->staircase()},
+                    {"name", "ExponentialDecay"}}},
+                  {"registered_name", nullptr}};
+        else
+            lr = rate_.value;
+        nlohmann::json c = {
+            {"name", keras_name()},
+            {"learning_rate", lr},
+            {"weight_decay",
+             base_.weight_decay ? nlohmann::json(*base_.weight_decay) : nlohmann::json(nullptr)},
+            {"clipnorm", nullptr},
+            {"global_clipnorm", nullptr},
+            {"clipvalue", nullptr},
+            {"use_ema", false},
+            {"ema_momentum", 0.99},
+            {"ema_overwrite_frequency", nullptr},
+            {"loss_scale_factor", nullptr},
+            {"gradient_accumulation_steps", nullptr}};
+        add_config(c);
+        return c;
+    }
+
   protected:
     /// `who` is the class name, for error messages.
     Optimizer(const char* who, LearningRate learning_rate, BaseOptions base)
@@ -105,6 +149,11 @@ class Optimizer {
         check_positive("learning_rate", learning_rate_, true);
         if (base_.weight_decay) check_positive("weight_decay", *base_.weight_decay, true);
     }
+
+    /// Keras's default optimizer name ("adam", "SGD", ...).
+    virtual std::string keras_name() const = 0;
+    /// Adds the optimizer's own keys to its config.
+    virtual void add_config(nlohmann::json& c) const = 0;
 
     /// Called once per step with t = iterations + 1, before the updates.
     virtual void prepare_step(double /*t*/) {}

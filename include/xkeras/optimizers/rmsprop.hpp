@@ -36,6 +36,13 @@ class RMSprop : public Optimizer<T> {
     const RMSpropOptions& options() const { return o_; }
 
   protected:
+    std::string keras_name() const override { return "rmsprop"; }
+    void add_config(nlohmann::json& c) const override {
+        c["rho"] = o_.rho;
+        c["momentum"] = o_.momentum;
+        c["epsilon"] = o_.epsilon;
+        c["centered"] = o_.centered;
+    }
     // slots: velocity, then momentum (if momentum > 0), then average_gradient (if centered)
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return this->zeros_like(p, 1 + (o_.momentum > 0.0) + o_.centered);

@@ -29,6 +29,11 @@ class SGD : public Optimizer<T> {
     const SGDOptions& options() const { return o_; }
 
   protected:
+    std::string keras_name() const override { return "SGD"; }
+    void add_config(nlohmann::json& c) const override {
+        c["momentum"] = o_.momentum;
+        c["nesterov"] = o_.nesterov;
+    }
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return this->zeros_like(p, o_.momentum != 0.0 ? 1 : 0);
     }

@@ -1,0 +1,240 @@
+// xkeras/io/detail/model_json_impl.hpp - the model's architecture as Keras-compatible JSON.
+//
+// `model.to_json()` writes Keras 3's form (the `to_json` of keras.Sequential: module /
+// class_name / config / registered_name objects, an InputLayer with `batch_shape`, build and
+// compile configs). `xkeras::model_from_json(text)` reads that and tf.keras 2.x's form
+// (InputLayer `batch_input_shape`, `batch_input_shape` on the first layer, BatchNormalization
+// `axis` as a list, dtype strings, initializer and regularizer objects or names). An unsupported
+// layer or option is refused by name; the Keras 1 schema (a list as config, Convolution2D, ...)
+// is refused with a message saying so. The model is compiled when the JSON holds a
+// compile_config.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <string>
+#include <vector>
+
+// Included at the end of model.hpp (basic_sequential is complete here); include
+// <xkeras/io/model_json.hpp> or <xkeras/model.hpp> instead of this file.
+#include "../../layers/registry.hpp"
+
+namespace xkeras {
+
+namespace io::detail {
+
+using json = nlohmann::json;
+
+/// Keras's to_snake_case: "Conv2D" -> "conv2d", "MaxPooling2D" -> "max_pooling2d".
+inline std::string snake_case(const std::string& name) {
+    auto up = [](char c) { return c >= 'A' && c <= 'Z'; };
+    auto low = [](char c) { return c >= 'a' && c <= 'z'; };
+    std::string a;  // (.)([A-Z][a-z]+) -> \1_\2
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (i > 0 && up(name[i]) && i + 1 < name.size() && low(name[i + 1])) a += '_';
+        a += name[i];
+    }
+    std::string b;  // ([a-z])([A-Z]) -> \1_\2
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i > 0 && low(a[i - 1]) && up(a[i])) b += '_';
+        b += a[i];
+    }
+    for (auto& c : b) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return b;
+}
+
+/// Keys of the weights that do not depend on layer names: Keras's .weights.h5 scheme, the snake
+/// class name counted per model ("dense", "dense_1", ...) and the weight's own name:
+/// "dense_1/kernel". One entry per parameter, in model order.
+template <class T>
+std::vector<std::pair<std::string, layers::Param<T>*>> weight_keys(const basic_sequential<T>& m) {
+    std::vector<std::pair<std::string, layers::Param<T>*>> out;
+    std::map<std::string, int> seen;
+    for (auto* l : m.layers()) {
+        const std::string base = snake_case(l->class_name());
+        const int k = seen[base]++;
+        const std::string prefix = k == 0 ? base : base + "_" + std::to_string(k);
+        for (auto* p : l->params()) {
+            const auto slash = p->name.rfind('/');
+            out.emplace_back(prefix + "/" + p->name.substr(slash + 1), p);
+        }
+    }
+    return out;
+}
+
+inline json batch_shape(const shape_t& s) {
+    json j = json::array({nullptr});
+    for (auto d : s) j.push_back(d);
+    return j;
+}
+
+/// A shape from a Keras batch shape ([null, 28, 28, 1]); `what` names it for errors.
+inline shape_t from_batch_shape(const json& j, const std::string& what) {
+    if (!j.is_array() || j.size() < 2)
+        throw value_error(what + " must be a list [null, d1, ...], got " + j.dump());
+    shape_t s;
+    for (std::size_t i = 1; i < j.size(); ++i) {
+        if (!j[i].is_number_integer() || j[i].get<long>() <= 0)
+            throw value_error(what + " must hold positive sizes after the batch axis, got " +
+                              j.dump());
+        s.push_back(j[i].get<std::size_t>());
+    }
+    return s;
+}
+
+inline bool is_keras1_layer(const std::string& cls) {
+    for (const char* k1 :
+         {"Convolution1D", "Convolution2D", "Convolution3D", "AtrousConvolution2D",
+          "Deconvolution2D", "Merge", "MaxoutDense", "Highway", "TimeDistributedDense"})
+        if (cls == k1) return true;
+    return false;
+}
+
+}  // namespace io::detail
+
+/// The model as a Keras 3 JSON object (what to_json prints).
+template <class T>
+nlohmann::json model_to_json_object(const basic_sequential<T>& m) {
+    using io::detail::json;
+    json layers = json::array();
+    const bool built = m.built();
+    if (built)
+        layers.push_back({{"module", "keras.layers"},
+                          {"class_name", "InputLayer"},
+                          {"config",
+                           {{"batch_shape", io::detail::batch_shape(m.input_shape())},
+                            {"dtype", sizeof(T) == 8 ? "float64" : "float32"},
+                            {"sparse", false},
+                            {"ragged", false},
+                            {"name", "input_layer"}}},
+                          {"registered_name", nullptr}});
+    for (auto* l : m.layers()) {
+        json entry = {{"module", "keras.layers"},
+                      {"class_name", l->class_name()},
+                      {"config", l->get_config()},
+                      {"registered_name", nullptr}};
+        if (l->built())
+            entry["build_config"] = {{"input_shape", io::detail::batch_shape(l->input_shape())}};
+        layers.push_back(std::move(entry));
+    }
+    json config = {{"name", m.name()},
+                   {"trainable", true},
+                   {"dtype", layers::config::dtype_policy<T>()},
+                   {"layers", layers}};
+    if (built) config["build_input_shape"] = io::detail::batch_shape(m.input_shape());
+    json out = {{"module", "keras"},
+                {"class_name", "Sequential"},
+                {"config", config},
+                {"registered_name", nullptr}};
+    if (built) out["build_config"] = {{"input_shape", io::detail::batch_shape(m.input_shape())}};
+    if (m.compiled()) {
+        json optimizer = {{"module", "keras.optimizers"},
+                          {"class_name", m.optimizer().class_name()},
+                          {"config", m.optimizer().get_config()},
+                          {"registered_name", nullptr}};
+        out["compile_config"] = {{"optimizer", optimizer},      {"loss", m.loss().to_json()},
+                                 {"loss_weights", nullptr},     {"metrics", m.metric_names()},
+                                 {"weighted_metrics", nullptr}, {"run_eagerly", false},
+                                 {"steps_per_execution", 1},    {"jit_compile", false}};
+    }
+    return out;
+}
+
+template <class T>
+std::string basic_sequential<T>::to_json(int indent) const {
+    return model_to_json_object(*this).dump(indent);
+}
+
+/// A model from a parsed Keras JSON object (see the file comment).
+template <class T = float>
+basic_sequential<T> model_from_json_object(const nlohmann::json& j) {
+    using io::detail::json;
+    if (!j.is_object() || !j.contains("class_name"))
+        throw value_error("model JSON: expected an object with a 'class_name', got " +
+                          j.dump().substr(0, 200));
+    const std::string cls = j["class_name"].get<std::string>();
+    if (cls != "Sequential")
+        throw value_error("model JSON: class_name '" + cls +
+                          "' is not supported; xkeras reads Sequential models");
+    const json& config = j.contains("config") ? j["config"] : json();
+    if (config.is_array())
+        throw value_error(
+            "model JSON: this is the Keras 1 schema (the Sequential config is a list of layers); "
+            "xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3. Load the model in Keras 2 "
+            "or 3 and save it again");
+    if (!config.is_object() || !config.contains("layers") || !config["layers"].is_array())
+        throw value_error("model JSON: the Sequential config has no 'layers' list");
+    basic_sequential<T> model(config.value("name", std::string()));
+    std::size_t index = 0;
+    for (const auto& entry : config["layers"]) {
+        const std::string where = "model JSON: layer " + std::to_string(index++);
+        if (!entry.is_object() || !entry.contains("class_name") || !entry["class_name"].is_string())
+            throw value_error(where + " has no class_name");
+        const std::string lcls = entry["class_name"].get<std::string>();
+        const json& lcfg = entry.contains("config") ? entry["config"] : json::object();
+        if (io::detail::is_keras1_layer(lcls))
+            throw value_error(where + ": '" + lcls +
+                              "' is a Keras 1 layer; xkeras reads the JSON of "
+                              "Keras 2 (tf.keras) and Keras 3");
+        if (lcls == "InputLayer") {
+            const char* key = lcfg.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
+            if (!lcfg.contains(key))
+                throw value_error(where +
+                                  " (InputLayer) has neither batch_shape nor batch_input_shape");
+            model.add(Input(io::detail::from_batch_shape(lcfg[key], where + " " + key),
+                            lcfg.value("name", std::string("input_layer"))));
+            continue;
+        }
+        // tf.keras 2.x (older) puts the input on the first layer
+        if (model.layers().empty() && model.input_shape().empty()) {
+            for (const char* key : {"batch_input_shape", "batch_shape"})
+                if (lcfg.contains(key) && !lcfg[key].is_null()) {
+                    model.add(Input(io::detail::from_batch_shape(lcfg[key], where + " " + key)));
+                    break;
+                }
+        }
+        try {
+            model.add(layers::registry<T>::create(lcls, lcfg));
+        } catch (const error& e) {
+            throw value_error(where + ": " + e.what());
+        }
+    }
+    if (!model.built() && config.contains("build_input_shape") &&
+        !config["build_input_shape"].is_null())
+        model.build(io::detail::from_batch_shape(config["build_input_shape"],
+                                                 "model JSON build_input_shape"));
+    if (j.contains("compile_config") && j["compile_config"].is_object()) {
+        const json& cc = j["compile_config"];
+        std::vector<std::string> metrics;
+        if (cc.contains("metrics") && cc["metrics"].is_array())
+            for (const auto& m : cc["metrics"]) {
+                if (m.is_string())
+                    metrics.push_back(m.get<std::string>());
+                else if (m.is_object() && m.contains("config") && m["config"].contains("name"))
+                    metrics.push_back(m["config"]["name"].get<std::string>());
+                else if (!m.is_null())
+                    throw value_error("model JSON: compile_config metric " + m.dump() +
+                                      " is not supported");
+            }
+        if (!cc.contains("loss") || cc["loss"].is_null())
+            throw value_error("model JSON: compile_config has no loss");
+        model.compile(optimizers::from_config<T>(cc.value("optimizer", json("rmsprop"))),
+                      losses::from_json<T>(cc["loss"]), metrics);
+    }
+    return model;
+}
+
+/// A model from the text of a Keras JSON (to_json of Keras 3, tf.keras 2.x, or xkeras).
+template <class T = float>
+basic_sequential<T> model_from_json(const std::string& text) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw value_error(std::string("model JSON: not valid JSON: ") + e.what());
+    }
+    return model_from_json_object<T>(j);
+}
+
+}  // namespace xkeras

@@ -1,0 +1,219 @@
+// xkeras/layers/config.hpp - reading and writing Keras layer configs (the JSON of to_json).
+//
+// Writing produces Keras 3's form (initializers and regularizers as {"module", "class_name",
+// "config", "registered_name"} objects, a DTypePolicy object as dtype). Reading accepts Keras 3's
+// and tf.keras 2.x's forms (plain strings, lists for tuples, integer or list axes, dtype as a
+// string). A key the layer does not know, or an option xkeras does not implement (a constraint,
+// an activity regularizer, channels_first, ...), is refused by name, never ignored.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../config.hpp"
+#include "../initializers.hpp"
+#include "../regularizers.hpp"
+#include "../tensor.hpp"
+
+namespace xkeras::layers::config {
+
+using json = nlohmann::json;
+
+/// Keras 3's dtype policy object for T.
+template <class T>
+json dtype_policy() {
+    return {{"module", "keras"},
+            {"class_name", "DTypePolicy"},
+            {"config", {{"name", sizeof(T) == 8 ? "float64" : "float32"}}},
+            {"registered_name", nullptr}};
+}
+
+/// A Keras object reference: {"module", "class_name", "config", "registered_name": null}.
+inline json keras_object(const char* module, const std::string& class_name, json cfg) {
+    return {{"module", module},
+            {"class_name", class_name},
+            {"config", std::move(cfg)},
+            {"registered_name", nullptr}};
+}
+
+inline json seed_json(const std::optional<std::uint64_t>& seed) {
+    return seed ? json(*seed) : json(nullptr);
+}
+
+inline json to_json(const initializers::Initializer& i) {
+    const std::string& c = i.class_name;
+    json cfg = json::object();
+    if (c == "RandomNormal")
+        cfg = {{"mean", i.a}, {"stddev", i.b}, {"seed", seed_json(i.seed)}};
+    else if (c == "RandomUniform")
+        cfg = {{"minval", i.a}, {"maxval", i.b}, {"seed", seed_json(i.seed)}};
+    else if (c == "Constant")
+        cfg = {{"value", i.a}};
+    else if (c == "VarianceScaling")
+        cfg = {{"scale", i.scale},
+               {"mode", i.mode},
+               {"distribution", i.distribution},
+               {"seed", seed_json(i.seed)}};
+    else if (c != "Zeros" && c != "Ones")
+        cfg = {{"seed", seed_json(i.seed)}};
+    return keras_object("keras.initializers", c, cfg);
+}
+
+inline json to_json(const std::optional<regularizers::Regularizer>& r) {
+    if (!r) return nullptr;
+    const std::string c = r->class_name();
+    json cfg = c == "L1"   ? json{{"l1", r->l1}}
+               : c == "L2" ? json{{"l2", r->l2}}
+                           : json{{"l1", r->l1}, {"l2", r->l2}};
+    return keras_object("keras.regularizers", c, cfg);
+}
+
+/// Reads one layer's config, remembering which keys were used so that `finish` can refuse the
+/// rest. Errors name the layer and the key.
+class reader {
+  public:
+    reader(const json& cfg, std::string class_name) : cfg_(cfg), cls_(std::move(class_name)) {
+        if (!cfg_.is_object())
+            throw value_error(detail::cat(cls_, ": expected a config object, got ", cfg_.dump()));
+        if (cfg_.contains("name") && cfg_["name"].is_string())
+            name_ = cfg_["name"].get<std::string>();
+        // Keys every Keras layer has, handled by the model or without meaning here.
+        for (const char* k : {"name", "trainable", "dtype", "batch_input_shape", "batch_shape",
+                              "input_shape", "batch_size", "autocast", "input_dim"})
+            used_.insert(k);
+    }
+
+    const std::string& name() const { return name_; }
+    bool has(const char* key) const { return cfg_.contains(key) && !cfg_[key].is_null(); }
+
+    /// Marks `key` as read (the caller parsed it itself).
+    void mark(const char* key) { used_.insert(key); }
+
+    /// The value of `key` as V, or `fallback` when absent or null.
+    template <class V>
+    V get(const char* key, V fallback) {
+        used_.insert(key);
+        if (!has(key)) return fallback;
+        try {
+            return cfg_[key].get<V>();
+        } catch (const json::exception&) {
+            throw value_error(where(key) + " has an unexpected value " + cfg_[key].dump());
+        }
+    }
+
+    /// A required integer.
+    int get_int(const char* key) {
+        used_.insert(key);
+        if (!has(key) || !cfg_[key].is_number_integer())
+            throw value_error(where(key) + " must be an integer, got " +
+                              (cfg_.contains(key) ? cfg_[key].dump() : std::string("nothing")));
+        return cfg_[key].get<int>();
+    }
+
+    /// A pair of sizes: an integer or a list of two.
+    std::vector<int> get_pair(const char* key, std::vector<int> fallback) {
+        used_.insert(key);
+        if (!has(key)) return fallback;
+        const json& v = cfg_[key];
+        if (v.is_number_integer()) return {v.get<int>(), v.get<int>()};
+        if (v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer())
+            return {v[0].get<int>(), v[1].get<int>()};
+        throw value_error(where(key) + " must be an integer or a list of two, got " + v.dump());
+    }
+
+    /// The activation name (a string; null means linear).
+    std::string activation(const char* key = "activation") {
+        used_.insert(key);
+        if (!has(key)) return "linear";
+        if (!cfg_[key].is_string())
+            throw value_error(where(key) + " must be an activation name, got " + cfg_[key].dump());
+        return cfg_[key].get<std::string>();
+    }
+
+    initializers::Initializer initializer(const char* key, initializers::Initializer fallback) {
+        used_.insert(key);
+        if (!has(key)) return fallback;
+        const json& v = cfg_[key];
+        try {
+            if (v.is_string()) return initializers::get(v.get<std::string>());
+            if (!v.is_object() || !v.contains("class_name"))
+                throw value_error("expected a name or a {class_name, config} object");
+            const std::string c = v["class_name"].get<std::string>();
+            const json cfg =
+                v.contains("config") && v["config"].is_object() ? v["config"] : json::object();
+            auto seed = [&]() -> std::optional<std::uint64_t> {
+                if (cfg.contains("seed") && cfg["seed"].is_number_integer())
+                    return cfg["seed"].get<std::uint64_t>();
+                return std::nullopt;
+            };
+            auto num = [&](const char* k, double d) {
+                return cfg.contains(k) && cfg[k].is_number() ? cfg[k].get<double>() : d;
+            };
+            if (c == "RandomNormal")
+                return initializers::RandomNormal(num("mean", 0), num("stddev", 0.05), seed());
+            if (c == "RandomUniform")
+                return initializers::RandomUniform(num("minval", -0.05), num("maxval", 0.05),
+                                                   seed());
+            if (c == "Constant") return initializers::Constant(num("value", 0));
+            if (c == "VarianceScaling")
+                return initializers::variance_scaling(
+                    num("scale", 1.0), cfg.value("mode", std::string("fan_in")),
+                    cfg.value("distribution", std::string("truncated_normal")), seed(),
+                    "VarianceScaling");
+            auto init = initializers::get(c);
+            init.seed = seed();
+            return init;
+        } catch (const error& e) {
+            throw value_error(where(key) + ": " + e.what());
+        } catch (const json::exception& e) {
+            throw value_error(where(key) + ": " + e.what());
+        }
+    }
+
+    std::optional<regularizers::Regularizer> regularizer(const char* key) {
+        used_.insert(key);
+        if (!has(key)) return std::nullopt;
+        const json& v = cfg_[key];
+        try {
+            if (v.is_string()) return regularizers::Regularizer(v.get<std::string>());
+            const std::string c = v.at("class_name").get<std::string>();
+            const json cfg = v.value("config", json::object());
+            const double l1 = cfg.value("l1", 0.0), l2 = cfg.value("l2", 0.0);
+            if (c == "L1" || c == "L2" || c == "L1L2") return regularizers::Regularizer(l1, l2);
+            throw value_error("unsupported regularizer '" + c + "' (xkeras has L1, L2, L1L2)");
+        } catch (const json::exception& e) {
+            throw value_error(where(key) + ": " + e.what());
+        } catch (const error& e) {
+            throw value_error(where(key) + ": " + e.what());
+        }
+    }
+
+    /// Accepts `key` only when absent, null or equal to `expected` (an option xkeras has not).
+    void expect(const char* key, const json& expected) {
+        used_.insert(key);
+        if (!has(key) || cfg_[key] == expected) return;
+        throw value_error(where(key) + " = " + cfg_[key].dump() + " is not supported by xkeras" +
+                          (expected.is_null() ? std::string() : " (only " + expected.dump() + ")"));
+    }
+
+    /// Refuses any key not read.
+    void finish() const {
+        for (const auto& [k, v] : cfg_.items())
+            if (!used_.count(k) && !v.is_null())
+                throw value_error(where(k.c_str()) + " is an option xkeras does not know (value " +
+                                  v.dump() + ")");
+    }
+
+  private:
+    std::string where(const char* key) const {
+        return cls_ + (name_.empty() ? "" : " '" + name_ + "'") + ": config key '" + key + "'";
+    }
+    const json& cfg_;
+    std::string cls_, name_;
+    std::set<std::string> used_;
+};
+
+}  // namespace xkeras::layers::config

@@ -1,0 +1,405 @@
+// Model files and Keras JSON: round trips, Keras 3 / tf.keras 2.x / Keras 1 JSON, save / load
+// with bit-identical predictions and an exact resume, every damaged-file case, weights by name,
+// and ModelCheckpoint.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <xkeras/xkeras.hpp>
+
+#include "../examples/seed_models.hpp"
+
+using namespace xkeras;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string tmpl = (fs::temp_directory_path() / "xkeras-io-XXXXXX").string();
+        path = ::mkdtemp(tmpl.data());
+    }
+    ~temp_dir() { fs::remove_all(path); }
+};
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+void write_all(const fs::path& p, const std::string& s) {
+    std::ofstream(p, std::ios::binary).write(s.data(), std::streamsize(s.size()));
+}
+
+/// A small trained CNN with every kind of state: conv, BN, pooling, dropout, dense.
+void small_cnn(Sequential& m) {
+    using namespace xkeras::layers;
+    m.add(Conv2D(4, 3, {.padding = "same", .activation = "relu", .input_shape = {8, 8, 1}}));
+    m.add(BatchNormalization());
+    m.add(MaxPooling2D());
+    m.add(Flatten());
+    m.add(Dropout(0.3));
+    m.add(Dense(3, "softmax"));
+}
+
+struct data {
+    xt::xarray<float> x, y;
+    data() {
+        detail::rng g(4);
+        x = xt::xarray<float>::from_shape({48, 8, 8, 1});
+        for (auto& v : x) v = float(g.uniform());
+        xt::xarray<double> labels = xt::zeros<double>({48});
+        for (std::size_t i = 0; i < 48; ++i) labels(i) = double(i % 3);
+        y = utils::to_categorical(labels, 3);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("to_json writes Keras 3's Sequential JSON", "[io][json]") {
+    backend::clear_session();
+    Sequential m;
+    seed_models::e4_cnn(m);
+    m.compile("adam", "categorical_crossentropy", {"accuracy"});
+    json j = json::parse(m.to_json());
+    CHECK(j["module"] == "keras");
+    CHECK(j["class_name"] == "Sequential");
+    CHECK(j["registered_name"].is_null());
+    const auto& layers = j["config"]["layers"];
+    REQUIRE(layers.size() == 8);  // InputLayer + 7
+    CHECK(layers[0]["class_name"] == "InputLayer");
+    CHECK(layers[0]["config"]["batch_shape"] == json::parse("[null, 28, 28, 1]"));
+    const auto& conv = layers[1];
+    CHECK(conv["module"] == "keras.layers");
+    CHECK(conv["config"]["name"] == "conv2d");
+    CHECK(conv["config"]["kernel_size"] == json::parse("[3, 3]"));
+    CHECK(conv["config"]["padding"] == "valid");
+    CHECK(conv["config"]["data_format"] == "channels_last");
+    CHECK(conv["config"]["kernel_initializer"]["class_name"] == "GlorotUniform");
+    CHECK(conv["config"]["dtype"]["class_name"] == "DTypePolicy");
+    CHECK(conv["build_config"]["input_shape"] == json::parse("[null, 28, 28, 1]"));
+    CHECK(layers[2]["class_name"] == "MaxPooling2D");
+    CHECK(layers[2]["config"]["strides"] == json::parse("[2, 2]"));
+    CHECK(j["config"]["build_input_shape"] == json::parse("[null, 28, 28, 1]"));
+    CHECK(j["compile_config"]["loss"] == "categorical_crossentropy");
+    CHECK(j["compile_config"]["metrics"] == json::parse(R"(["accuracy"])"));
+    CHECK(j["compile_config"]["optimizer"]["class_name"] == "Adam");
+    CHECK(j["compile_config"]["optimizer"]["config"]["epsilon"] == 1e-7);
+}
+
+TEST_CASE("model_from_json round-trips every layer and the compile config", "[io][json]") {
+    Sequential m("roundtrip");
+    using namespace xkeras::layers;
+    m.add(Input({10, 10, 3}));
+    m.add(Conv2D(4, {3, 2},
+                 {.strides = 2,
+                  .padding = "same",
+                  .activation = "tanh",
+                  .kernel_initializer = initializers::HeNormal(7),
+                  .kernel_regularizer = regularizers::L2(0.001)}));
+    m.add(BatchNormalization({.momentum = 0.9, .epsilon = 0.01}));
+    m.add(AveragePooling2D({2, 2}, {.padding = "same"}));
+    m.add(Reshape({-1, 4}));
+    m.add(Flatten());
+    m.add(Dropout(0.1, {.seed = 3}));
+    m.add(Dense(
+        5,
+        {.activation = "sigmoid", .use_bias = false, .bias_regularizer = regularizers::L1(0.5)}));
+    m.add(Activation("softmax"));
+    m.compile(optimizers::RMSprop({.learning_rate = 0.01, .momentum = 0.5, .centered = true}),
+              losses::CategoricalCrossentropy<float>(false, 0.1), {"acc"});
+    auto back = model_from_json<float>(m.to_json());
+    CHECK(back.name() == "roundtrip");
+    CHECK(back.count_params() == m.count_params());
+    CHECK(back.summary_string(76) == m.summary_string(76));
+    CHECK(back.to_json() == m.to_json());
+    CHECK(back.optimizer().class_name() == "RMSprop");
+    CHECK(back.optimizer().learning_rate() == Approx(0.01));
+    CHECK(back.metric_names() == std::vector<std::string>{"acc"});
+}
+
+TEST_CASE("model_from_json reads tf.keras 2.x JSON", "[io][json]") {
+    // keras-io's mnist_convnet as tf.keras 2.x writes it: InputLayer batch_input_shape, dtype
+    // strings, BatchNormalization axis as a list.
+    const std::string tk2 =
+        R"({"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+      {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 28, 28, 1], "dtype": "float32",
+        "sparse": false, "ragged": false, "name": "input_1"}},
+      {"class_name": "Conv2D", "config": {"name": "conv2d", "trainable": true, "dtype": "float32",
+        "filters": 32, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
+        "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activation": "relu",
+        "use_bias": true, "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null,
+        "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null,
+        "bias_constraint": null}},
+      {"class_name": "BatchNormalization", "config": {"name": "batch_normalization", "trainable": true,
+        "dtype": "float32", "axis": [3], "momentum": 0.99, "epsilon": 0.001, "center": true, "scale": true,
+        "beta_initializer": {"class_name": "Zeros", "config": {}},
+        "gamma_initializer": {"class_name": "Ones", "config": {}},
+        "moving_mean_initializer": {"class_name": "Zeros", "config": {}},
+        "moving_variance_initializer": {"class_name": "Ones", "config": {}},
+        "beta_regularizer": null, "gamma_regularizer": null, "beta_constraint": null, "gamma_constraint": null}},
+      {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d", "trainable": true, "dtype": "float32",
+        "pool_size": [2, 2], "padding": "valid", "strides": [2, 2], "data_format": "channels_last"}},
+      {"class_name": "Flatten", "config": {"name": "flatten", "trainable": true, "dtype": "float32",
+        "data_format": "channels_last"}},
+      {"class_name": "Dropout", "config": {"name": "dropout", "trainable": true, "dtype": "float32",
+        "rate": 0.5, "noise_shape": null, "seed": null}},
+      {"class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": "float32", "units": 10,
+        "activation": "softmax", "use_bias": true,
+        "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null,
+        "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null,
+        "bias_constraint": null}}]}, "keras_version": "2.13.1", "backend": "tensorflow"})";
+    auto m = model_from_json<float>(tk2);
+    CHECK(m.count_params() == 320 + 128 + 5408 * 10 + 10);
+    CHECK(m.layers()[1]->output_shape() == shape_t{26, 26, 32});
+    CHECK_FALSE(m.compiled());
+
+    // older tf.keras: batch_input_shape on the first layer
+    const std::string old = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+      {"class_name": "Dense", "config": {"name": "dense", "batch_input_shape": [null, 784],
+        "units": 512, "activation": "relu", "kernel_initializer": "glorot_uniform"}},
+      {"class_name": "Dense", "config": {"name": "dense_1", "units": 10, "activation": "softmax"}}]}})";
+    auto m2 = model_from_json<float>(old);
+    CHECK(m2.count_params() == 784 * 512 + 512 + 5130);
+}
+
+TEST_CASE("model_from_json refuses what it cannot honour, by name", "[io][json][errors]") {
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": [
+        {"class_name": "Dense", "config": {"output_dim": 10}}]})"),
+                      Catch::Contains("Keras 1 schema"));
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "Convolution2D", "config": {}}]}})"),
+                      Catch::Contains("Keras 1 layer") && Catch::Contains("Convolution2D"));
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "LSTM", "config": {"units": 4}}]}})"),
+                      Catch::Contains("'LSTM' is not supported"));
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "Dense", "config": {"name": "d", "units": 4, "kernel_constraint": {"class_name": "MaxNorm"}}}]}})"),
+                      Catch::Contains("Dense 'd'") && Catch::Contains("kernel_constraint"));
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "Conv2D", "config": {"name": "c", "filters": 4, "kernel_size": 3, "data_format": "channels_first"}}]}})"),
+                      Catch::Contains("data_format") && Catch::Contains("channels_first"));
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "Dense", "config": {"name": "d", "units": 4, "quantization_config": {"mode": "int8"}}}]}})"),
+                      Catch::Contains("quantization_config"));
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Functional", "config": {}})"),
+                      Catch::Contains("Sequential"));
+    CHECK_THROWS_WITH(model_from_json<float>("{not json"), Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("save then load_model gives bit-identical predictions and compile state", "[io][file]") {
+    temp_dir d;
+    data dt;
+    utils::set_random_seed(2);
+    Sequential m;
+    small_cnn(m);
+    m.compile(optimizers::Adam(0.01), "categorical_crossentropy", {"accuracy"});
+    m.fit(dt.x, dt.y, {.batch_size = 16, .epochs = 1, .verbose = 0});
+    m.save(d.path / "m.xk");
+    auto loaded = load_model(d.path / "m.xk");
+    CHECK((loaded.predict(dt.x) == m.predict(dt.x)));
+    CHECK(loaded.optimizer().iterations() == m.optimizer().iterations());
+    CHECK(loaded.optimizer().class_name() == "Adam");
+    CHECK(loaded.optimizer().slots().size() == m.optimizer().slots().size());
+    CHECK(loaded.metric_names() == m.metric_names());
+    CHECK(loaded.summary_string(76) == m.summary_string(76));
+    // BN's moving statistics are weights and come back too
+    CHECK((loaded.get_weights()[3] == m.get_weights()[3]));
+}
+
+TEST_CASE("save, train 2 epochs, load, train 2 more equals 4 epochs bit for bit",
+          "[io][file][resume]") {
+    temp_dir d;
+    data dt;
+    auto fresh = [](Sequential& m) {
+        utils::set_random_seed(11);
+        small_cnn(m);
+        m.compile(optimizers::Adam(0.01), "categorical_crossentropy", {"accuracy"});
+    };
+    Sequential straight;
+    fresh(straight);
+    straight.fit(dt.x, dt.y, {.batch_size = 10, .epochs = 4, .verbose = 0});
+
+    Sequential first;
+    fresh(first);
+    first.fit(dt.x, dt.y, {.batch_size = 10, .epochs = 2, .verbose = 0});
+    first.save(d.path / "half.xk");
+    auto resumed = load_model(d.path / "half.xk");
+    resumed.fit(dt.x, dt.y, {.batch_size = 10, .epochs = 4, .verbose = 0, .initial_epoch = 2});
+
+    auto a = straight.get_weights(), b = resumed.get_weights();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i] == b[i]));
+}
+
+TEST_CASE("Damaged, truncated and foreign files are refused, saying which check failed",
+          "[io][file][errors]") {
+    temp_dir d;
+    utils::set_random_seed(3);
+    Sequential m;
+    small_cnn(m);
+    m.compile("adam", "categorical_crossentropy");
+    const auto good = d.path / "good.xk", bad = d.path / "bad.xk";
+    m.save(good);
+    const std::string bytes = read_all(good);
+    REQUIRE(load_model(good).count_params() == m.count_params());
+
+    // a flipped byte anywhere: in the header, in the weights, in the checksum
+    for (std::size_t pos :
+         {std::size_t(30), bytes.size() / 2, bytes.size() - 40, bytes.size() - 1}) {
+        std::string b = bytes;
+        b[pos] ^= 0x20;
+        write_all(bad, b);
+        INFO("flipped byte " << pos);
+        CHECK_THROWS_WITH(load_model(bad), Catch::Contains("SHA-256 check failed") ||
+                                               Catch::Contains("header announces"));
+    }
+    // truncated at several places
+    for (std::size_t len :
+         {std::size_t(0), std::size_t(10), std::size_t(40), bytes.size() / 3, bytes.size() - 1}) {
+        write_all(bad, bytes.substr(0, len));
+        INFO("truncated to " << len);
+        CHECK_THROWS_AS(load_model(bad), io_error);
+    }
+    write_all(bad, bytes.substr(0, 10));
+    CHECK_THROWS_WITH(load_model(bad), Catch::Contains("truncated"));
+    // foreign files
+    write_all(bad, std::string("PK\x03\x04") + std::string(100, 'x'));
+    CHECK_THROWS_WITH(load_model(bad), Catch::Contains("zip"));
+    write_all(bad, std::string("\x89HDF\r\n\x1a\n") + std::string(100, 'x'));
+    CHECK_THROWS_WITH(load_model(bad), Catch::Contains("HDF5"));
+    write_all(bad, std::string(200, 'a'));
+    CHECK_THROWS_WITH(load_model(bad), Catch::Contains("not an xkeras model file"));
+    // a file from a newer xkeras
+    std::string future = bytes;
+    future[8] = 9;
+    write_all(bad, future);
+    CHECK_THROWS_WITH(load_model(bad), Catch::Contains("format version 9"));
+    CHECK_THROWS_WITH(load_model(d.path / "missing.xk"), Catch::Contains("cannot open"));
+    // a weights-only file is not a model
+    m.save_weights(bad);
+    CHECK_THROWS_WITH(load_model(bad), Catch::Contains("load_weights"));
+}
+
+TEST_CASE("Saving is atomic: a failed save leaves no file and says why", "[io][file]") {
+    temp_dir d;
+    Sequential m;
+    small_cnn(m);
+    CHECK_THROWS_WITH(m.save(d.path / "no" / "such" / "dir" / "m.xk"), Catch::Contains("m.xk"));
+    m.save(d.path / "m.xk");
+    m.save(d.path / "m.xk");  // replacing works and leaves only the file
+    CHECK(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()) == 1);
+    Sequential unbuilt;
+    unbuilt.add(layers::Dense(2));
+    CHECK_THROWS_AS(unbuilt.save(d.path / "u.xk"), state_error);
+}
+
+TEST_CASE("save_weights / load_weights match by layer class and position", "[io][weights]") {
+    temp_dir d;
+    data dt;
+    utils::set_random_seed(4);
+    Sequential a;
+    small_cnn(a);
+    a.save_weights(d.path / "w.xk");
+    Sequential b;  // same layers, other automatic names
+    small_cnn(b);
+    REQUIRE(a.layers()[0]->name() != b.layers()[0]->name());
+    b.load_weights(d.path / "w.xk");
+    CHECK((b.predict(dt.x) == a.predict(dt.x)));
+
+    Sequential other;
+    other.add(layers::Conv2D(5, 3, {.padding = "same", .input_shape = {8, 8, 1}}));
+    other.add(layers::Flatten());
+    other.add(layers::Dense(3));
+    auto before = other.get_weights();
+    CHECK_THROWS_WITH(other.load_weights(d.path / "w.xk"), Catch::Contains("conv2d/kernel") &&
+                                                               Catch::Contains("(3, 3, 1, 5)") &&
+                                                               Catch::Contains("(3, 3, 1, 4)"));
+    auto after = other.get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK((before[i] == after[i]));
+}
+
+TEST_CASE("A version-1 file written by an earlier xkeras still loads", "[io][file][compat]") {
+    // tests/data/tiny_v1.xk: Dense(3, relu) on 4 inputs + Dense(2, softmax), compiled with SGD,
+    // saved by xkeras 0.1.0 (format version 1). Later versions must keep reading it.
+    const auto path = fs::path(XKERAS_TEST_DATA_DIR) / "tiny_v1.xk";
+    auto m = load_model(path);
+    CHECK(m.count_params() == 4 * 3 + 3 + 3 * 2 + 2);
+    CHECK(m.optimizer().class_name() == "SGD");
+    xt::xarray<float> x = xt::ones<float>({1, 4});
+    auto p = m.predict(x);
+    CHECK(p(0, 0) + p(0, 1) == Approx(1.0f));
+}
+
+TEST_CASE("ModelCheckpoint saves the best epochs with Keras's messages", "[io][checkpoint]") {
+    temp_dir d;
+    utils::set_random_seed(5);
+    Sequential m;
+    m.add(layers::Dense(2, {.activation = "softmax", .input_shape = {3}}));
+    m.compile("sgd", "categorical_crossentropy", {"accuracy"});
+    std::ostringstream out;
+    callbacks::ModelCheckpoint<float> ck(
+        (d.path / "best.xk").string(),
+        {.monitor = "val_accuracy", .verbose = 1, .save_best_only = true}, out);
+    ck.set_model(&m);
+    ck.on_train_begin({});
+    const double accs[] = {0.98811, 0.98861, 0.98861, 0.99};
+    for (int e = 0; e < 4; ++e) {
+        ck.on_epoch_begin(e, {});
+        ck.on_epoch_end(e, {{"val_accuracy", accs[e]}, {"loss", 0.1}});
+    }
+    const std::string p = (d.path / "best.xk").string();
+    CHECK(out.str() ==
+          "\nEpoch 1: val_accuracy improved from -inf to 0.98811, saving model to " + p +
+              "\n\nEpoch 2: val_accuracy improved from 0.98811 to 0.98861, saving model to " + p +
+              "\n\nEpoch 3: val_accuracy did not improve from 0.98861\n" +
+              "\nEpoch 4: val_accuracy improved from 0.98861 to 0.99000, saving model to " + p +
+              "\n");
+    CHECK(load_model(p).count_params() == 8);
+}
+
+TEST_CASE("ModelCheckpoint file names, weights only, batches and a missing monitor",
+          "[io][checkpoint]") {
+    CHECK(callbacks::detail::format_path("w.{epoch:02d}-{val_loss:.2f}.xk", 3, std::nullopt,
+                                         {{"val_loss", 0.12345}}) == "w.03-0.12.xk");
+    CHECK(callbacks::detail::format_path("m_{epoch}_{batch}.xk", 12, 7, {}) == "m_12_7.xk");
+    CHECK_THROWS_WITH(
+        callbacks::detail::format_path("{val_acc:.2f}", 1, std::nullopt, {{"loss", 1}}),
+        Catch::Contains("{val_acc}") && Catch::Contains("loss"));
+    temp_dir d;
+    utils::set_random_seed(6);
+    Sequential m;
+    m.add(layers::Dense(2, {.activation = "softmax", .input_shape = {3}}));
+    m.compile("sgd", "categorical_crossentropy");
+    xt::xarray<float> x = xt::ones<float>({8, 3});
+    xt::xarray<float> y = xt::zeros<float>({8, 2});
+    xt::view(y, xt::all(), 0) = 1.0f;
+    auto every = std::make_shared<callbacks::ModelCheckpoint<float>>(
+        (d.path / "w.{epoch:02d}.xk").string(),
+        callbacks::ModelCheckpointOptions{.save_weights_only = true});
+    auto batches = std::make_shared<callbacks::ModelCheckpoint<float>>(
+        (d.path / "b.{epoch}.{batch}.xk").string(),
+        callbacks::ModelCheckpointOptions{.save_freq = 3});
+    std::ostringstream err;
+    auto* old = std::cerr.rdbuf(err.rdbuf());
+    auto missing = std::make_shared<callbacks::ModelCheckpoint<float>>(
+        (d.path / "never.xk").string(),
+        callbacks::ModelCheckpointOptions{.monitor = "val_loss", .save_best_only = true});
+    m.fit(x, y,
+          {.batch_size = 2, .epochs = 2, .verbose = 0, .callbacks = {every, batches, missing}});
+    std::cerr.rdbuf(old);
+    CHECK(fs::exists(d.path / "w.01.xk"));
+    CHECK(fs::exists(d.path / "w.02.xk"));
+    CHECK(fs::exists(d.path / "b.1.2.xk"));  // 3rd batch of epoch 1 (batches 0-based)
+    CHECK(fs::exists(d.path / "b.2.1.xk"));  // 6th batch overall
+    CHECK_FALSE(fs::exists(d.path / "never.xk"));
+    CHECK(err.str() ==
+          "UserWarning: Can save best model only with val_loss available, skipping. "
+          "Available metrics are: loss\n");
+    CHECK_THROWS_WITH(load_model(d.path / "w.01.xk"), Catch::Contains("load_weights"));
+}
