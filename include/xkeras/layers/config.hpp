@@ -216,4 +216,34 @@ class reader {
     std::set<std::string> used_;
 };
 
+/// Writes the keys Dense and Conv2D share (activation, bias, initializers, regularizers, and the
+/// constraints xkeras does not have as null).
+template <class Options>
+void write_kernel_options(json& c, const Options& o, const std::string& activation) {
+    c["activation"] = activation;
+    c["use_bias"] = o.use_bias;
+    c["kernel_initializer"] = to_json(o.kernel_initializer);
+    c["bias_initializer"] = to_json(o.bias_initializer);
+    c["kernel_regularizer"] = to_json(o.kernel_regularizer);
+    c["bias_regularizer"] = to_json(o.bias_regularizer);
+    c["activity_regularizer"] = nullptr;
+    c["kernel_constraint"] = nullptr;
+    c["bias_constraint"] = nullptr;
+}
+
+/// Reads the keys Dense and Conv2D share, refusing constraints, activity regularizers and LoRA.
+template <class Options>
+void read_kernel_options(reader& r, Options& o) {
+    o.name = r.name();
+    o.activation = r.activation();
+    o.use_bias = r.get("use_bias", true);
+    o.kernel_initializer = r.initializer("kernel_initializer", initializers::GlorotUniform());
+    o.bias_initializer = r.initializer("bias_initializer", initializers::Zeros());
+    o.kernel_regularizer = r.regularizer("kernel_regularizer");
+    o.bias_regularizer = r.regularizer("bias_regularizer");
+    for (const char* k : {"activity_regularizer", "kernel_constraint", "bias_constraint",
+                          "lora_rank", "lora_alpha"})
+        r.expect(k, nullptr);
+}
+
 }  // namespace xkeras::layers::config

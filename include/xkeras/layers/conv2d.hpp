@@ -158,22 +158,14 @@ class Conv2D : public Layer<T> {
         c["data_format"] = "channels_last";
         c["dilation_rate"] = {opt_.dilation_rate.h, opt_.dilation_rate.w};
         c["groups"] = 1;
-        c["activation"] = activations::name(activation_);
-        c["use_bias"] = opt_.use_bias;
-        c["kernel_initializer"] = config::to_json(opt_.kernel_initializer);
-        c["bias_initializer"] = config::to_json(opt_.bias_initializer);
-        c["kernel_regularizer"] = config::to_json(opt_.kernel_regularizer);
-        c["bias_regularizer"] = config::to_json(opt_.bias_regularizer);
-        c["activity_regularizer"] = nullptr;
-        c["kernel_constraint"] = nullptr;
-        c["bias_constraint"] = nullptr;
+        config::write_kernel_options(c, opt_, activations::name(activation_));
         return c;
     }
 
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Conv2D");
         Conv2DOptions o;
-        o.name = r.name();
+        config::read_kernel_options(r, o);
         const int filters = r.get_int("filters");
         auto k = r.get_pair("kernel_size", {});
         if (k.empty())
@@ -183,17 +175,8 @@ class Conv2D : public Layer<T> {
         o.strides = size2(s[0], s[1]);
         o.dilation_rate = size2(d[0], d[1]);
         o.padding = r.get("padding", std::string("valid"));
-        o.activation = r.activation();
-        o.use_bias = r.get("use_bias", true);
-        o.kernel_initializer = r.initializer("kernel_initializer", initializers::GlorotUniform());
-        o.bias_initializer = r.initializer("bias_initializer", initializers::Zeros());
-        o.kernel_regularizer = r.regularizer("kernel_regularizer");
-        o.bias_regularizer = r.regularizer("bias_regularizer");
         r.expect("data_format", "channels_last");
         r.expect("groups", 1);
-        for (const char* key :
-             {"activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"})
-            r.expect(key, nullptr);
         r.finish();
         auto layer = std::make_unique<Conv2D<T>>(filters, size2(k[0], k[1]), std::move(o));
         layer->trainable = r.get("trainable", true);

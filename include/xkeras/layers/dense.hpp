@@ -122,32 +122,16 @@ class Dense : public Layer<T> {
     nlohmann::json get_config() const override {
         auto c = Layer<T>::get_config();
         c["units"] = units_;
-        c["activation"] = activations::name(activation_);
-        c["use_bias"] = opt_.use_bias;
-        c["kernel_initializer"] = config::to_json(opt_.kernel_initializer);
-        c["bias_initializer"] = config::to_json(opt_.bias_initializer);
-        c["kernel_regularizer"] = config::to_json(opt_.kernel_regularizer);
-        c["bias_regularizer"] = config::to_json(opt_.bias_regularizer);
-        c["kernel_constraint"] = nullptr;
-        c["bias_constraint"] = nullptr;
+        config::write_kernel_options(c, opt_, activations::name(activation_));
+        c.erase("activity_regularizer");  // Keras 3's Dense omits it when it is None
         return c;
     }
 
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Dense");
         DenseOptions o;
-        o.name = r.name();
         const int units = r.get_int("units");
-        o.activation = r.activation();
-        o.use_bias = r.get("use_bias", true);
-        o.kernel_initializer = r.initializer("kernel_initializer", initializers::GlorotUniform());
-        o.bias_initializer = r.initializer("bias_initializer", initializers::Zeros());
-        o.kernel_regularizer = r.regularizer("kernel_regularizer");
-        o.bias_regularizer = r.regularizer("bias_regularizer");
-        for (const char* k :
-             {"activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"})
-            r.expect(k, nullptr);
-        r.expect("lora_alpha", nullptr);
+        config::read_kernel_options(r, o);
         r.finish();
         auto layer = std::make_unique<Dense<T>>(units, std::move(o));
         layer->trainable = r.get("trainable", true);
