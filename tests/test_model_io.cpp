@@ -3,6 +3,10 @@
 // and ModelCheckpoint.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -402,4 +406,102 @@ TEST_CASE("ModelCheckpoint file names, weights only, batches and a missing monit
           "UserWarning: Can save best model only with val_loss available, skipping. "
           "Available metrics are: loss\n");
     CHECK_THROWS_WITH(load_model(d.path / "w.01.xk"), Catch::Contains("load_weights"));
+}
+
+TEST_CASE("Keras 3 and tf.keras 2.x JSON of the seed models load with Keras's counts",
+          "[io][json]") {
+    // E1 as Keras 3 writes it (abridged initializer objects are still objects)
+    auto conv = [](const char* name, int filters) {
+        return std::string(
+                   R"({"module": "keras.layers", "class_name": "Conv2D", "config": {"name": ")") +
+               name +
+               R"(", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+               "filters": )" +
+               std::to_string(filters) +
+               R"(, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "data_format": "channels_last",
+               "dilation_rate": [1, 1], "groups": 1, "activation": "relu", "use_bias": true,
+               "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null},
+               "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null},
+               "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null,
+               "kernel_constraint": null, "bias_constraint": null}, "registered_name": null},)";
+    };
+    auto pool = [](const char* name) {
+        return std::string(
+                   R"({"module": "keras.layers", "class_name": "MaxPooling2D", "config": {"name": ")") +
+               name +
+               R"(", "trainable": true, "dtype": "float32", "pool_size": [2, 2], "padding": "valid", "strides": [2, 2], "data_format": "channels_last"}, "registered_name": null},)";
+    };
+    const std::string e1 =
+        R"({"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": true, "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 28, 28, 1], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_layer"}, "registered_name": null},)" +
+        conv("conv2d", 32) + pool("max_pooling2d") + conv("conv2d_1", 64) +
+        pool("max_pooling2d_1") + conv("conv2d_2", 128) + pool("max_pooling2d_2") +
+        R"({"module": "keras.layers", "class_name": "Flatten", "config": {"name": "flatten", "trainable": true, "dtype": "float32", "data_format": "channels_last"}, "registered_name": null},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": "float32", "units": 128, "activation": "relu", "use_bias": true,
+          "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null},
+          "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null},
+          "kernel_regularizer": null, "bias_regularizer": null, "kernel_constraint": null, "bias_constraint": null}, "registered_name": null},
+        {"module": "keras.layers", "class_name": "Dropout", "config": {"name": "dropout", "trainable": true, "dtype": "float32", "rate": 0.25, "seed": null, "noise_shape": null}, "registered_name": null},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "trainable": true, "dtype": "float32", "units": 10, "activation": "softmax", "use_bias": true}, "registered_name": null}],
+        "build_input_shape": [null, 28, 28, 1]}, "registered_name": null, "build_config": {"input_shape": [null, 28, 28, 1]},
+        "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": {"name": "adam", "learning_rate": 0.0010000000474974513,
+          "weight_decay": null, "clipnorm": null, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99,
+          "ema_overwrite_frequency": null, "loss_scale_factor": null, "gradient_accumulation_steps": null, "beta_1": 0.9, "beta_2": 0.999,
+          "epsilon": 1e-07, "amsgrad": false}, "registered_name": null},
+          "loss": "categorical_crossentropy", "loss_weights": null, "metrics": ["Accuracy"], "weighted_metrics": null,
+          "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false}})";
+    auto m1 = model_from_json<float>(e1);
+    CHECK(m1.count_params() == 241546);
+    CHECK(m1.layers()[5]->output_shape() == shape_t{3, 3, 128});
+    CHECK(m1.compiled());
+    CHECK(m1.metric_names() == std::vector<std::string>{"Accuracy"});
+    CHECK(m1.optimizer().learning_rate() == Approx(0.001));
+
+    // E2 as older tf.keras writes it: batch_input_shape on the first layer, Activation layers
+    const std::string e2 =
+        R"({"class_name": "Sequential", "config": {"name": "sequential_1", "layers": [
+      {"class_name": "Dense", "config": {"name": "dense_4", "trainable": true, "batch_input_shape": [null, 784], "dtype": "float32",
+        "units": 512, "activation": "linear", "use_bias": true,
+        "kernel_initializer": {"class_name": "VarianceScaling", "config": {"scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": null}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null, "bias_regularizer": null,
+        "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}},
+      {"class_name": "Activation", "config": {"name": "activation_4", "trainable": true, "dtype": "float32", "activation": "relu"}},
+      {"class_name": "Dropout", "config": {"name": "dropout_3", "trainable": true, "dtype": "float32", "rate": 0.5, "noise_shape": null, "seed": null}},
+      {"class_name": "Dense", "config": {"name": "dense_5", "trainable": true, "dtype": "float32", "units": 256, "activation": "linear", "use_bias": true}},
+      {"class_name": "Activation", "config": {"name": "activation_5", "trainable": true, "dtype": "float32", "activation": "relu"}},
+      {"class_name": "Dropout", "config": {"name": "dropout_4", "trainable": true, "dtype": "float32", "rate": 0.2, "noise_shape": null, "seed": null}},
+      {"class_name": "Dense", "config": {"name": "dense_6", "trainable": true, "dtype": "float32", "units": 10, "activation": "linear", "use_bias": true}},
+      {"class_name": "Activation", "config": {"name": "activation_6", "trainable": true, "dtype": "float32", "activation": "softmax"}}]},
+      "keras_version": "2.2.4", "backend": "tensorflow"})";
+    auto m2 = model_from_json<float>(e2);
+    CHECK(m2.count_params() == 535818);
+    CHECK(m2.layers()[0]->name() == "dense_4");
+}
+
+TEST_CASE("A save killed mid-write leaves the previous file loadable", "[io][file][faults]") {
+    temp_dir d;
+    const auto path = d.path / "model.xk";
+    utils::set_random_seed(8);
+    Sequential small;
+    small_cnn(small);
+    small.save(path);
+    // a child process saves a much bigger model over it again and again; it is killed at once
+    // and then after a few milliseconds, wherever it is in the write
+    for (int delay_us : {0, 2000, 5000, 20000}) {
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            Sequential big;
+            big.add(layers::Dense(2000, {.input_shape = {1000}}));
+            for (;;) big.save(path);  // never returns; killed by the parent
+        }
+        ::usleep(useconds_t(delay_us));
+        ::kill(child, SIGKILL);
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        INFO("killed after " << delay_us << " us");
+        std::size_t params = 0;
+        CHECK_NOTHROW(params = load_model(path).count_params());
+        CHECK((params == small.count_params() || params == 2002000));
+    }
 }
