@@ -505,3 +505,21 @@ TEST_CASE("A save killed mid-write leaves the previous file loadable", "[io][fil
         CHECK((params == small.count_params() || params == 2002000));
     }
 }
+
+TEST_CASE("Losses with options survive the JSON round trip", "[io][json]") {
+    for (bool logits : {false, true}) {
+        losses::CategoricalCrossentropy<float> cce(logits, logits ? 0.0 : 0.2);
+        auto back = losses::from_json<float>(cce.to_json());
+        auto* c = dynamic_cast<losses::CategoricalCrossentropy<float>*>(back.get());
+        REQUIRE(c != nullptr);
+        CHECK(c->from_logits() == logits);
+        CHECK(c->label_smoothing() == Approx(logits ? 0.0 : 0.2));
+        CHECK(back->to_json() == cce.to_json());
+        losses::SparseCategoricalCrossentropy<float> s(logits);
+        CHECK(losses::from_json<float>(s.to_json())->to_json() == s.to_json());
+        losses::BinaryCrossentropy<float> b(logits, 0.1);
+        CHECK(losses::from_json<float>(b.to_json())->to_json() == b.to_json());
+    }
+    CHECK(losses::CategoricalCrossentropy<float>().to_json() == "categorical_crossentropy");
+    CHECK_THROWS_AS(losses::from_json<float>(json::parse(R"({"class_name": "Huber"})")), value_error);
+}

@@ -62,6 +62,16 @@ class Loss {
     }
 
   protected:
+    /// Keras 3's serialized loss object: name and reduction, then `config`'s keys.
+    nlohmann::json keras_object(const char* class_name, nlohmann::json config) const {
+        nlohmann::json c = {{"name", name()}, {"reduction", "sum_over_batch_size"}};
+        c.update(config);
+        return {{"module", "keras.losses"},
+                {"class_name", class_name},
+                {"config", c},
+                {"registered_name", nullptr}};
+    }
+
     static void like(tensor<T>& grad, const tensor<T>& y) {
         if (grad.shape() != y.shape()) grad.resize(y.shape());
     }
@@ -144,15 +154,9 @@ class CategoricalCrossentropy : public Loss<T> {
     double label_smoothing() const { return ls_; }
     nlohmann::json to_json() const override {
         if (!from_logits_ && ls_ == 0.0) return name();
-        return {{"module", "keras.losses"},
-                {"class_name", "CategoricalCrossentropy"},
-                {"config",
-                 {{"name", name()},
-                  {"reduction", "sum_over_batch_size"},
-                  {"from_logits", from_logits_},
-                  {"label_smoothing", ls_},
-                  {"axis", -1}}},
-                {"registered_name", nullptr}};
+        return this->keras_object(
+            "CategoricalCrossentropy",
+            {{"from_logits", from_logits_}, {"label_smoothing", ls_}, {"axis", -1}});
     }
 
     double compute(const tensor<T>& y_true, const tensor<T>& y_pred,
@@ -192,11 +196,7 @@ class SparseCategoricalCrossentropy : public Loss<T> {
     std::string name() const override { return "sparse_categorical_crossentropy"; }
     nlohmann::json to_json() const override {
         if (!from_logits_) return name();
-        return {{"module", "keras.losses"},
-                {"class_name", "SparseCategoricalCrossentropy"},
-                {"config",
-                 {{"name", name()}, {"reduction", "sum_over_batch_size"}, {"from_logits", true}}},
-                {"registered_name", nullptr}};
+        return this->keras_object("SparseCategoricalCrossentropy", {{"from_logits", true}});
     }
 
     void check_targets(const tensor<T>& y_true, const shape_t& output_shape) const override {
@@ -266,15 +266,9 @@ class BinaryCrossentropy : public Loss<T> {
     std::string name() const override { return "binary_crossentropy"; }
     nlohmann::json to_json() const override {
         if (!from_logits_ && ls_ == 0.0) return name();
-        return {{"module", "keras.losses"},
-                {"class_name", "BinaryCrossentropy"},
-                {"config",
-                 {{"name", name()},
-                  {"reduction", "sum_over_batch_size"},
-                  {"from_logits", from_logits_},
-                  {"label_smoothing", ls_},
-                  {"axis", -1}}},
-                {"registered_name", nullptr}};
+        return this->keras_object(
+            "BinaryCrossentropy",
+            {{"from_logits", from_logits_}, {"label_smoothing", ls_}, {"axis", -1}});
     }
 
     double compute(const tensor<T>& y_true, const tensor<T>& y_pred,
