@@ -54,8 +54,8 @@ inline xt::xarray<double> numeric_gradient(xt::xarray<double>& v, const std::fun
     return g;
 }
 
-/// Checks dL/dx and dL/d(trainable params) of `layer` (built already) at input `x`, in training mode
-/// (layers must be deterministic there, e.g. Dropout with rate 0).
+/// Checks dL/dx and dL/d(trainable params) of `layer` (built already) at input `x`, in training
+/// mode (layers must be deterministic there, e.g. Dropout with rate 0).
 inline void check_layer_gradients(xk::layers::Layer<double>& layer, xt::xarray<double> x,
                                   double tolerance = 1e-6, std::uint64_t seed = 7) {
     auto y0 = layer.forward(x, true);

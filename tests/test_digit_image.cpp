@@ -10,6 +10,7 @@
 
 #include "../examples/digit_image.hpp"
 #include "../examples/seed_models.hpp"
+#include "real_mnist.hpp"
 
 using namespace xkeras;
 namespace fs = std::filesystem;
@@ -55,10 +56,7 @@ double correlation(const xt::xarray<float>& a, const xt::xarray<float>& b) {
 
 TEST_CASE("Pictures of real MNIST digits are prepared like MNIST and classified alike",
           "[digit_image][mnist][real]") {
-    if (!datasets::mnist::available())
-        FAIL("MNIST is not in " << datasets::mnist::default_dir()
-                                << "; run scripts/fetch_mnist.sh (the test command does)");
-    auto [train, test] = datasets::mnist::load_data();
+    const auto& [train, test] = testing::real_mnist();
     // a quick model: E2's MLP, one epoch on 10,000 images
     xt::xarray<float> x = utils::normalize_pixels(xt::view(train.images, xt::range(0, 10000)));
     x.reshape({10000, 784});

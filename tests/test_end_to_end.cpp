@@ -4,15 +4,14 @@
 
 #include <xkeras/xkeras.hpp>
 
+#include "real_mnist.hpp"
+
 #include "../examples/seed_models.hpp"
 
 using namespace xkeras;
 
 TEST_CASE("E2's MLP learns MNIST: one epoch on 10,000 images", "[e2e][mnist][real]") {
-    if (!datasets::mnist::available())
-        FAIL("MNIST is not in " << datasets::mnist::default_dir()
-                                << "; run scripts/fetch_mnist.sh (the test command does)");
-    auto [train, test] = datasets::mnist::load_data();
+    const auto& [train, test] = testing::real_mnist();
     xt::xarray<float> x = utils::normalize_pixels(xt::view(train.images, xt::range(0, 10000)));
     x.reshape({10000, 784});
     auto y = utils::to_categorical(xt::view(train.labels, xt::range(0, 10000)), 10);
@@ -37,10 +36,7 @@ TEST_CASE("E2's MLP learns MNIST: one epoch on 10,000 images", "[e2e][mnist][rea
 }
 
 TEST_CASE("E1's CNN learns MNIST: one epoch on 6,000 images", "[e2e][mnist][real][cnn]") {
-    if (!datasets::mnist::available())
-        FAIL("MNIST is not in " << datasets::mnist::default_dir()
-                                << "; run scripts/fetch_mnist.sh (the test command does)");
-    auto [train, test] = datasets::mnist::load_data();
+    const auto& [train, test] = testing::real_mnist();
     xt::xarray<float> x = utils::normalize_pixels(xt::view(train.images, xt::range(0, 6000)));
     x.reshape({6000, 28, 28, 1});
     auto y = utils::to_categorical(xt::view(train.labels, xt::range(0, 6000)), 10);

@@ -8,6 +8,8 @@
 
 #include <xkeras/xkeras.hpp>
 
+#include "real_mnist.hpp"
+
 using namespace xkeras;
 namespace fs = std::filesystem;
 
@@ -124,10 +126,7 @@ TEST_CASE("SHA-256 matches the FIPS 180-4 test vectors", "[idx][sha256]") {
 }
 
 TEST_CASE("The real MNIST: shapes, first labels and test label counts", "[idx][mnist][real]") {
-    if (!datasets::mnist::available())
-        FAIL("MNIST is not in " << datasets::mnist::default_dir()
-                                << "; run scripts/fetch_mnist.sh (the test command does)");
-    auto [train, test] = datasets::mnist::load_data();
+    const auto& [train, test] = testing::real_mnist();
     CHECK(shape_of(train.images) == shape_t{60000, 28, 28});
     CHECK(shape_of(train.labels) == shape_t{60000});
     CHECK(shape_of(test.images) == shape_t{10000, 28, 28});

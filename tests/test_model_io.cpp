@@ -521,5 +521,6 @@ TEST_CASE("Losses with options survive the JSON round trip", "[io][json]") {
         CHECK(losses::from_json<float>(b.to_json())->to_json() == b.to_json());
     }
     CHECK(losses::CategoricalCrossentropy<float>().to_json() == "categorical_crossentropy");
-    CHECK_THROWS_AS(losses::from_json<float>(json::parse(R"({"class_name": "Huber"})")), value_error);
+    CHECK_THROWS_AS(losses::from_json<float>(json::parse(R"({"class_name": "Huber"})")),
+                    value_error);
 }
