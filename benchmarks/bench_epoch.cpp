@@ -1,16 +1,22 @@
-// bench_epoch: seconds per epoch of a seed model's training pass in xkeras, for
-// benchmarks/compare.py (which runs the PyTorch replica in the same run).
+// bench_epoch: one seed model in xkeras, measured the way benchmarks/compare.py reports it:
+// seconds per training epoch, the training FLOPs behind them, peak resident memory of the
+// training process, batch-1 latency and batch-1000 throughput of inference. compare.py runs the
+// PyTorch replica (benchmarks/pytorch/seed_models.py) with the same flags in the same run.
 //
-//   bench_epoch --model e2 --threads N --epochs K --batch-size B --data-dir D --limit N
-//               --json OUT.json
+//   bench_epoch --model e1 --threads N --epochs K [--batch-size B] [--limit N] [--json OUT]
+//   bench_epoch --gemm-limit --threads N [--json OUT]      (the machine's sgemm GFLOP/s)
 //
-// Times fit's training pass only (no validation, verbose 0), one epoch per timing.
+// Epochs are fit()'s training pass only (no validation, verbose 0), on the training images the
+// document trains on (validation_split's share held out).
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <vector>
 
 #include <xkeras/xkeras.hpp>
@@ -21,82 +27,228 @@ namespace xk = xkeras;
 
 namespace {
 
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+    return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
 class EpochTimer : public xk::callbacks::Callback<float> {
   public:
     std::vector<double> seconds;
-    void on_epoch_begin(int, const xk::callbacks::Logs&) override { start_ = clock::now(); }
+    double last_accuracy = 0.0, last_loss = 0.0;
+    void on_epoch_begin(int, const xk::callbacks::Logs&) override { start_ = clock_type::now(); }
     void on_epoch_end(int, const xk::callbacks::Logs& logs) override {
-        seconds.push_back(std::chrono::duration<double>(clock::now() - start_).count());
+        seconds.push_back(seconds_since(start_));
         last_accuracy = logs.at("accuracy");
+        last_loss = logs.at("loss");
     }
-    double last_accuracy = 0.0;
 
   private:
-    using clock = std::chrono::steady_clock;
-    clock::time_point start_;
+    clock_type::time_point start_;
 };
+
+/// A seed model as its document trains it: builder, input shape, batch size, the share of the
+/// 60,000 training images left after validation_split, and the optimizer.
+struct seed_model {
+    std::function<void(xk::Sequential&)> build;
+    bool flat_input;
+    std::size_t batch_size;
+    double validation_split;
+    std::function<std::unique_ptr<xk::optimizers::Optimizer<float>>()> optimizer;
+};
+
+std::unique_ptr<xk::optimizers::Optimizer<float>> adam() {
+    return xk::optimizers::get<float>("adam");
+}
+
+const std::map<std::string, seed_model>& seed_models_table() {
+    static const std::map<std::string, seed_model> table = {
+        {"e1", {seed_models::e1_cnn<float>, false, 500, 0.1, adam}},
+        {"e2", {seed_models::e2_mlp<float>, true, 128, 0.0, adam}},
+        {"e3", {seed_models::e3_cnn<float>, false, 512, 0.2, adam}},
+        {"e4", {seed_models::e4_cnn<float>, false, 32, 0.3, adam}},
+        {"e5mlp", {seed_models::e5_mlp<float>, true, 32, 0.0, adam}},
+        {"e5cnn",
+         {seed_models::e5_cnn_bn<float>, false, 128, 0.1,
+          [] {
+              return std::make_unique<xk::optimizers::SGD<float>>(xk::optimizers::SGDOptions{
+                  .learning_rate = 0.01, .momentum = 0.9, .nesterov = true});
+          }}},
+    };
+    return table;
+}
+
+/// Multiply-adds of one sample's forward pass through the layers with a kernel (Dense, Conv2D):
+/// output elements times the kernel's fan-in.
+double forward_macs_per_sample(const xk::Sequential& model, double* first_layer_macs) {
+    double total = 0.0;
+    bool first = true;
+    for (const auto* layer : model.layers()) {
+        for (const auto* p : layer->params()) {
+            if (!p->name.ends_with("/kernel")) continue;
+            const auto& ks = p->value.shape();
+            double out = 1.0;
+            for (auto d : layer->output_shape()) out *= double(d);
+            const double macs = out * double(p->value.size()) / double(ks.back());
+            if (first) *first_layer_macs = macs;
+            first = false;
+            total += macs;
+        }
+    }
+    return total;
+}
+
+double peak_rss_mib() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/// sgemm GFLOP/s at n x n x n, best of several: OpenBLAS's own threading, and xkeras's pool.
+nlohmann::json gemm_limit(int threads) {
+    const std::size_t n = 2048;
+    std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+    auto best_rate = [&](auto&& run) {
+        double best = 0.0;
+        for (int rep = 0; rep < 7; ++rep) {
+            auto t0 = clock_type::now();
+            run();
+            best = std::max(best, 2.0 * double(n) * double(n) * double(n) / seconds_since(t0));
+        }
+        return best / 1e9;
+    };
+    xk::backend::blas_set_num_threads(threads);
+    const double openblas = best_rate([&] {
+        xk::backend::gemm(false, false, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
+    });
+    xk::backend::blas_set_num_threads(1);
+    const double pool = best_rate([&] {
+        xk::backend::gemm_parallel(false, false, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f,
+                                   c.data(), n);
+    });
+    return {{"n", n},
+            {"gflops_openblas_threads", openblas},
+            {"gflops_xkeras_pool", pool},
+            {"gflops", std::max(openblas, pool)}};
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string model_name = "e2", data_dir = xk::datasets::mnist::default_dir().string(),
                 json_path;
-    int threads = 1, epochs = 3;
-    std::size_t batch_size = 128, limit = 0;
-    CLI::App app{"Seconds per epoch of a seed model's training pass in xkeras", "bench_epoch"};
-    app.add_option("--model", model_name, "Model")->check(CLI::IsMember({"e2", "e1"}));
+    int threads = 1, epochs = 3, latency_runs = 2000;
+    std::size_t batch_size = 0, limit = 0;
+    bool gemm_only = false;
+    std::vector<std::string> names;
+    for (const auto& [name, m] : seed_models_table()) names.push_back(name);
+    CLI::App app{"A seed model's training epoch, memory and inference speed in xkeras",
+                 "bench_epoch"};
+    app.add_option("--model", model_name, "Seed model")->check(CLI::IsMember(names));
     app.add_option("--threads", threads, "Threads")->check(CLI::PositiveNumber);
     app.add_option("--epochs", epochs, "Epochs to time")->check(CLI::PositiveNumber);
-    app.add_option("--batch-size", batch_size, "Batch size")->check(CLI::PositiveNumber);
+    app.add_option("--batch-size", batch_size, "Batch size (0: the document's)");
     app.add_option("--data-dir", data_dir, "MNIST folder");
-    app.add_option("--limit", limit, "First N training images (0: all)");
+    app.add_option("--limit", limit, "Train on the first N images (0: the document's share)");
+    app.add_option("--latency-runs", latency_runs, "Batch-1 predictions to time")
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--gemm-limit", gemm_only, "Measure sgemm GFLOP/s only");
     app.add_option("--json", json_path, "Write the results here");
     CLI11_PARSE(app, argc, argv);
 
     try {
         xk::set_num_threads(threads);
-        xk::utils::set_random_seed(9);
-        auto [train, test] = xk::datasets::mnist::load_data(data_dir);
-        std::size_t n =
-            limit == 0 ? train.images.shape()[0] : std::min(limit, train.images.shape()[0]);
-        xt::xarray<float> x = xk::utils::normalize_pixels(xt::view(train.images, xt::range(0, n)));
-        if (model_name == "e2")
-            x.reshape({n, 784});
-        else
-            x.reshape({n, 28, 28, 1});
-        auto y = xk::utils::to_categorical(xt::view(train.labels, xt::range(0, n)), 10);
+        nlohmann::json j = {{"framework", "xkeras"},
+                            {"xkeras_version", xk::version},
+                            {"threads", threads},
+                            {"blas_core", xk::backend::blas_core_name()}};
+        if (gemm_only) {
+            j["gemm"] = gemm_limit(threads);
+            std::cout << "sgemm " << j["gemm"]["n"] << "^3, " << threads
+                      << " thread(s): " << j["gemm"]["gflops"] << " GFLOP/s (OpenBLAS core "
+                      << xk::backend::blas_core_name() << ")\n";
+        } else {
+            const seed_model& spec = seed_models_table().at(model_name);
+            if (batch_size == 0) batch_size = spec.batch_size;
+            xk::utils::set_random_seed(9);
+            auto [train, test] = xk::datasets::mnist::load_data(data_dir);
+            std::size_t n = std::size_t(60000 * (1.0 - spec.validation_split));
+            if (limit != 0) n = limit;
+            n = std::min(n, train.images.shape()[0]);
+            const xk::shape_t one = spec.flat_input ? xk::shape_t{784} : xk::shape_t{28, 28, 1};
+            auto with_batch = [&](std::size_t rows) {
+                xk::shape_t s{rows};
+                s.insert(s.end(), one.begin(), one.end());
+                return s;
+            };
+            xt::xarray<float> x =
+                xk::utils::normalize_pixels(xt::view(train.images, xt::range(0, n)));
+            x.reshape(with_batch(n));
+            auto y = xk::utils::to_categorical(xt::view(train.labels, xt::range(0, n)), 10);
 
-        xk::Sequential model;
-        if (model_name == "e2")
-            seed_models::e2_mlp(model);
-        else
-            seed_models::e1_cnn(model);
-        model.compile("adam", "categorical_crossentropy", {"accuracy"});
-        auto timer = std::make_shared<EpochTimer>();
-        model.fit(x, y,
-                  {.batch_size = batch_size, .epochs = epochs, .verbose = 0, .callbacks = {timer}});
+            xk::Sequential model;
+            spec.build(model);
+            model.compile(spec.optimizer(), "categorical_crossentropy", {"accuracy"});
+            auto timer = std::make_shared<EpochTimer>();
+            model.fit(
+                x, y,
+                {.batch_size = batch_size, .epochs = epochs, .verbose = 0, .callbacks = {timer}});
+            const double rss = peak_rss_mib();
 
-        auto sorted = timer->seconds;
-        std::sort(sorted.begin(), sorted.end());
-        double median = sorted[sorted.size() / 2];
-        if (sorted.size() % 2 == 0) median = (sorted[sorted.size() / 2 - 1] + median) / 2;
-        std::cout << "xkeras " << model_name << ": " << threads << " thread(s), batch "
-                  << batch_size << ", median " << median << " s/epoch, train accuracy "
-                  << timer->last_accuracy << " (BLAS core " << xk::backend::blas_core_name()
-                  << ")\n";
-        if (!json_path.empty()) {
-            nlohmann::json j = {{"framework", "xkeras"},
-                                {"xkeras_version", xk::version},
-                                {"model", model_name},
-                                {"threads", threads},
-                                {"batch_size", batch_size},
-                                {"samples", n},
-                                {"blas_core", xk::backend::blas_core_name()},
-                                {"seconds_per_epoch", timer->seconds},
-                                {"median", median},
-                                {"train_accuracy_last", timer->last_accuracy}};
-            xk::io::atomic_write(json_path, j.dump(2) + "\n");
+            double first = 0.0;
+            const double macs = forward_macs_per_sample(model, &first);
+            // forward, weight gradient, input gradient (none for the first layer)
+            const double train_flops = 2.0 * (3.0 * macs - first) * double(n);
+
+            // inference: batch 1 through predict(), then batch 1000 over the test set
+            xt::xarray<float> x_test = xk::utils::normalize_pixels(test.images);
+            x_test.reshape(with_batch(x_test.shape()[0]));
+            xt::xarray<float> x1 = xt::view(x_test, xt::range(0, 1));
+            x1.reshape(with_batch(1));
+            std::vector<double> lat;
+            for (int i = 0; i < latency_runs + 50; ++i) {
+                auto t0 = clock_type::now();
+                auto p = model.predict(x1, 1);
+                const double s = seconds_since(t0);
+                if (p(0, 0) < -1.f) std::cerr << "";  // keep the result alive
+                if (i >= 50) lat.push_back(s);
+            }
+            std::vector<double> tput;
+            for (int rep = 0; rep < 3; ++rep) {
+                auto t0 = clock_type::now();
+                auto p = model.predict(x_test, 1000);
+                tput.push_back(double(x_test.shape()[0]) / seconds_since(t0));
+            }
+
+            const double med = median(timer->seconds);
+            j.update({{"model", model_name},
+                      {"batch_size", batch_size},
+                      {"samples", n},
+                      {"params", model.count_params()},
+                      {"seconds_per_epoch", timer->seconds},
+                      {"median", med},
+                      {"train_flops_per_epoch", train_flops},
+                      {"gflops", train_flops / med / 1e9},
+                      {"train_loss_last", timer->last_loss},
+                      {"train_accuracy_last", timer->last_accuracy},
+                      {"peak_rss_mib", rss},
+                      {"latency_batch1_us", median(lat) * 1e6},
+                      {"throughput_batch1000", *std::max_element(tput.begin(), tput.end())}});
+            std::cout << "xkeras " << model_name << ": " << threads << " thread(s), batch "
+                      << batch_size << ", median " << med << " s/epoch (" << train_flops / med / 1e9
+                      << " GFLOP/s), train accuracy " << timer->last_accuracy << ", peak RSS "
+                      << rss << " MiB, batch-1 " << median(lat) * 1e6 << " us, batch-1000 "
+                      << j["throughput_batch1000"].get<double>() << " samples/s (BLAS core "
+                      << xk::backend::blas_core_name() << ")\n";
         }
+        if (!json_path.empty()) xk::io::atomic_write(json_path, j.dump(2) + "\n");
     } catch (const std::exception& e) {
         std::cerr << "bench_epoch: " << e.what() << "\n";
         return 1;

@@ -98,4 +98,28 @@ void e4_cnn(xkeras::basic_sequential<T>& model) {
     model.add(Dense<T>(10, "softmax"));
 }
 
+/// E5's best CNN: Conv2D 32, 32, 64, 64 3x3 relu, each + BatchNormalization, MaxPool2D 2x2
+/// after the second and the fourth, Flatten, Dense 256 relu, Dropout 0.5, Dense 128 relu,
+/// Dropout 0.5, Dense 10 softmax (362,346; examples/mnist_cnn_bn.cpp spells it out).
+template <class T = float>
+void e5_cnn_bn(xkeras::basic_sequential<T>& model) {
+    using namespace xkeras::layers;
+    model.add(Conv2D<T>(32, {3, 3}, {.activation = "relu", .input_shape = {28, 28, 1}}));
+    model.add(BatchNormalization<T>());
+    model.add(Conv2D<T>(32, {3, 3}, "relu"));
+    model.add(BatchNormalization<T>());
+    model.add(MaxPooling2D<T>({2, 2}));
+    model.add(Conv2D<T>(64, {3, 3}, "relu"));
+    model.add(BatchNormalization<T>());
+    model.add(Conv2D<T>(64, {3, 3}, "relu"));
+    model.add(BatchNormalization<T>());
+    model.add(MaxPooling2D<T>({2, 2}));
+    model.add(Flatten<T>());
+    model.add(Dense<T>(256, "relu"));
+    model.add(Dropout<T>(0.5));
+    model.add(Dense<T>(128, "relu"));
+    model.add(Dropout<T>(0.5));
+    model.add(Dense<T>(10, "softmax"));
+}
+
 }  // namespace seed_models
