@@ -1,0 +1,94 @@
+// examples/common.cpp - the non-template parts of common.hpp, compiled once for all examples.
+#include "common.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+namespace examples {
+
+/// Parses the flags every example takes; `defaults` are the document's settings. Exits on
+/// --help or a bad flag, as CLI11 does.
+Args parse_args(int argc, char** argv, const std::string& name, const std::string& description,
+                Args defaults, bool offer_raw_pixels) {
+    Args a = defaults;
+    if (a.output.empty()) a.output = "out/" + name;
+    CLI::App app{description, name};
+    app.add_option("--epochs", a.epochs, "Training epochs")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--batch-size", a.batch_size, "Batch size")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--seed", a.seed, "Random seed (weights, shuffling, dropout)")
+        ->capture_default_str();
+    app.add_option("--threads", a.threads, "Threads for OpenBLAS and xkeras (0: default)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--data-dir", a.data_dir, "Folder with the MNIST IDX files")
+        ->capture_default_str();
+    app.add_option("--limit", a.limit, "Use only the first N training images (0: all)")
+        ->capture_default_str();
+    app.add_option("--output", a.output, "Folder for result.json")->capture_default_str();
+    if (offer_raw_pixels)
+        app.add_flag("--raw-pixels", a.raw_pixels,
+                     "Feed 0-255 pixels, as the document's code does, instead of / 255");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        std::exit(app.exit(e));
+    }
+    if (a.threads > 0) xk::set_num_threads(a.threads);
+    return a;
+}
+
+/// Writes DIR/result.json atomically: the contract every example keeps.
+void write_result(const Args& a, const std::string& experiment, std::size_t params,
+                  const xk::callbacks::History<float>& history, const EpochTimer& timer,
+                  double test_loss, double test_accuracy, nlohmann::json extra) {
+    nlohmann::json j = {
+        {"experiment", experiment},
+        {"params", params},
+        {"epochs_run", history.epoch.size()},
+        {"test_loss", test_loss},
+        {"test_accuracy", test_accuracy},
+        {"seconds_per_epoch", timer.seconds},
+        {"history", history.history},
+        {"settings",
+         {{"epochs", a.epochs},
+          {"batch_size", a.batch_size},
+          {"seed", a.seed},
+          {"threads", xk::get_num_threads()},
+          {"limit", a.limit},
+          {"data_dir", a.data_dir}}},
+        {"xkeras_version", xk::version},
+        {"blas_core", xk::backend::blas_core_name()},
+    };
+    if (!extra.is_null()) j.update(extra);
+    std::filesystem::create_directories(a.output);
+    auto path = std::filesystem::path(a.output) / "result.json";
+    xk::io::atomic_write(path, j.dump(2) + "\n");
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
+/// Writes DIR/history.csv: epoch, then one column per log key (for plotting).
+void write_history_csv(const Args& a, const xk::callbacks::History<float>& history) {
+    std::string csv = "epoch";
+    for (const auto& [key, values] : history.history) csv += "," + key;
+    csv += "\n";
+    for (std::size_t e = 0; e < history.epoch.size(); ++e) {
+        csv += std::to_string(history.epoch[e] + 1);
+        for (const auto& [key, values] : history.history) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, ",%.6f", values[e]);
+            csv += buf;
+        }
+        csv += "\n";
+    }
+    std::filesystem::create_directories(a.output);
+    auto path = std::filesystem::path(a.output) / "history.csv";
+    xk::io::atomic_write(path, csv);
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
+}  // namespace examples
