@@ -3,11 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include <xkeras/backend/gemm.hpp>
+#include <xkeras/backend/parallel.hpp>
 #include <xkeras/backend/threading.hpp>
 
 namespace {
@@ -89,4 +92,35 @@ TEST_CASE("gemm with an empty inner dimension scales C by beta", "[backend]") {
                           a.data(), std::size_t(1), b.data(), std::size_t(4), 0.5f, c.data(),
                           std::size_t(4));
     CHECK(c == std::vector<float>{0.5f, 1.f, 1.5f, 2.f});
+}
+
+TEST_CASE("parallel_for runs every task once and rethrows a task's exception", "[backend]") {
+    const int before = xkeras::get_num_threads();
+    xkeras::set_num_threads(2);
+    // Catch2's assertions are not thread-safe: tasks only record, the test checks afterwards
+    std::atomic<int> bad_thread{0}, bad_nested{0};
+    for (int round = 0; round < 200; ++round) {  // many short regions back to back
+        std::vector<std::atomic<int>> hits(97);
+        xkeras::backend::parallel_for(hits.size(), [&](std::size_t t, int thread) {
+            if (thread != 0 && thread != 1) bad_thread.fetch_add(1);
+            hits[t].fetch_add(1);
+            // a nested region runs serially on the calling thread
+            xkeras::backend::parallel_for(3, [&](std::size_t, int inner) {
+                if (inner != 0) bad_nested.fetch_add(1);
+            });
+        });
+        for (const auto& h : hits) REQUIRE(h.load() == 1);
+    }
+    CHECK(bad_thread.load() == 0);
+    CHECK(bad_nested.load() == 0);
+    CHECK_THROWS_WITH(
+        xkeras::backend::parallel_for(50,
+                                      [](std::size_t t, int) {
+                                          if (t == 17) throw std::runtime_error("task 17 failed");
+                                      }),
+        "task 17 failed");
+    std::atomic<int> after{0};  // the pool is usable again
+    xkeras::backend::parallel_for(10, [&](std::size_t, int) { after.fetch_add(1); });
+    CHECK(after.load() == 10);
+    xkeras::set_num_threads(before);
 }

@@ -61,6 +61,12 @@ class thread_pool {
     }
 
     /// Runs f(task, thread) for every task in [0, n_tasks).
+    ///
+    /// The caller takes tasks too and waits only for tasks that have been claimed, never for a
+    /// worker to show up: when the other cores are busy (another process, a compile) a
+    /// descheduled worker costs nothing, the caller simply runs the tasks itself. Workers enter
+    /// a region through `active_` and only while it is `open_`; the caller closes it and waits
+    /// for the entered ones to leave before the next region may reuse `job_`.
     template <class F>
     void run(std::size_t n_tasks, F&& f) {
         if (n_tasks == 0) return;
@@ -72,20 +78,21 @@ class thread_pool {
         job_ = [&f](std::size_t task, int thread) { f(task, thread); };
         n_tasks_ = n_tasks;
         next_.store(0);
+        finished_.store(0);
+        failed_.store(false);
         error_ = nullptr;
-        busy_.store(int(workers_.size()));
+        open_.store(true);
         {
             std::lock_guard<std::mutex> lock(mutex_);
             generation_.fetch_add(1);
         }
         wake_.notify_all();
         execute(0);
-        // Workers finish within microseconds of the caller: spin briefly before sleeping.
-        for (int spin = 0; busy_.load() != 0 && spin < spin_limit; ++spin) pause();
-        if (busy_.load() != 0) {
-            std::unique_lock<std::mutex> lock(mutex_);
-            done_.wait(lock, [this] { return busy_.load() == 0; });
-        }
+        // every task is claimed now; wait for the ones still running elsewhere
+        for (int spin = 0; finished_.load() < n_tasks_; ++spin) relax(spin);
+        open_.store(false);
+        // a worker may be between entering and finding no task left
+        for (int spin = 0; active_.load() != 0; ++spin) relax(spin);
         job_ = nullptr;
         if (error_) std::rethrow_exception(error_);
     }
@@ -101,14 +108,19 @@ class thread_pool {
         return flag;
     }
 
+    /// Claims and runs tasks until none is left; every claimed task counts as finished, also
+    /// when it threw (the first exception is kept and the remaining tasks are skipped).
     void execute(int thread) {
         in_parallel() = true;
-        try {
-            for (std::size_t t; (t = next_.fetch_add(1)) < n_tasks_;) job_(t, thread);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (!error_) error_ = std::current_exception();
-            next_.store(n_tasks_);
+        for (std::size_t t; (t = next_.fetch_add(1)) < n_tasks_;) {
+            try {
+                if (!failed_.load()) job_(t, thread);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!error_) error_ = std::current_exception();
+                failed_.store(true);
+            }
+            finished_.fetch_add(1);
         }
         in_parallel() = false;
     }
@@ -126,11 +138,9 @@ class thread_pool {
             }
             if (stopping_.load()) return;
             seen = generation_.load();
-            execute(thread);
-            if (busy_.fetch_sub(1) == 1) {
-                std::lock_guard<std::mutex> lock(mutex_);
-                done_.notify_one();
-            }
+            active_.fetch_add(1);
+            if (open_.load()) execute(thread);
+            active_.fetch_sub(1);
         }
     }
 
@@ -142,6 +152,13 @@ class thread_pool {
 #endif
     }
     static constexpr int spin_limit = 200000;  // a few milliseconds
+    /// Busy-waits briefly, then gives the core away on every further round.
+    static void relax(int spin) {
+        if (spin < spin_limit)
+            pause();
+        else
+            std::this_thread::yield();
+    }
 
     void stop() {
         {
@@ -155,12 +172,13 @@ class thread_pool {
 
     std::vector<std::thread> workers_;
     std::mutex run_mutex_, mutex_;
-    std::condition_variable wake_, done_;
+    std::condition_variable wake_;
     std::function<void(std::size_t, int)> job_;
     std::size_t n_tasks_ = 0;
-    std::atomic<std::size_t> next_{0};
+    std::atomic<std::size_t> next_{0}, finished_{0};
     std::atomic<std::uint64_t> generation_{0};
-    std::atomic<int> busy_{0};
+    std::atomic<int> active_{0};
+    std::atomic<bool> open_{false}, failed_{false};
     std::atomic<bool> stopping_{false};
     std::exception_ptr error_;
 };
