@@ -45,6 +45,7 @@ import resource
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 # Per model: batch size and training images as the document trains it (validation_split's share
@@ -155,6 +156,9 @@ def to_input(images, image):
 
 def conv_same(cin, cout, k):
     # Keras 'same' puts the extra pixel of an even kernel bottom/right; so does padding='same'.
+    # For E3's 2x2 kernels PyTorch pads a copy of the input first and warns that it does so on
+    # every call: that copy is part of its cost, the warning only noise in the log.
+    warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
     return nn.Conv2d(cin, cout, k, padding="same")
 
 
