@@ -1,45 +1,96 @@
 #!/usr/bin/python3
-"""Keras-faithful PyTorch replicas of the seed models, for timing against xkeras.
+"""Keras-faithful PyTorch replicas of the seed models, for timing against xkeras's bench_epoch.
 
---model e2: 784 -> Dense 512 relu -> Dropout 0.5 -> Dense 256 relu -> Dropout 0.2 -> Dense 10.
---model e1: Conv 32/64/128 3x3 same relu, each + MaxPool 2, Flatten, Dense 128 relu, Dropout
-0.25, Dense 10 (PyTorch's native NCHW layout).
-Softmax + categorical crossentropy (mean over the batch), Keras's Adam, glorot_uniform kernels
-and zero biases, reshuffled every epoch, last partial batch kept. The timed part of an epoch is
-what Keras's fit() does per epoch (shuffle, batch gather, forward, backward, update, running
-accuracy), not reading the IDX files. Needs Debian's python3-torch: run with /usr/bin/python3.
+Same flags and the same JSON keys as build/benchmarks/bench_epoch, so benchmarks/compare.py can
+put the two side by side. The models (examples/seed_models.hpp has the Keras originals):
+
+  e1     Conv 32/64/128 3x3 'same' relu, each + MaxPool 2; Flatten; Dense 128 relu; Dropout 0.25;
+         Dense 10                                                   241,546 params, Adam
+  e2     Dense 512 relu; Dropout 0.5; Dense 256 relu; Dropout 0.2; Dense 10
+                                                                    535,818 params, Adam
+  e3     Conv 16/32/64/128 2x2 'same' relu, each + MaxPool 2; Flatten; Dense 784, 392, 128 relu;
+         Dense 10                                                   503,762 params, Adam
+  e4     Conv 32 3x3 relu; MaxPool 2; Conv 64 3x3 relu; MaxPool 2; Flatten; Dropout 0.25; Dense 10
+                                                                     34,826 params, Adam
+  e5mlp  5x Dense 64 relu; Dropout 0.2; Dense 10                     67,530 params, Adam
+  e5cnn  Conv 32 3x3 relu, BN, Conv 32 relu, BN, MaxPool 2, Conv 64 relu, BN, Conv 64 relu, BN,
+         MaxPool 2; Flatten; Dense 256 relu; Dropout 0.5; Dense 128 relu; Dropout 0.5; Dense 10
+                                         362,346 params, SGD lr 0.01 momentum 0.9 nesterov
+
+What is Keras about them: glorot_uniform kernels and zero biases; Keras's Adam (epsilon 1e-7 added
+to the uncorrected sqrt(v), "epsilon-hat"); 'valid' padding unless 'same' is named, and 'same'
+with an even kernel pads the extra pixel bottom/right (PyTorch's padding='same' does the same);
+MaxPooling2D's stride equal to its pool; BatchNormalization after the conv's relu, with Keras's
+momentum 0.99 (PyTorch's momentum is 1 - that, 0.01) and epsilon 1e-3; PyTorch's nesterov SGD is
+Keras's for a constant learning rate. Softmax + categorical crossentropy as one fused op on the
+logits (mean over the batch); inference applies the softmax, as Keras's predict() returns it.
+fit() semantics: the first N images are the training share (validation_split holds out the last
+ones; validation itself is not timed), reshuffled every epoch, last partial batch kept.
+
+Differences that do not matter for timing: PyTorch's native layout is NCHW, so Flatten orders the
+features C,H,W where Keras's NHWC orders them H,W,C (the Dense after it sees a permutation of the
+same values; shapes and FLOPs are identical); PyTorch's BN updates the running variance with the
+unbiased batch variance (as tf.keras 2 does for images; Keras 3 uses the biased one). The
+parameter count below includes BN's moving mean and variance, as Keras's count_params() does.
+
+The timed part of an epoch is what Keras's fit() does per epoch (shuffle, batch gather, forward,
+backward, update, running loss and accuracy), not reading the IDX files.
+Needs Debian's python3-torch 1.13: run with /usr/bin/python3.
 """
 import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
+
+# Per model: batch size and training images as the document trains it (validation_split's share
+# held out: E1 0.1, E3 0.2, E4 0.3, E5's CNN 0.1), the parameter count Keras reports, the input.
+SEEDS = {
+    "e1": {"batch_size": 500, "samples": 54000, "params": 241546, "image": True},
+    "e2": {"batch_size": 128, "samples": 60000, "params": 535818, "image": False},
+    "e3": {"batch_size": 512, "samples": 48000, "params": 503762, "image": True},
+    "e4": {"batch_size": 32, "samples": 42000, "params": 34826, "image": True},
+    "e5mlp": {"batch_size": 32, "samples": 60000, "params": 67530, "image": False},
+    "e5cnn": {"batch_size": 128, "samples": 54000, "params": 362346, "image": True},
+}
 
 
 def parse_args():
     default_dir = os.environ.get("XKERAS_DATA_DIR") or str(Path.home() / ".xkeras/datasets/mnist")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="e2", choices=("e2", "e1"))
+    p.add_argument("--model", default="e2", choices=tuple(SEEDS))
     p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=3, help="epochs to time (default 3)")
+    p.add_argument("--batch-size", type=int, default=0, help="batch size (0: the document's)")
     p.add_argument("--data-dir", default=default_dir, help=f"IDX files (default {default_dir})")
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
+    p.add_argument("--limit", type=int, default=0,
+                   help="train on the first N images (0: the document's share)")
+    p.add_argument("--latency-runs", type=int, default=2000, help="batch-1 predictions to time")
     p.add_argument("--seed", type=int, default=9)
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    return p.parse_args()
+    a = p.parse_args()
+    for name in ("threads", "epochs", "latency_runs"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be positive")
+    if a.batch_size < 0 or a.limit < 0:
+        p.error("--batch-size and --limit must be 0 or positive")
+    return a
 
 
 args = parse_args()
-# Pin every thread pool before torch (and its BLAS, OpenBLAS here) is loaded, whatever the
-# caller exported: torch.set_num_threads alone does not reach Debian's pthread OpenBLAS.
+# Thread pinning, before torch is imported. Debian's torch runs its own ops on an OpenMP pool but
+# its Linear layers on OpenBLAS (pthreads), and both pools size themselves from the environment
+# when the library loads: torch.set_num_threads alone does not reach OpenBLAS. So every pool gets
+# the requested count here, whatever the caller exported. And with OpenMP's default spin-wait its
+# idle workers keep burning the cores OpenBLAS's threads then need: on a 2-core machine the
+# 2-thread E2 ran 2.4x slower than the 1-thread one. Passive waiting (sleep when idle) fixes it.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
-# torch's OpenMP workers and OpenBLAS's pthreads share the cores; with OpenMP's default spin-wait
-# they fight, and 2 threads ran 2.4x slower than 1 on a 2-core machine. Passive waiting fixes it.
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 import numpy as np  # noqa: E402
@@ -85,40 +136,95 @@ def read_idx(path, magic, header):
     return np.frombuffer(buf, dtype=np.uint8, offset=header)
 
 
-def load_mnist(data_dir, limit, model):
+def load_mnist(data_dir):
+    """The raw training and test images (uint8, N x 784) and training labels."""
     d = Path(data_dir)
-    if not (d / "train-images-idx3-ubyte").is_file():
-        sys.exit(f"MNIST not found in {d}: run scripts/fetch_mnist.sh")
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
+        if not (d / name).is_file():
+            sys.exit(f"MNIST not found in {d} ({name} missing): run scripts/fetch_mnist.sh")
     x = read_idx(d / "train-images-idx3-ubyte", 2051, 16).reshape(-1, 784)
     y = read_idx(d / "train-labels-idx1-ubyte", 2049, 8)
-    if limit:
-        x, y = x[:limit], y[:limit]
-    x = x.astype(np.float32) / 255.0
-    if model != "e2":
-        x = x.reshape(-1, 1, 28, 28)
-    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    x_test = read_idx(d / "t10k-images-idx3-ubyte", 2051, 16).reshape(-1, 784)
+    return x, y, x_test
+
+
+def to_input(images, image):
+    """uint8 N x 784 -> float32 in [0, 1], N x 784 or N x 1 x 28 x 28 (NCHW)."""
+    x = torch.from_numpy(images.astype(np.float32) / 255.0)
+    return x.reshape(-1, 1, 28, 28) if image else x
+
+
+def conv_same(cin, cout, k):
+    # Keras 'same' puts the extra pixel of an even kernel bottom/right; so does padding='same'.
+    # For E3's 2x2 kernels PyTorch pads a copy of the input first and warns that it does so on
+    # every call: that copy is part of its cost, the warning only noise in the log.
+    warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
+    return nn.Conv2d(cin, cout, k, padding="same")
+
+
+def bn(channels):
+    # Keras: moving = moving * 0.99 + batch * 0.01; PyTorch: running = running * (1 - m) + batch * m
+    return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
 
 
 def build_model(name):
-    if name == "e2":
-        model = nn.Sequential(
-            nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.5),
-            nn.Linear(512, 256), nn.ReLU(), nn.Dropout(0.2),
-            nn.Linear(256, 10),  # softmax is folded into cross_entropy (log_softmax + NLL)
-        )
-    else:  # e1
-        model = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(1152, 128), nn.ReLU(), nn.Dropout(0.25),
-            nn.Linear(128, 10),
-        )
+    # The last Dense has no softmax: it is fused into the loss (cross_entropy = log_softmax + NLL)
+    # in training and applied explicitly in inference.
+    if name == "e1":
+        layers = [conv_same(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                  conv_same(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                  conv_same(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),  # 28 -> 14 -> 7 -> 3
+                  nn.Flatten(), nn.Linear(128 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.25),
+                  nn.Linear(128, 10)]
+    elif name == "e2":
+        layers = [nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.5),
+                  nn.Linear(512, 256), nn.ReLU(), nn.Dropout(0.2),
+                  nn.Linear(256, 10)]
+    elif name == "e3":
+        layers, cin = [], 1
+        for cout in (16, 32, 64, 128):  # 28 -> 14 -> 7 -> 3 -> 1
+            layers += [conv_same(cin, cout, 2), nn.ReLU(), nn.MaxPool2d(2)]
+            cin = cout
+        layers += [nn.Flatten(), nn.Linear(128, 784), nn.ReLU(), nn.Linear(784, 392), nn.ReLU(),
+                   nn.Linear(392, 128), nn.ReLU(), nn.Linear(128, 10)]
+    elif name == "e4":
+        layers = [nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),  # 28 -> 26 -> 13
+                  nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),  # 13 -> 11 -> 5
+                  nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 5 * 5, 10)]
+    elif name == "e5mlp":
+        layers = [nn.Linear(784, 64), nn.ReLU()]
+        for _ in range(4):
+            layers += [nn.Linear(64, 64), nn.ReLU()]
+        layers += [nn.Dropout(0.2), nn.Linear(64, 10)]
+    elif name == "e5cnn":
+        layers = [nn.Conv2d(1, 32, 3), nn.ReLU(), bn(32),  # 28 -> 26
+                  nn.Conv2d(32, 32, 3), nn.ReLU(), bn(32), nn.MaxPool2d(2),  # 24 -> 12
+                  nn.Conv2d(32, 64, 3), nn.ReLU(), bn(64),  # 10
+                  nn.Conv2d(64, 64, 3), nn.ReLU(), bn(64), nn.MaxPool2d(2),  # 8 -> 4
+                  nn.Flatten(), nn.Linear(64 * 4 * 4, 256), nn.ReLU(), nn.Dropout(0.5),
+                  nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10)]
+    else:
+        raise ValueError(name)
+    model = nn.Sequential(*layers)
     for layer in model:
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(layer.weight)  # glorot_uniform (symmetric in fan_in/out)
+            # glorot_uniform: fans as Keras computes them (conv: channels x kernel area)
+            nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
     return model
+
+
+def build_optimizer(name, model):
+    if name == "e5cnn":
+        return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    return KerasAdam(model.parameters())
+
+
+def count_params(model):
+    """Keras's count_params(): weights, biases, and BN's moving mean and variance."""
+    n = sum(p.numel() for p in model.parameters())
+    return n + sum(b.numel() for name, b in model.named_buffers()
+                   if name.endswith(("running_mean", "running_var")))
 
 
 def train_epoch(model, opt, x, y, batch_size, gen):
@@ -139,31 +245,76 @@ def train_epoch(model, opt, x, y, batch_size, gen):
     return loss_sum / len(x), correct.item() / len(x)
 
 
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def predict(model, x):
+    return torch.softmax(model(x), dim=1)  # what Keras's predict() returns
+
+
 def main():
-    x, y = load_mnist(args.data_dir, args.limit, args.model)
+    spec = SEEDS[args.model]
+    batch_size = args.batch_size or spec["batch_size"]
+    n = min(args.limit or spec["samples"], 60000)
+    raw_x, raw_y, raw_test = load_mnist(args.data_dir)
+    x = to_input(raw_x[:n], spec["image"])
+    y = torch.from_numpy(raw_y[:n].astype(np.int64))
+
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     model = build_model(args.model)
-    opt = KerasAdam(model.parameters())
+    params = count_params(model)
+    if params != spec["params"]:
+        sys.exit(f"seed_models.py: {args.model} has {params:,} parameters, Keras's has "
+                 f"{spec['params']:,}: the replica is not the seed model")
+    print(f"{args.model}: {params:,} parameters (= Keras's count)", file=sys.stderr)
+    opt = build_optimizer(args.model, model)
+
     times = []
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        loss, acc = train_epoch(model, opt, x, y, args.batch_size, gen)
+        loss, acc = train_epoch(model, opt, x, y, batch_size, gen)
         times.append(time.perf_counter() - t0)
         print(f"epoch {epoch}/{args.epochs}: {times[-1]:.3f} s  loss {loss:.4f}  acc {acc:.4f}",
               file=sys.stderr)
+    rss = peak_rss_mib()  # training's peak, before the inference measurements
+
+    # Inference: batch 1 (one test image, median of --latency-runs calls after 50 warm-ups), then
+    # batch 1000 over the 10,000 test images (best of 3 passes).
+    model.eval()
+    x_test = to_input(raw_test, spec["image"])
+    x1 = x_test[:1].clone()
+    lat = []
+    with torch.inference_mode():
+        for i in range(args.latency_runs + 50):
+            t0 = time.perf_counter()
+            predict(model, x1)
+            if i >= 50:
+                lat.append(time.perf_counter() - t0)
+        tput = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for start in range(0, len(x_test), 1000):
+                predict(model, x_test[start:start + 1000])
+            tput.append(len(x_test) / (time.perf_counter() - t0))
+
+    med = statistics.median(times)
     result = {
         "framework": "pytorch", "torch_version": torch.__version__, "model": args.model,
-        "threads": args.threads, "batch_size": args.batch_size, "samples": len(x),
-        "seconds_per_epoch": times, "median": statistics.median(times),
-        "train_loss_last": loss, "train_accuracy_last": acc,
+        "threads": args.threads, "batch_size": batch_size, "samples": n, "params": params,
+        "seconds_per_epoch": times, "median": med,
+        "train_loss_last": loss, "train_accuracy_last": acc, "peak_rss_mib": rss,
+        "latency_batch1_us": statistics.median(lat) * 1e6,
+        "throughput_batch1000": max(tput),
     }
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"pytorch {torch.__version__} {args.model} threads={args.threads} batch={args.batch_size} "
-          f"n={len(x)}: median {result['median']:.3f} s/epoch over {len(times)} epoch(s) "
-          f"(min {min(times):.3f}, max {max(times):.3f}), last train acc {acc:.4f}")
+    print(f"pytorch {torch.__version__} {args.model}: {args.threads} thread(s), batch {batch_size}, "
+          f"{n} images, median {med:.3f} s/epoch (min {min(times):.3f}, max {max(times):.3f}), "
+          f"train accuracy {acc:.4f}, peak RSS {rss:.0f} MiB, batch-1 "
+          f"{result['latency_batch1_us']:.1f} us, batch-1000 {max(tput):.0f} samples/s")
 
 
 if __name__ == "__main__":
