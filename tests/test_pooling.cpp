@@ -70,11 +70,41 @@ TEST_CASE("Pooling output shapes follow Keras (floor for valid, ceil for same)",
     CHECK_THROWS_AS(layers::MaxPooling2D<float>({2, 2}, {.padding = "causal"}), value_error);
 }
 
+TEST_CASE("MaxPooling2D gives a tied window's gradient to its first maximum", "[pooling]") {
+    layers::MaxPooling2D<double> p;
+    p.build({2, 4, 1});
+    // window 1 all equal; window 2 has its maximum 3 twice, at (0, 3) and (1, 2)
+    xt::xarray<double> x = {1.0, 1.0, 0.0, 3.0, 1.0, 1.0, 3.0, 2.0};
+    x.reshape({1, 2, 4, 1});
+    p.forward(x, true);
+    xt::xarray<double> dy = {5.0, 7.0};
+    dy.reshape({1, 1, 2, 1});
+    const auto& dx = p.backward(dy, true);
+    xt::xarray<double> want = {5.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0};
+    want.reshape({1, 2, 4, 1});
+    CHECK((dx == want));
+}
+
 TEST_CASE("Pooling gradients match central differences", "[pooling][gradient]") {
     SECTION("max valid 2x2") {
         layers::MaxPooling2D<double> p;
         p.build({4, 6, 3});
         check_layer_gradients(p, random_tensor({2, 4, 6, 3}, 1));
+    }
+    SECTION("max valid 2x2 on odd sizes (last row and column uncovered)") {
+        layers::MaxPooling2D<double> p;
+        p.build({5, 7, 2});
+        check_layer_gradients(p, random_tensor({2, 5, 7, 2}, 7));
+    }
+    SECTION("max valid 2x2 stride 3 (gaps between windows)") {
+        layers::MaxPooling2D<double> p({2, 2}, {.strides = layers::size2{3, 3}});
+        p.build({8, 7, 2});
+        check_layer_gradients(p, random_tensor({2, 8, 7, 2}, 8));
+    }
+    SECTION("max valid 3x3 stride 1 (overlapping windows)") {
+        layers::MaxPooling2D<double> p({3, 3}, {.strides = layers::size2{1, 1}});
+        p.build({5, 5, 2});
+        check_layer_gradients(p, random_tensor({2, 5, 5, 2}, 9));
     }
     SECTION("max same 3x3 stride 2") {
         layers::MaxPooling2D<double> p({3, 3}, {.strides = layers::size2{2, 2}, .padding = "same"});

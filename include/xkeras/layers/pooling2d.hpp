@@ -138,57 +138,87 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
         this->check_input(x);
         const std::size_t n = x.shape()[0], C = this->g_.channels;
         this->ensure_shape(this->y_, {n, this->g_.out_h, this->g_.out_w, C});
-        if (argmax_.size() < this->y_.size()) argmax_.resize(this->y_.size());
+        // Forward keeps no argmax: the maxima are found again in backward, from x and y. That
+        // keeps the forward loop a plain vectorised max (inference pays nothing for training).
         this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
             for (std::size_t i = n0; i < n0 + cnt; ++i) {
                 const T* src = x.data() + i * this->in_image();
                 T* dst = this->y_.data() + i * this->out_image();
-                std::uint32_t* arg = argmax_.data() + i * this->out_image();
                 for (std::size_t oh = 0; oh < this->g_.out_h; ++oh)
-                    for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, dst += C, arg += C) {
+                    for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, dst += C) {
                         std::size_t h0, h1, w0, w1;
                         this->window(oh, ow, h0, h1, w0, w1);
-                        std::fill(dst, dst + C, -std::numeric_limits<T>::infinity());
-                        const auto first = std::uint32_t((h0 * this->g_.in_w + w0) * C);
-                        for (std::size_t c = 0; c < C; ++c) arg[c] = first + std::uint32_t(c);
+                        const T* s = src + (h0 * this->g_.in_w + w0) * C;
+                        for (std::size_t c = 0; c < C; ++c) dst[c] = s[c];
                         for (std::size_t h = h0; h < h1; ++h)
-                            for (std::size_t w = w0; w < w1; ++w) {
-                                const std::uint32_t off =
-                                    std::uint32_t((h * this->g_.in_w + w) * C);
-                                const T* s = src + off;
-                                for (std::size_t c = 0; c < C; ++c) {
-                                    const bool more = s[c] > dst[c];
-                                    dst[c] = more ? s[c] : dst[c];
-                                    arg[c] = more ? off + std::uint32_t(c) : arg[c];
-                                }
+                            for (std::size_t w = (h == h0 ? w0 + 1 : w0); w < w1; ++w) {
+                                s = src + (h * this->g_.in_w + w) * C;
+                                for (std::size_t c = 0; c < C; ++c)
+                                    dst[c] = s[c] > dst[c] ? s[c] : dst[c];
                             }
                     }
             }
         });
-        trained_ = training;
+        x_ = training ? &x : nullptr;
         return this->y_;
     }
 
+    /// Routes each output gradient to the first input of its window (in row-major order) that
+    /// equals the window's maximum, as TensorFlow's max-pool gradient does; needs the input of
+    /// the last training forward, which the layer before keeps unchanged until its next forward.
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        this->require_training_forward(trained_);
+        this->require_training_forward(x_ != nullptr);
         if (!need_input_grad) return this->dx_;
-        const std::size_t n = dy.shape()[0];
+        const std::size_t n = dy.shape()[0], C = this->g_.channels;
         this->ensure_shape(this->dx_, this->batched(n, this->input_shape_));
+        const bool disjoint = this->g_.s_h >= this->g_.k_h && this->g_.s_w >= this->g_.k_w &&
+                              this->g_.pad_top == 0 && this->g_.pad_left == 0;
         this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
             T* dx = this->dx_.data() + n0 * this->in_image();
-            std::fill(dx, dx + cnt * this->in_image(), T(0));
+            if (!disjoint) std::fill(dx, dx + cnt * this->in_image(), T(0));
+            std::vector<std::uint8_t> routed(C);  // per channel: gradient given in this window
             for (std::size_t i = n0; i < n0 + cnt; ++i, dx += this->in_image()) {
+                const T* src = x_->data() + i * this->in_image();
+                const T* y = this->y_.data() + i * this->out_image();
                 const T* d = dy.data() + i * this->out_image();
-                const std::uint32_t* arg = argmax_.data() + i * this->out_image();
-                for (std::size_t j = 0; j < this->out_image(); ++j) dx[arg[j]] += d[j];
+                if (disjoint) clear_uncovered(dx);
+                for (std::size_t oh = 0; oh < this->g_.out_h; ++oh)
+                    for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, y += C, d += C) {
+                        std::size_t h0, h1, w0, w1;
+                        this->window(oh, ow, h0, h1, w0, w1);
+                        std::fill(routed.begin(), routed.end(), std::uint8_t(0));
+                        for (std::size_t h = h0; h < h1; ++h)
+                            for (std::size_t w = w0; w < w1; ++w) {
+                                const std::size_t off = (h * this->g_.in_w + w) * C;
+                                const T* s = src + off;
+                                T* o = dx + off;
+                                for (std::size_t c = 0; c < C; ++c) {
+                                    const bool here = !routed[c] && s[c] == y[c];
+                                    routed[c] |= here;
+                                    o[c] = (disjoint ? T(0) : o[c]) + (here ? d[c] : T(0));
+                                }
+                            }
+                    }
             }
         });
         return this->dx_;
     }
 
   private:
-    std::vector<std::uint32_t> argmax_;
-    bool trained_ = false;
+    /// With disjoint windows every covered cell is written once; zero the others (the rows and
+    /// columns beyond the last window).
+    void clear_uncovered(T* dx) const {
+        const auto& g = this->g_;
+        const std::size_t C = g.channels, rows = g.out_h * g.s_h, cols = g.out_w * g.s_w;
+        for (std::size_t h = 0; h < g.in_h; ++h)
+            for (std::size_t w = 0; w < g.in_w; ++w) {
+                const bool covered = h < rows && w < cols && h % g.s_h < g.k_h &&
+                                     w % g.s_w < g.k_w;
+                if (!covered) std::fill_n(dx + (h * g.in_w + w) * C, C, T(0));
+            }
+    }
+
+    const tensor<T>* x_ = nullptr;
 };
 
 /// Keras's alias.
