@@ -99,14 +99,15 @@ class Conv2D : public Layer<T> {
                 if (!fused_relu()) finish(y, rows);
             } else {
                 const T* a = patches(x, n0, cnt, scratch_[std::size_t(thread)]);
-                backend::gemm(false, false, rows, F, K, T(1), a, K, kernel_.value.data(), F, T(0),
-                              y, F);
+                // C starts as the bias and the GEMM adds to it (beta 1): OpenBLAS would
+                // otherwise clear C in a pass of its own and the bias take another
+                const bool bias = fill_bias(y, rows);
+                backend::gemm(false, false, rows, F, K, T(1), a, K, kernel_.value.data(), F,
+                              bias ? T(1) : T(0), y, F);
                 if (fused_relu())
-                    bias_relu(y, rows);
-                else {
-                    add_bias(y, rows);
+                    relu(y, rows);
+                else
                     finish(y, rows);
-                }
             }
         });
         x_ = training ? &x : nullptr;
@@ -333,23 +334,18 @@ class Conv2D : public Layer<T> {
         return activation_ == activations::kind::relu && !this->output_logits_;
     }
 
-    /// y = max(y + bias, 0) in one pass over the rows a task just computed (still in cache).
-    void bias_relu(T* y, std::size_t rows) const {
-        const std::size_t F = filters_;
-        const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
-        for (std::size_t r = 0; r < rows; ++r, y += F)
-            for (std::size_t f = 0; f < F; ++f) {
-                const T v = b ? y[f] + b[f] : y[f];
-                y[f] = v > T(0) ? v : T(0);
-            }
-    }
-
-    void add_bias(T* y, std::size_t rows) const {
-        if (!opt_.use_bias) return;
+    /// Sets every output row to the bias; false (and nothing written) without a bias.
+    bool fill_bias(T* y, std::size_t rows) const {
+        if (!opt_.use_bias) return false;
         const std::size_t F = filters_;
         const T* b = bias_.value.data();
-        for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t f = 0; f < F; ++f) y[r * F + f] += b[f];
+        for (std::size_t r = 0; r < rows; ++r, y += F) std::copy_n(b, F, y);
+        return true;
+    }
+
+    /// y = max(y, 0) over the rows a task just computed (still in cache).
+    void relu(T* y, std::size_t rows) const {
+        for (std::size_t i = 0; i < rows * filters_; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
     }
 
     /// Keeps the logits when asked, then applies the activation, on `rows` output rows.

@@ -73,14 +73,16 @@ class Dense : public Layer<T> {
         shape_t out_shape = shape_of(x);
         out_shape.back() = units_;
         this->ensure_shape(y_, out_shape);
-        backend::gemm_parallel(false, false, rows, units_, in, T(1), x.data(), in,
-                               kernel_.value.data(), units_, T(0), y_.data(), units_);
+        // y starts as the bias and the GEMM adds to it (beta 1), which spares the pass that
+        // OpenBLAS makes to clear y when beta is 0
         if (opt_.use_bias) {
             const T* b = bias_.value.data();
             T* y = y_.data();
-            for (std::size_t r = 0; r < rows; ++r, y += units_)
-                for (std::size_t c = 0; c < units_; ++c) y[c] += b[c];
+            for (std::size_t r = 0; r < rows; ++r, y += units_) std::copy_n(b, units_, y);
         }
+        backend::gemm_parallel(false, false, rows, units_, in, T(1), x.data(), in,
+                               kernel_.value.data(), units_, opt_.use_bias ? T(1) : T(0), y_.data(),
+                               units_);
         if (this->output_logits_) {
             this->ensure_shape(logits_, out_shape);
             std::copy_n(y_.data(), y_.size(), logits_.data());

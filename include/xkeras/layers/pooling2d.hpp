@@ -176,7 +176,7 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
         this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
             T* dx = this->dx_.data() + n0 * this->in_image();
             if (!disjoint) std::fill(dx, dx + cnt * this->in_image(), T(0));
-            std::vector<std::uint8_t> routed(C);  // per channel: gradient given in this window
+            std::vector<T> open(C);  // per channel: 1 until the window's maximum is found
             for (std::size_t i = n0; i < n0 + cnt; ++i, dx += this->in_image()) {
                 const T* src = x_->data() + i * this->in_image();
                 const T* y = this->y_.data() + i * this->out_image();
@@ -186,17 +186,26 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                     for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, y += C, d += C) {
                         std::size_t h0, h1, w0, w1;
                         this->window(oh, ow, h0, h1, w0, w1);
-                        std::fill(routed.begin(), routed.end(), std::uint8_t(0));
+                        std::fill(open.begin(), open.end(), T(1));
+                        T* is_open = open.data();
                         for (std::size_t h = h0; h < h1; ++h)
                             for (std::size_t w = w0; w < w1; ++w) {
                                 const std::size_t off = (h * this->g_.in_w + w) * C;
                                 const T* s = src + off;
                                 T* o = dx + off;
-                                for (std::size_t c = 0; c < C; ++c) {
-                                    const bool here = !routed[c] && s[c] == y[c];
-                                    routed[c] |= here;
-                                    o[c] = (disjoint ? T(0) : o[c]) + (here ? d[c] : T(0));
-                                }
+                                // written so that it vectorises: masks as T, selects, no branch
+                                if (disjoint)
+                                    for (std::size_t c = 0; c < C; ++c) {
+                                        const bool here = is_open[c] != T(0) && s[c] == y[c];
+                                        o[c] = here ? d[c] : T(0);
+                                        is_open[c] = here ? T(0) : is_open[c];
+                                    }
+                                else
+                                    for (std::size_t c = 0; c < C; ++c) {
+                                        const bool here = is_open[c] != T(0) && s[c] == y[c];
+                                        o[c] += here ? d[c] : T(0);
+                                        is_open[c] = here ? T(0) : is_open[c];
+                                    }
                             }
                     }
             }
@@ -212,8 +221,7 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
         const std::size_t C = g.channels, rows = g.out_h * g.s_h, cols = g.out_w * g.s_w;
         for (std::size_t h = 0; h < g.in_h; ++h)
             for (std::size_t w = 0; w < g.in_w; ++w) {
-                const bool covered = h < rows && w < cols && h % g.s_h < g.k_h &&
-                                     w % g.s_w < g.k_w;
+                const bool covered = h < rows && w < cols && h % g.s_h < g.k_h && w % g.s_w < g.k_w;
                 if (!covered) std::fill_n(dx + (h * g.in_w + w) * C, C, T(0));
             }
     }
