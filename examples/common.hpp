@@ -1,5 +1,6 @@
 // examples/common.hpp - what every example shares: the command-line flags (CLI11), the epoch
-// timer and result.json. Not part of the library.
+// timer, result.json and the pictures (training curves, confusion matrix, model diagram). Not
+// part of the library.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <xkeras/plot.hpp>
 #include <xkeras/xkeras.hpp>
 
 namespace examples {
@@ -134,6 +136,42 @@ inline void write_history_csv(const Args& a, const xk::callbacks::History<float>
     auto path = std::filesystem::path(a.output) / "history.csv";
     xk::io::atomic_write(path, csv);
     std::cout << "Wrote " << path.string() << "\n";
+}
+
+/// DIR/name, creating DIR.
+inline std::filesystem::path output_file(const Args& a, const std::string& name) {
+    std::filesystem::create_directories(a.output);
+    return std::filesystem::path(a.output) / name;
+}
+
+/// Writes DIR/curves.png: accuracy and loss per epoch, train against validation, side by side,
+/// titled and labelled as the example's document does (`labels`).
+inline void write_curves(const Args& a, const xk::callbacks::History<float>& history,
+                         const xk::plot::curves_options& labels) {
+    const auto path = output_file(a, "curves.png");
+    xk::plot::training_curves(history, path, labels);
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
+/// Writes DIR/confusion_matrix.png: the test set's true classes against `model`'s predictions.
+template <class Labels>
+void write_confusion_matrix(const Args& a, xk::Sequential& model, const xt::xarray<float>& x_test,
+                            const Labels& y_test) {
+    const auto path = output_file(a, "confusion_matrix.png");
+    const auto m = xk::utils::confusion_matrix(y_test, model.predict(x_test, 500), 10);
+    xk::plot::confusion_matrix(m, path, {.title = "Confusion matrix, test set"});
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
+/// Writes DIR/model.dot and, when Graphviz's dot is installed, DIR/model.png: the document's
+/// plot_model(model, to_file=..., show_shapes=True), with the layers' names shown.
+inline void write_model_diagram(const Args& a, const xk::Sequential& model) {
+    const auto r = xk::utils::plot_model(model, output_file(a, "model.png"),
+                                         {.show_shapes = true, .show_layer_names = true});
+    std::cout << "Wrote " << r.dot_file.string();
+    if (r.image) std::cout << " and " << r.image->string();
+    std::cout << "\n";
+    if (!r.note.empty()) std::cout << "Note: " << r.note << "\n";
 }
 
 /// Runs `body`, turning an xkeras error into a message and exit code 1.
