@@ -50,17 +50,23 @@ struct curves_options {
     int height = 450;
 };
 
+namespace detail {
+/// The keys of `history`, comma-separated ("(none)" when empty), for error messages.
+inline std::string keys(const std::map<std::string, std::vector<double>>& history) {
+    std::string out;
+    for (const auto& [k, v] : history) out += (out.empty() ? "" : ", ") + k;
+    return out.empty() ? "(none)" : out;
+}
+}  // namespace detail
+
 /// The accuracy key training_curves uses for `history` (see curves_options::accuracy_key), or
 /// "" when there is none.
 inline std::string find_accuracy_key(const std::map<std::string, std::vector<double>>& history,
                                      const std::string& requested = {}) {
     if (!requested.empty()) {
-        if (!history.count(requested)) {
-            std::string keys;
-            for (const auto& [k, v] : history) keys += (keys.empty() ? "" : ", ") + k;
+        if (!history.count(requested))
             throw value_error(xkeras::detail::cat("training_curves: the history has no key '",
-                                                  requested, "'; keys: ", keys));
-        }
+                                                  requested, "'; keys: ", detail::keys(history)));
         return requested;
     }
     for (const char* k : {"accuracy", "acc", "Accuracy", "categorical_accuracy",
@@ -77,12 +83,9 @@ inline std::string find_accuracy_key(const std::map<std::string, std::vector<dou
 inline void training_curves(const std::map<std::string, std::vector<double>>& history,
                             const std::filesystem::path& path, const curves_options& o = {}) {
     const char* who = "training_curves";
-    if (!history.count(o.loss_key)) {
-        std::string keys;
-        for (const auto& [k, v] : history) keys += (keys.empty() ? "" : ", ") + k;
+    if (!history.count(o.loss_key))
         throw value_error(xkeras::detail::cat(who, ": the history has no key '", o.loss_key,
-                                              "'; keys: ", keys.empty() ? "(none)" : keys));
-    }
+                                              "'; keys: ", detail::keys(history)));
     const std::string acc = find_accuracy_key(history, o.accuracy_key);
     detail::canvas page(path, o.width, o.height, who);
     cairo_t* cr = page.cr();
