@@ -91,4 +91,24 @@ void write_history_csv(const Args& a, const xk::callbacks::History<float>& histo
     std::cout << "Wrote " << path.string() << "\n";
 }
 
+/// Writes DIR/curves.png: accuracy and loss per epoch, train against validation, side by side,
+/// titled and labelled as the example's document does (`labels`).
+void write_curves(const Args& a, const xk::callbacks::History<float>& history,
+                  const xk::plot::curves_options& labels) {
+    const auto path = output_file(a, "curves.png");
+    xk::plot::training_curves(history, path, labels);
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
+/// Writes DIR/model.dot and, when Graphviz's dot is installed, DIR/model.png: the document's
+/// plot_model(model, to_file=..., show_shapes=True), with the layers' names shown.
+void write_model_diagram(const Args& a, const xk::Sequential& model) {
+    const auto r = xk::utils::plot_model(model, output_file(a, "model.png"),
+                                         {.show_shapes = true, .show_layer_names = true});
+    std::cout << "Wrote " << r.dot_file.string();
+    if (r.image) std::cout << " and " << r.image->string();
+    std::cout << "\n";
+    if (!r.note.empty()) std::cout << "Note: " << r.note << "\n";
+}
+
 }  // namespace examples

@@ -1,7 +1,8 @@
 // examples/common.hpp - what every example shares: the command-line flags (CLI11), the epoch
-// timer and result.json. Not part of the library. The non-template parts live in common.cpp,
-// compiled once into `xkeras_examples_common`: CLI11 is header-only and alone cost each example
-// about 9 s of compile time at -O2.
+// timer, result.json and the pictures (training curves, confusion matrix, model diagram). Not
+// part of the library. The non-template parts live in common.cpp, compiled once into
+// `xkeras_examples_common`: CLI11 is header-only and alone cost each example about 9 s of
+// compile time at -O2.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <xkeras/plot.hpp>
 #include <xkeras/xkeras.hpp>
 
 namespace examples {
@@ -64,6 +66,31 @@ void write_result(const Args& a, const std::string& experiment, std::size_t para
 
 /// Writes DIR/history.csv: epoch, then one column per log key (for plotting).
 void write_history_csv(const Args& a, const xk::callbacks::History<float>& history);
+
+/// DIR/name, creating DIR.
+inline std::filesystem::path output_file(const Args& a, const std::string& name) {
+    std::filesystem::create_directories(a.output);
+    return std::filesystem::path(a.output) / name;
+}
+
+/// Writes DIR/curves.png: accuracy and loss per epoch, train against validation, side by side,
+/// titled and labelled as the example's document does (`labels`).
+void write_curves(const Args& a, const xk::callbacks::History<float>& history,
+                  const xk::plot::curves_options& labels);
+
+/// Writes DIR/confusion_matrix.png: the test set's true classes against `model`'s predictions.
+template <class Labels>
+void write_confusion_matrix(const Args& a, xk::Sequential& model, const xt::xarray<float>& x_test,
+                            const Labels& y_test) {
+    const auto path = output_file(a, "confusion_matrix.png");
+    const auto m = xk::utils::confusion_matrix(y_test, model.predict(x_test, 500), 10);
+    xk::plot::confusion_matrix(m, path, {.title = "Confusion matrix, test set"});
+    std::cout << "Wrote " << path.string() << "\n";
+}
+
+/// Writes DIR/model.dot and, when Graphviz's dot is installed, DIR/model.png: the document's
+/// plot_model(model, to_file=..., show_shapes=True), with the layers' names shown.
+void write_model_diagram(const Args& a, const xk::Sequential& model);
 
 /// Runs `body`, turning an xkeras error into a message and exit code 1.
 template <class F>

@@ -6,8 +6,9 @@
 // Conv2D 32/64/128 3x3 same relu, each followed by MaxPool2D 2x2, Flatten, Dense 128 relu,
 // Dropout 0.25, Dense 10 softmax: 241,546 params. Adam(1e-3), categorical crossentropy, metric
 // 'Accuracy' (the document's spelling, so the logs say `Accuracy` and `val_Accuracy`); 10
-// epochs, batch 500, validation_split 0.1; evaluate(batch_size=1, verbose=2). Writes result.json
-// and the history (history.csv) for the accuracy / loss plots.
+// epochs, batch 500, validation_split 0.1; evaluate(batch_size=1, verbose=2). Writes result.json,
+// history.csv, the document's accuracy / loss figure (curves.png) and the test set's confusion
+// matrix (confusion_matrix.png).
 #include "common.hpp"
 
 namespace xk = xkeras;
@@ -63,5 +64,17 @@ int main(int argc, char** argv) {
         examples::write_result(args, "E1", model.count_params(), History, *timer, scores[0],
                                scores[1]);
         examples::write_history_csv(args, History);
+
+        // Plot the training history in a diagram: accuracy and loss, side by side
+        examples::write_curves(args, History,
+                               {.accuracy_title = "The Training Accuracy History",
+                                .loss_title = "The Training Loss History",
+                                .xlabel = "Epochs",
+                                .accuracy_ylabel = "Accuracy",
+                                .loss_ylabel = "Loss",
+                                .train_label = "Train",
+                                .validation_label = "Validation",
+                                .accuracy_key = "Accuracy"});
+        examples::write_confusion_matrix(args, model, x_test, test.labels);
     });
 }

@@ -9,7 +9,8 @@
 // parameter counts of its baseline CNN (542,230) and its MLP; trains with Adam, batch 512,
 // 30 epochs, validation_split 0.2 (94 steps per epoch) and evaluates on the test set (the
 // document requires > 99%). Saves the model (mnist_cnn_deploy.xk, for predict_digit) and
-// writes result.json and history.csv.
+// writes result.json, history.csv, the 3x4 grid of training digits (training_digits.png), the
+// loss / accuracy curves (curves.png) and the test confusion matrix (confusion_matrix.png).
 #include "common.hpp"
 #include "seed_models.hpp"
 
@@ -30,10 +31,17 @@ int main(int argc, char** argv) {
         auto y_train = examples::take_first(train.labels, args.limit);
         auto& y_test = test.labels;
 
-        // the classes of the 3x4 grid of training images
+        // the 3x4 grid of training images, titled with their class
         std::cout << "First 12 training images, by class:";
-        for (std::size_t i = 0; i < 12; ++i)
+        std::vector<std::string> classes;
+        for (std::size_t i = 0; i < 12; ++i) {
             std::cout << " Class " << int(y_train(i)) << (i < 11 ? "," : "\n");
+            classes.push_back("Class " + std::to_string(y_train(i)));
+        }
+        const auto grid = examples::output_file(args, "training_digits.png");
+        xk::plot::digit_grid(xt::view(train.images, xt::range(0, 12)), 3, 4, grid,
+                             {.titles = classes});
+        std::cout << "Wrote " << grid.string() << "\n";
 
         const std::size_t m = X_train.shape()[0], test_n = X_test.shape()[0];
         std::cout << "The number of samples is " << m << "\n";
@@ -99,5 +107,17 @@ int main(int argc, char** argv) {
             args, "E3", model.count_params(), history, *timer, scores[0], scores[1],
             {{"baseline_cnn_params", baseline.count_params()}, {"model_file", saved.string()}});
         examples::write_history_csv(args, history);
+        // 'Model Loss Performance: Train vs. validation' and its accuracy twin, with a grid
+        examples::write_curves(
+            args, history,
+            {.accuracy_title = "Model Accuracy Performance: Train vs. validation",
+             .loss_title = "Model Loss Performance: Train vs. validation",
+             .xlabel = "Epoch",
+             .accuracy_ylabel = "Accuracy",
+             .loss_ylabel = "Loss",
+             .train_label = "Train",
+             .validation_label = "Validation",
+             .grid = true});
+        examples::write_confusion_matrix(args, model, X_test, y_test);
     });
 }

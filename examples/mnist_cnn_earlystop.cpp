@@ -9,7 +9,10 @@
 // batch 32 (Keras's default: 1313 steps), validation_split 0.3, with
 // EarlyStopping(val_accuracy, min_delta 0.01, patience 4, verbose 1, restore_best_weights) and
 // ModelCheckpoint("best.xk", val_accuracy, verbose 1, save_best_only) printing Keras's messages.
-// The document saves "best.keras"; xkeras writes its own format, hence the extension.
+// The document saves "best.keras"; xkeras writes its own format, hence the extension. Writes
+// result.json, history.csv, the curves (curves.png; the document draws none, so Keras's usual
+// "model accuracy" / "model loss") and the best model's test confusion matrix
+// (confusion_matrix.png). digit_board serves the document's drawing application with best.xk.
 #include "common.hpp"
 
 namespace xk = xkeras;
@@ -77,5 +80,7 @@ int main(int argc, char** argv) {
                                 {"stopped_epoch", es->stopped_epoch()},
                                 {"best_epoch", es->best_epoch() + 1}});
         examples::write_history_csv(args, history);
+        examples::write_curves(args, history, {});
+        examples::write_confusion_matrix(args, saved_model, X_test_processed, test.labels);
     });
 }

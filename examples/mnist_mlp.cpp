@@ -6,7 +6,8 @@
 //
 // Prints the shapes, the first ten labels, the summary (535,818 params), one line per epoch
 // (verbose 2), the test loss and accuracy and the predictions for the first 25 test digits, and
-// writes result.json.
+// writes result.json, the accuracy / loss curves (curves.png) and the 5x5 grid of the first 25
+// test digits with their predictions (predictions.png; wrong ones in red).
 #include "common.hpp"
 
 namespace xk = xkeras;
@@ -91,13 +92,35 @@ int main(int argc, char** argv) {
         // the predictions for the first 25 test images
         auto test_images = xt::xarray<float>(xt::view(testData, xt::range(0, 25)));
         auto probabilities = model.predict(test_images);
+        std::vector<std::string> titles;
+        std::vector<bool> wrong;
         for (std::size_t i = 0; i < 25; ++i) {
             auto row = xt::row(probabilities, std::ptrdiff_t(i));
             auto prediction = std::max_element(row.begin(), row.end()) - row.begin();
             std::cout << "The prediction for the digit  " << i + 1 << "  is " << prediction << "\n";
+            wrong.push_back(prediction != testLabels(i));
+            titles.push_back("Prediction: " + std::to_string(prediction) +
+                             (wrong.back() ? " (is " + std::to_string(testLabels(i)) + ")" : ""));
         }
 
         examples::write_result(args, "E2", model.count_params(), history, *timer, scores[0],
                                scores[1]);
+        // history plots for accuracy and loss; the legend says "test" as the document's does
+        // (its validation data is the test set)
+        examples::write_curves(args, history,
+                               {.accuracy_title = "Model Accuracy",
+                                .loss_title = "Model Loss",
+                                .xlabel = "Epoch",
+                                .accuracy_ylabel = "Accuracy",
+                                .loss_ylabel = "Loss",
+                                .validation_label = "test",
+                                .accuracy_legend_loc = "upper left",
+                                .loss_legend_loc = "upper left"});
+        // plt.imshow(255 - org_image) under plt.title("Prediction: %i"), 5x5
+        const auto grid = examples::output_file(args, "predictions.png");
+        xk::plot::digit_grid(
+            xt::view(test.images, xt::range(0, 25)), 5, 5, grid,
+            {.titles = titles, .marked = wrong, .invert = true, .bold_titles = true});
+        std::cout << "Wrote " << grid.string() << "\n";
     });
 }

