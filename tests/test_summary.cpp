@@ -131,4 +131,17 @@ TEST_CASE("The convolutional seed models count like Keras", "[summary][cnn]") {
         CHECK(rows[6].second == 16010);
         CHECK_THAT(m.summary_string(76), Catch::Contains(" Total params: 34,826 (136.04 KB)"));
     }
+    SECTION("E5's best CNN: 362,346, 384 of them BatchNormalization's moving statistics") {
+        Sequential m;
+        seed_models::e5_cnn_bn(m);
+        CHECK(m.count_params() == 362346);
+        auto rows = layer_table(m);
+        CHECK(rows[0] == std::pair{shape_t{26, 26, 32}, std::size_t(320)});
+        CHECK(rows[1] == std::pair{shape_t{26, 26, 32}, std::size_t(128)});
+        CHECK(rows[4].first == shape_t{12, 12, 32});
+        CHECK(rows[9].first == shape_t{4, 4, 64});
+        CHECK(rows[10].first == shape_t{1024});
+        CHECK(rows[11].second == 262400);
+        CHECK_THAT(m.summary_string(76), Catch::Contains("Non-trainable params: 384 (1.50 KB)"));
+    }
 }

@@ -123,7 +123,13 @@ class Conv2D : public Layer<T> {
         const std::size_t threads = std::size_t(backend::pool_size());
         const bool through_activation =
             activation_ != activations::kind::linear && !this->output_logits_;
-        if (through_activation) this->ensure_shape(dz_, shape_of(dy));
+        // dz lives only while its image group is processed: one group-sized buffer per thread
+        // rather than one for the whole batch (E1: 88 MB less at batch 500)
+        if (through_activation) {
+            if (dz_.size() < threads) dz_.resize(threads);
+            for (auto& d : dz_)
+                if (d.size() < per * P * F) d.resize(per * P * F);
+        }
         if (need_input_grad) this->ensure_shape(dx_, shape_of(x));
         grow_scratch(per * P * K);
         // The image groups are cut into one contiguous range per thread, each summing its own
@@ -206,7 +212,7 @@ class Conv2D : public Layer<T> {
         T* db = partial_db_[th].data();
         if (through_activation && activation_ == activations::kind::relu) {
             // ReLU's gradient and the bias gradient in one pass
-            T* d = dz_.data() + n0 * P * F;
+            T* d = dz_[th].data();
             const T* y = y_.data() + n0 * P * F;
             for (std::size_t i = 0; i < rows * F; i += F)
                 for (std::size_t f = 0; f < F; ++f) {
@@ -217,7 +223,7 @@ class Conv2D : public Layer<T> {
             dz = d;
         } else {
             if (through_activation) {
-                T* d = dz_.data() + n0 * P * F;
+                T* d = dz_[th].data();
                 activations::backward(activation_, y_.data() + n0 * P * F, dz, d, rows, F);
                 dz = d;
             }
@@ -438,7 +444,8 @@ class Conv2D : public Layer<T> {
     Conv2DOptions opt_;
     detail::window2d g_;
     Param<T> kernel_, bias_;
-    tensor<T> y_, dz_, dx_, logits_;
+    tensor<T> y_, dx_, logits_;
+    std::vector<std::vector<T>> dz_;  // per thread: dL/d(pre-activation) of one image group
     const tensor<T>* x_ = nullptr;
     std::vector<std::vector<T>> scratch_, dcols_, partial_dw_, partial_db_;
 };
