@@ -289,7 +289,7 @@ class Conv2D : public Layer<T> {
         const std::size_t threads = std::size_t(backend::pool_size());
         if (scratch_.size() < threads) scratch_.resize(threads);
         if (dcols_.size() < threads) dcols_.resize(threads);
-        if (direct()) return;  // small patches still need dcols for the input gradient
+        if (direct()) return;  // every other convolution needs patches and dcols
         for (std::size_t t = 0; t < threads; ++t) {
             if (scratch_[t].size() < values) scratch_[t].resize(values);
             if (dcols_[t].size() < values) dcols_[t].resize(values);
@@ -362,7 +362,8 @@ class Conv2D : public Layer<T> {
     }
 
     /// Patches of at most 16 values (a first layer on 1-3 channels): a GEMM with so short an
-    /// inner dimension is all overhead, so these run as plain loops over the filters.
+    /// inner dimension is all overhead, so their forward pass runs as a plain loop over the filters
+    /// (their weight gradient is still a GEMM: its inner dimension is the batch's pixels).
     bool small_patch() const { return patch_size() <= 16; }
 
     /// Calls f(row, origin, offsets) for every output position of images [n0, n0 + cnt): the
