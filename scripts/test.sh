@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Debian packages, MNIST, and for the browser test
 # Chromium and playwright-core), builds everything (library tests, examples, benchmarks) in
-# build/ and runs the test suite with CTest.
-# Usage: bash scripts/test.sh        (.ci/run calls exactly this)
+# build/ and runs the test suite with CTest; then the hardening runs: the suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer and its threaded topics under ThreadSanitizer
+# (scripts/sanitize.sh), and every fuzz target for a bounded time (scripts/fuzz.sh).
+# Usage: bash scripts/test.sh          (.ci/run calls exactly this)
+#        bash scripts/test.sh --quick  the ordinary suite only
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    *) echo "test.sh: unknown option '$arg' (expected --quick)" >&2; exit 2 ;;
+  esac
+done
 
 bash scripts/install_deps.sh
 bash scripts/fetch_mnist.sh
@@ -17,3 +27,7 @@ npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error ||
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+[ "$quick" = 1 ] && exit 0
+
+bash scripts/sanitize.sh address thread
+

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -98,7 +99,29 @@ class loss_arg {
     std::unique_ptr<losses::Loss<T>> ptr_;
 };
 
+namespace detail {
+
+/// The lock that serialises calls on one model (see basic_sequential's comment). Moving a model
+/// gives the new one a lock of its own: a mutex cannot move, and a lock held during a move
+/// would be a bug in the caller anyway.
+struct model_lock {
+    std::recursive_mutex mutex;
+    model_lock() = default;
+    model_lock(model_lock&&) noexcept {}
+    model_lock& operator=(model_lock&&) noexcept { return *this; }
+    std::unique_lock<std::recursive_mutex> hold() { return std::unique_lock(mutex); }
+};
+
+}  // namespace detail
+
 /// A linear stack of layers. `T` is the scalar type; `Sequential` is basic_sequential<float>.
+///
+/// Threads: fit, evaluate, predict, train_on_batch, test_on_batch, get_weights, set_weights,
+/// save, save_weights and load_weights may be called on one model from several threads; the
+/// model runs them one at a time (each call holds the model's lock, re-entrant, so a callback
+/// may call them during fit). Each call still uses all of the thread pool. Changing the model
+/// itself (add, compile, build) while another thread uses it is not supported. Different
+/// models may be used from different threads at the same time.
 template <class T>
 class basic_sequential {
   public:
@@ -230,6 +253,7 @@ class basic_sequential {
 
     /// All weights, layer by layer, in Keras order and shapes.
     std::vector<tensor<T>> get_weights() const {
+        auto guard = lock_.hold();
         require_built("get_weights");
         std::vector<tensor<T>> out;
         for (const auto& l : layers_)
@@ -239,6 +263,7 @@ class basic_sequential {
 
     /// Sets all weights from get_weights()'s layout; checks the count and every shape first.
     void set_weights(const std::vector<tensor<T>>& weights) {
+        auto guard = lock_.hold();
         require_built("set_weights");
         std::size_t total = 0;
         for (const auto& l : layers_) total += l->params().size();
@@ -543,6 +568,7 @@ class basic_sequential {
     bool fused_ = false;
     std::uint64_t shuffle_seed_ = 0;
     batch_state train_, eval_;
+    mutable detail::model_lock lock_;
 };
 
 /// The float model, as Keras's.
@@ -553,6 +579,7 @@ using Sequential = basic_sequential<float>;
 template <class T>
 callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<T>& y,
                                                const fit_options<T>& o) {
+    auto guard = lock_.hold();
     require_compiled("fit");
     if (o.batch_size == 0) throw value_error("fit: batch_size must be >= 1, got 0");
     if (o.epochs < 0) throw value_error(detail::cat("fit: epochs must be >= 0, got ", o.epochs));
@@ -642,6 +669,7 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
 template <class T>
 std::vector<double> basic_sequential<T>::evaluate(const tensor<T>& x, const tensor<T>& y,
                                                   const evaluate_options<T>& o) {
+    auto guard = lock_.hold();
     require_compiled("evaluate");
     if (o.batch_size == 0) throw value_error("evaluate: batch_size must be >= 1, got 0");
     prepare_input(x, "evaluate");
@@ -657,6 +685,7 @@ std::vector<double> basic_sequential<T>::evaluate(const tensor<T>& x, const tens
 
 template <class T>
 tensor<T> basic_sequential<T>::predict(const tensor<T>& x, std::size_t batch_size) {
+    auto guard = lock_.hold();
     if (batch_size == 0) throw value_error("predict: batch_size must be >= 1, got 0");
     prepare_input(x, "predict");
     const std::size_t n = x.shape()[0];
@@ -675,6 +704,7 @@ tensor<T> basic_sequential<T>::predict(const tensor<T>& x, std::size_t batch_siz
 
 template <class T>
 std::vector<double> basic_sequential<T>::train_on_batch(const tensor<T>& x, const tensor<T>& y) {
+    auto guard = lock_.hold();
     require_compiled("train_on_batch");
     prepare_input(x, "train_on_batch");
     check_xy(x, y, "train_on_batch", "x");
@@ -689,6 +719,7 @@ std::vector<double> basic_sequential<T>::train_on_batch(const tensor<T>& x, cons
 
 template <class T>
 std::vector<double> basic_sequential<T>::test_on_batch(const tensor<T>& x, const tensor<T>& y) {
+    auto guard = lock_.hold();
     require_compiled("test_on_batch");
     prepare_input(x, "test_on_batch");
     check_xy(x, y, "test_on_batch", "x");

@@ -255,18 +255,21 @@ void load_weights_into(basic_sequential<T>& m, const parsed_file& f) {
 
 template <class T>
 void basic_sequential<T>::save(const std::filesystem::path& path) const {
+    auto guard = lock_.hold();
     require_built("save");
     io::atomic_write(path, io::detail::serialize(*this, "model"));
 }
 
 template <class T>
 void basic_sequential<T>::save_weights(const std::filesystem::path& path) const {
+    auto guard = lock_.hold();
     require_built("save_weights");
     io::atomic_write(path, io::detail::serialize(*this, "weights"));
 }
 
 template <class T>
 void basic_sequential<T>::load_weights(const std::filesystem::path& path) {
+    auto guard = lock_.hold();
     require_built("load_weights");
     io::detail::load_weights_into(*this, io::detail::read_file(path));
 }
