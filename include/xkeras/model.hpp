@@ -323,7 +323,10 @@ class basic_sequential {
     /// The compiled metric names, as given.
     const std::vector<std::string>& metric_names() const { return metric_names_; }
 
-    /// Trains for `epochs` epochs; returns the History (per-epoch logs).
+    /// Trains for `epochs` epochs; returns the History (per-epoch logs). x and y must be finite
+    /// and hold at least one sample (value_error naming the first bad value otherwise); a NaN /
+    /// infinite training loss throws numerical_error before that batch's update (see
+    /// docs/api/model.md, "Faults and edge cases"). epochs <= initial_epoch trains nothing.
     callbacks::History<T> fit(const tensor<T>& x, const tensor<T>& y, const fit_options<T>& o = {});
 
     /// Returns {loss, metric 1, ...} over the whole dataset (regularization penalties included
@@ -331,7 +334,8 @@ class basic_sequential {
     std::vector<double> evaluate(const tensor<T>& x, const tensor<T>& y,
                                  const evaluate_options<T>& o = {});
 
-    /// The model's output for `x`, batch by batch, in inference mode.
+    /// The model's output for `x`, batch by batch, in inference mode. x must be finite; 0 samples
+    /// give an empty (0, outputs...) result.
     tensor<T> predict(const tensor<T>& x, std::size_t batch_size = 32);
 
     /// One optimizer step on one batch; returns {loss, metrics...} of that batch.
@@ -539,8 +543,8 @@ class basic_sequential {
             throw numerical_error(detail::cat(
                 "model '", name_, "': the training loss is ", loss, " at epoch ", epoch + 1,
                 ", batch ", step,
-                "; training stopped before applying this batch's update (check the data for "
-                "NaN/inf values and lower the learning rate)"));
+                "; training stopped before applying this batch's update (the data is finite, so "
+                "training diverged: lower the learning rate)"));
         const tensor<T>* g = &b.grad;
         for (std::size_t i = layers_.size(); i-- > 0;) g = &layers_[i]->backward(*g, i > 0);
         for (auto* p : trainable_)

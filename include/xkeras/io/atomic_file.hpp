@@ -15,8 +15,10 @@
 // - A process killed during the write (SIGKILL, power loss) runs no clean-up: it can leave its
 //   temporary file behind. The next atomic_write to the same path removes such leftovers: files
 //   named exactly `.<name>.tmp-` + 6 characters of [A-Za-z0-9] (mkstemp's pattern), regular,
-//   last modified more than 2 s before the current process started (so never the temporary file
-//   of a save running now). Nothing else in the directory is touched.
+//   last modified more than 2 s before the current process started: leftovers of earlier
+//   processes. A save running now in another process keeps touching its file, so it is spared
+//   unless it has been stuck for longer than that; two processes saving the same path at once
+//   are not supported anyway (the last rename wins). Nothing else in the directory is touched.
 #pragma once
 
 #include <fcntl.h>
