@@ -234,21 +234,30 @@ TEST_CASE("LearningRateScheduler sets the rate each epoch and logs it", "[callba
 TEST_CASE("TerminateOnNaN stops training instead of throwing", "[callbacks][nan]") {
     fixture f;
     xt::xarray<float> x = xt::ones<float>({6, 3});
-    x(4, 1) = std::numeric_limits<float>::quiet_NaN();
     xt::xarray<float> y = xt::zeros<float>({6, 2});
     xt::view(y, xt::all(), 0) = 1.0f;
-    auto before = f.model.get_weights();
+    // NaN data is refused before training (test_faults.cpp), so the weights go bad instead:
+    // a NaN weight before batch 2 makes that batch's loss NaN
+    auto poison = std::make_shared<callbacks::LambdaCallback<float>>(
+        callbacks::LambdaHooks<float>{.on_train_batch_begin = [&f](int batch, const Logs&) {
+            if (batch != 2) return;
+            auto w = f.model.get_weights();
+            w[0](1, 0) = std::numeric_limits<float>::quiet_NaN();
+            f.model.set_weights(w);
+        }});
     std::ostringstream out;
     auto t = std::make_shared<callbacks::TerminateOnNaN<float>>(false, out);
     auto h = f.model.fit(
-        x, y, {.batch_size = 2, .epochs = 5, .verbose = 0, .callbacks = {t}, .shuffle = false});
+        x, y,
+        {.batch_size = 2, .epochs = 5, .verbose = 0, .callbacks = {poison, t}, .shuffle = false});
     CHECK(out.str() == "Batch 2: Invalid loss, terminating training\n");
     CHECK(h.epoch.size() == 1);
     CHECK_FALSE(std::isfinite(h["loss"][0]));
     CHECK(f.model.optimizer().iterations() == 2);  // the bad batch was not applied
     auto raise = std::make_shared<callbacks::TerminateOnNaN<float>>(true);
     CHECK_THROWS_AS(
-        f.model.fit(x, y, {.batch_size = 2, .verbose = 0, .callbacks = {raise}, .shuffle = false}),
+        f.model.fit(
+            x, y, {.batch_size = 2, .verbose = 0, .callbacks = {poison, raise}, .shuffle = false}),
         numerical_error);
 }
 

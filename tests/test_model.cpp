@@ -230,13 +230,17 @@ TEST_CASE("Misuse throws errors that say what was expected and what came", "[mod
     CHECK(unbuilt.count_params() == 15);
 }
 
-TEST_CASE("A NaN loss is reported and the weights are left as they were", "[model][errors]") {
+TEST_CASE("NaN in the data is refused before training; the weights are left as they were",
+          "[model][errors]") {
+    // (a NaN / inf loss from finite data, and every other fault: test_faults.cpp)
     toy data(16);
     Sequential m;
     small_model(m, 8);
     auto before = m.get_weights();
     data.x(5, 1) = std::numeric_limits<float>::quiet_NaN();
-    CHECK_THROWS_AS(m.fit(data.x, data.y, {.batch_size = 16, .verbose = 0}), numerical_error);
+    CHECK_THROWS_AS(m.fit(data.x, data.y, {.batch_size = 16, .verbose = 0}), value_error);
+    CHECK_THROWS_WITH(m.fit(data.x, data.y, {.batch_size = 16, .verbose = 0}),
+                      Catch::Contains("x contains nan at sample 5, position (1)"));
     auto after = m.get_weights();
     for (std::size_t i = 0; i < before.size(); ++i) CHECK((before[i] == after[i]));
 }

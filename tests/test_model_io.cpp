@@ -3,8 +3,6 @@
 // and ModelCheckpoint.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -476,34 +474,6 @@ TEST_CASE("Keras 3 and tf.keras 2.x JSON of the seed models load with Keras's co
     auto m2 = model_from_json<float>(e2);
     CHECK(m2.count_params() == 535818);
     CHECK(m2.layers()[0]->name() == "dense_4");
-}
-
-TEST_CASE("A save killed mid-write leaves the previous file loadable", "[io][file][faults]") {
-    temp_dir d;
-    const auto path = d.path / "model.xk";
-    utils::set_random_seed(8);
-    Sequential small;
-    small_cnn(small);
-    small.save(path);
-    // a child process saves a much bigger model over it again and again; it is killed at once
-    // and then after a few milliseconds, wherever it is in the write
-    for (int delay_us : {0, 2000, 5000, 20000}) {
-        const pid_t child = ::fork();
-        REQUIRE(child >= 0);
-        if (child == 0) {
-            Sequential big;
-            big.add(layers::Dense(2000, {.input_shape = {1000}}));
-            for (;;) big.save(path);  // never returns; killed by the parent
-        }
-        ::usleep(useconds_t(delay_us));
-        ::kill(child, SIGKILL);
-        int status = 0;
-        ::waitpid(child, &status, 0);
-        INFO("killed after " << delay_us << " us");
-        std::size_t params = 0;
-        CHECK_NOTHROW(params = load_model(path).count_params());
-        CHECK((params == small.count_params() || params == 2002000));
-    }
 }
 
 TEST_CASE("Losses with options survive the JSON round trip", "[io][json]") {

@@ -264,6 +264,21 @@ class BinaryCrossentropy : public Loss<T> {
                 "BinaryCrossentropy: expected label_smoothing in [0, 1], got ", ls_));
     }
     std::string name() const override { return "binary_crossentropy"; }
+
+    /// The shape check, then every target in [0, 1] (soft labels allowed). Keras does not check:
+    /// outside [0, 1] the loss has no lower bound and training drifts without an error.
+    void check_targets(const tensor<T>& y_true, const shape_t& output_shape) const override {
+        Loss<T>::check_targets(y_true, output_shape);
+        const std::size_t row = y_true.size() / std::max<std::size_t>(1, y_true.shape()[0]);
+        for (std::size_t i = 0; i < y_true.size(); ++i) {
+            const double v = double(y_true.data()[i]);
+            if (!(v >= 0.0 && v <= 1.0))
+                throw value_error(xkeras::detail::cat(
+                    name(), ": target ", v, " of sample ", i / row, " (index ", i % row,
+                    " in the sample) is outside [0, 1]; binary_crossentropy needs labels "
+                    "(or probabilities) in [0, 1]"));
+        }
+    }
     nlohmann::json to_json() const override {
         if (!from_logits_ && ls_ == 0.0) return name();
         return this->keras_object(

@@ -18,6 +18,7 @@
 #include <concepts>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -347,7 +348,10 @@ class basic_sequential {
     /// The compiled metric names, as given.
     const std::vector<std::string>& metric_names() const { return metric_names_; }
 
-    /// Trains for `epochs` epochs; returns the History (per-epoch logs).
+    /// Trains for `epochs` epochs; returns the History (per-epoch logs). x and y must be finite
+    /// and hold at least one sample (value_error naming the first bad value otherwise); a NaN /
+    /// infinite training loss throws numerical_error before that batch's update (see
+    /// docs/api/model.md, "Faults and edge cases"). epochs <= initial_epoch trains nothing.
     callbacks::History<T> fit(const tensor<T>& x, const tensor<T>& y, const fit_options<T>& o = {});
 
     /// Returns {loss, metric 1, ...} over the whole dataset (regularization penalties included
@@ -355,7 +359,8 @@ class basic_sequential {
     std::vector<double> evaluate(const tensor<T>& x, const tensor<T>& y,
                                  const evaluate_options<T>& o = {});
 
-    /// The model's output for `x`, batch by batch, in inference mode.
+    /// The model's output for `x`, batch by batch, in inference mode. x must be finite; 0 samples
+    /// give an empty (0, outputs...) result.
     tensor<T> predict(const tensor<T>& x, std::size_t batch_size = 32);
 
     /// One optimizer step on one batch; returns {loss, metrics...} of that batch.
@@ -406,10 +411,13 @@ class basic_sequential {
 
     void collect_params() {
         trainable_.clear();
+        state_.clear();
         for (auto& l : layers_)
-            if (l->trainable)
-                for (auto* p : l->params())
-                    if (p->trainable) trainable_.push_back(p);
+            for (auto* p : l->params()) {
+                if (l->trainable && p->trainable) trainable_.push_back(p);
+                if (!p->trainable) state_.push_back(p);
+            }
+        state_backup_.resize(state_.size());
     }
 
     /// Fuses the last activation with the loss when both allow it (softmax + crossentropy).
@@ -422,16 +430,20 @@ class basic_sequential {
         for (std::size_t i = 0; i + 1 < layers_.size(); ++i) layers_[i]->set_output_logits(false);
     }
 
-    /// Builds from the data when needed and checks x against the input shape.
-    void prepare_input(const tensor<T>& x, const char* who) {
+    /// Builds from the data when needed and checks x against the input shape; x must hold at
+    /// least one sample unless `allow_empty` (predict).
+    void prepare_input(const tensor<T>& x, const char* who, bool allow_empty = false) {
         if (layers_.empty())
             throw state_error(
                 detail::cat("model '", name_, "': ", who, " on a model with no layers"));
-        if (x.dimension() < 2 || x.shape()[0] == 0)
+        if (x.dimension() < 2)
             throw shape_error(detail::cat("model '", name_, "': ", who,
-                                          " expects x with a batch axis and at least one sample, "
-                                          "got shape ",
+                                          " expects x with a batch axis, got shape ",
                                           shape_str(shape_of(x))));
+        if (x.shape()[0] == 0 && !allow_empty)
+            throw value_error(
+                detail::cat("model '", name_, "': ", who, ": the data has 0 samples (x has shape ",
+                            shape_str(shape_of(x)), "); at least one sample is needed"));
         shape_t sample(x.shape().begin() + 1, x.shape().end());
         if (!built()) {
             build(sample);
@@ -450,6 +462,42 @@ class basic_sequential {
                 " samples but its targets have ", y.dimension() ? y.shape()[0] : 0, " (shapes ",
                 shape_str(shape_of(x)), " and ", shape_str(shape_of(y)), ")"));
         loss_->check_targets(y, output_shape());
+    }
+
+    /// Throws value_error naming the first NaN or infinite value of `a` (`what`: "x", "y",
+    /// "validation_data x", ...): its sample and its position inside the sample. One pass that
+    /// vectorises; the position is looked for only once something was found.
+    void check_finite(const tensor<T>& a, const char* who, const char* what) const {
+        const T* p = a.data();
+        const std::size_t n = a.size();
+        const T big = std::numeric_limits<T>::max();
+        constexpr std::size_t block = 1024;
+        std::size_t i = 0;
+        bool bad = false;
+        for (; !bad && i + block <= n; i += block) {
+            int count = 0;
+            for (std::size_t j = i; j < i + block; ++j) count += !(std::abs(p[j]) <= big);
+            bad = count != 0;
+        }
+        for (; !bad && i < n; ++i) bad = !(std::abs(p[i]) <= big);
+        if (!bad) return;
+        std::size_t k = 0;
+        while (std::abs(p[k]) <= big) ++k;
+        const std::size_t row = a.dimension() > 1 ? n / a.shape()[0] : 1;
+        std::string where = "(";
+        std::size_t rest = k % row;
+        for (std::size_t d = 1; d < a.dimension(); ++d) {
+            std::size_t inner = 1;
+            for (std::size_t e = d + 1; e < a.dimension(); ++e) inner *= a.shape()[e];
+            where += detail::cat(d > 1 ? ", " : "", rest / inner);
+            rest %= inner;
+        }
+        where += ")";
+        throw value_error(detail::cat(
+            "model '", name_, "': ", who, ": ", what, " contains ", double(p[k]), " at sample ",
+            k / row, (a.dimension() > 1 ? detail::cat(", position ", where) : std::string()), " (",
+            what, " has shape ", shape_str(shape_of(a)),
+            "); the data must be finite: replace or drop the NaN / infinite values first"));
     }
 
     void make_metrics(const tensor<T>& y) {
@@ -496,18 +544,32 @@ class basic_sequential {
     }
 
     /// Forward, loss, backward and one optimizer step. When the loss is not finite no weight
-    /// changes: numerical_error is thrown, or, with `tolerate_invalid` (a TerminateOnNaN among
-    /// the callbacks), the loss is returned for the callbacks to see.
+    /// changes (moving statistics included): numerical_error is thrown, or, with `tolerate_invalid`
+    /// (a TerminateOnNaN among the callbacks), the loss is returned for the callbacks to see.
     double train_step(batch_state& b, int epoch, int step, bool tolerate_invalid = false) {
+        // The forward pass in training mode moves the non-trainable state (BatchNormalization's
+        // moving statistics): keep a copy (a few floats per channel) to undo a bad batch.
+        for (std::size_t i = 0; i < state_.size(); ++i) {
+            const auto& v = state_[i]->value;
+            auto& keep = state_backup_[i];
+            if (keep.size() != v.size())
+                keep = v;
+            else
+                std::copy_n(v.data(), v.size(), keep.data());
+        }
         const tensor<T>& out = forward(b.x, true);
         double loss = batch_loss(b.y, out, b.grad) + regularization_penalty();
+        if (!std::isfinite(loss))
+            for (std::size_t i = 0; i < state_.size(); ++i)
+                std::copy_n(state_backup_[i].data(), state_backup_[i].size(),
+                            state_[i]->value.data());
         if (!std::isfinite(loss) && tolerate_invalid) return loss;  // no update; callbacks decide
         if (!std::isfinite(loss))
             throw numerical_error(detail::cat(
                 "model '", name_, "': the training loss is ", loss, " at epoch ", epoch + 1,
                 ", batch ", step,
-                "; training stopped before applying this batch's update (check the data for "
-                "NaN/inf values and lower the learning rate)"));
+                "; training stopped before applying this batch's update (the data is finite, so "
+                "training diverged: lower the learning rate)"));
         const tensor<T>* g = &b.grad;
         for (std::size_t i = layers_.size(); i-- > 0;) g = &layers_[i]->backward(*g, i > 0);
         for (auto* p : trainable_)
@@ -561,6 +623,8 @@ class basic_sequential {
     std::vector<std::unique_ptr<layer_type>> layers_;
     std::optional<shape_t> input_shape_;
     std::vector<layers::Param<T>*> trainable_;
+    std::vector<layers::Param<T>*> state_;  ///< non-trainable weights (moving statistics)
+    std::vector<tensor<T>> state_backup_;   ///< their values before the current training batch
     std::unique_ptr<optimizers::Optimizer<T>> optimizer_;
     std::unique_ptr<losses::Loss<T>> loss_;
     std::vector<std::string> metric_names_;
@@ -591,6 +655,8 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
     if (o.verbose < 0 || o.verbose > 2)
         throw value_error(detail::cat("fit: verbose must be 0, 1 or 2, got ", o.verbose));
     prepare_input(x, "fit");
+    check_finite(x, "fit", "x");
+    check_finite(y, "fit", "y");
     check_xy(x, y, "fit", "x");
 
     // validation: explicit data, else the LAST fraction of (x, y), split before shuffling.
@@ -603,6 +669,8 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
         vx = &o.validation_data->first;
         vy = &o.validation_data->second;
         prepare_input(*vx, "fit (validation_data)");
+        check_finite(*vx, "fit", "validation_data x");
+        check_finite(*vy, "fit", "validation_data y");
         check_xy(*vx, *vy, "fit", "validation_data x");
         v_end = vx->shape()[0];
     } else if (o.validation_split > 0.0) {
@@ -673,6 +741,8 @@ std::vector<double> basic_sequential<T>::evaluate(const tensor<T>& x, const tens
     require_compiled("evaluate");
     if (o.batch_size == 0) throw value_error("evaluate: batch_size must be >= 1, got 0");
     prepare_input(x, "evaluate");
+    check_finite(x, "evaluate", "x");
+    check_finite(y, "evaluate", "y");
     check_xy(x, y, "evaluate", "x");
     make_metrics(y);
     callbacks::CallbackList<T> cbs(o.callbacks);
@@ -687,7 +757,8 @@ template <class T>
 tensor<T> basic_sequential<T>::predict(const tensor<T>& x, std::size_t batch_size) {
     auto guard = lock_.hold();
     if (batch_size == 0) throw value_error("predict: batch_size must be >= 1, got 0");
-    prepare_input(x, "predict");
+    prepare_input(x, "predict", true);  // 0 samples give an empty (0, ...) result
+    check_finite(x, "predict", "x");
     const std::size_t n = x.shape()[0];
     shape_t out_shape = output_shape();
     out_shape.insert(out_shape.begin(), n);
@@ -707,6 +778,8 @@ std::vector<double> basic_sequential<T>::train_on_batch(const tensor<T>& x, cons
     auto guard = lock_.hold();
     require_compiled("train_on_batch");
     prepare_input(x, "train_on_batch");
+    check_finite(x, "train_on_batch", "x");
+    check_finite(y, "train_on_batch", "y");
     check_xy(x, y, "train_on_batch", "x");
     make_metrics(y);
     std::vector<std::size_t> idx(x.shape()[0]);
@@ -722,6 +795,8 @@ std::vector<double> basic_sequential<T>::test_on_batch(const tensor<T>& x, const
     auto guard = lock_.hold();
     require_compiled("test_on_batch");
     prepare_input(x, "test_on_batch");
+    check_finite(x, "test_on_batch", "x");
+    check_finite(y, "test_on_batch", "y");
     check_xy(x, y, "test_on_batch", "x");
     make_metrics(y);
     callbacks::CallbackList<T> none;

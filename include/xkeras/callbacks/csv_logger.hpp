@@ -3,13 +3,17 @@
 // Columns: `epoch` (0-based, as Keras writes it), then the log keys sorted; when the first
 // epoch's logs have no `val_` key, `val_` columns are added for every key (values "NA" when
 // absent). With `append`, rows go to the end of an existing file and the header is written only
-// if the file is empty. Each row is flushed as it is written.
+// if the file is empty. Each row is flushed as it is written; a row that cannot be written (a
+// full disk) throws an io_error naming the file, the epoch and the system's reason.
 #pragma once
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "../config.hpp"
@@ -38,15 +42,19 @@ class CSVLogger : public Callback<T> {
     }
 
     void on_train_begin(const Logs&) override {
-        const bool has_content =
-            append_ && std::filesystem::exists(path_) && std::filesystem::file_size(path_) > 0;
+        // only a regular file has a size (appending to a pipe or a device writes the header)
+        std::error_code ec;
+        const bool has_content = append_ && std::filesystem::is_regular_file(path_, ec) &&
+                                 std::filesystem::file_size(path_, ec) > 0 && !ec;
         write_header_ = !has_content;
         keys_.clear();
         file_.close();
+        file_.clear();
+        errno = 0;
         file_.open(path_, append_ ? std::ios::app : std::ios::trunc);
         if (!file_)
-            throw io_error(
-                xkeras::detail::cat("CSVLogger: cannot open '", path_.string(), "' for writing"));
+            throw io_error(xkeras::detail::cat("CSVLogger: cannot open '", path_.string(),
+                                               "' for writing: ", reason()));
     }
 
     void on_epoch_end(int epoch, const Logs& logs) override {
@@ -59,6 +67,7 @@ class CSVLogger : public Callback<T> {
                 for (std::size_t i = 0; i < n; ++i) keys_.push_back("val_" + keys_[i]);
             }
         }
+        errno = 0;
         if (write_header_) {
             file_ << "epoch";
             for (const auto& k : keys_) file_ << sep_ << k;
@@ -73,12 +82,26 @@ class CSVLogger : public Callback<T> {
         file_ << "\n";
         file_.flush();
         if (!file_)
-            throw io_error(xkeras::detail::cat("CSVLogger: writing '", path_.string(), "' failed"));
+            throw io_error(xkeras::detail::cat("CSVLogger: writing epoch ", epoch, " to '",
+                                               path_.string(), "' failed: ", reason()));
     }
 
-    void on_train_end(const Logs&) override { file_.close(); }
+    void on_train_end(const Logs&) override {
+        if (!file_.is_open()) return;
+        errno = 0;
+        file_.close();
+        if (file_.fail())
+            throw io_error(xkeras::detail::cat("CSVLogger: closing '", path_.string(),
+                                               "' failed: ", reason()));
+    }
 
   private:
+    /// The system's reason for the last stream failure (streams keep errno from the failing
+    /// call: "No space left on device" on a full disk).
+    static std::string reason() {
+        return errno != 0 ? std::strerror(errno) : "the stream reported an error";
+    }
+
     std::filesystem::path path_;
     std::string sep_;
     bool append_;

@@ -165,7 +165,7 @@ class ModelCheckpoint : public MonitorCallback<T> {
                           << ", saving model to " << path << "\n"
                           << std::flush;
                 this->best_ = *current;
-                write(path);
+                write(path, epoch, batch);
             } else if (o_.verbose > 0) {
                 *out_ << "\nEpoch " << epoch + 1 << ": " << this->monitor_
                       << " did not improve from " << detail::five(shown) << "\n"
@@ -175,16 +175,31 @@ class ModelCheckpoint : public MonitorCallback<T> {
         }
         if (o_.verbose > 0)
             *out_ << "\nEpoch " << epoch + 1 << ": saving model to " << path << "\n" << std::flush;
-        write(path);
+        write(path, epoch, batch);
     }
 
-    void write(const std::string& path) {
-        if (auto parent = std::filesystem::path(path).parent_path(); !parent.empty())
-            std::filesystem::create_directories(parent);
-        if (o_.save_weights_only)
-            this->model->save_weights(path);
-        else
-            this->model->save(path);
+    /// A failed save stops fit (as in Keras, where the OSError propagates) with an io_error
+    /// naming the epoch, the batch if any, the path and the reason; the previous file at that
+    /// path is unchanged (io::atomic_write).
+    void write(const std::string& path, int epoch, std::optional<int> batch) {
+        auto failed = [&](const char* why) {
+            return io_error(
+                xkeras::detail::cat("ModelCheckpoint: epoch ", epoch + 1,
+                                    batch ? xkeras::detail::cat(", batch ", *batch) : std::string(),
+                                    ": cannot save to '", path, "': ", why));
+        };
+        try {
+            if (auto parent = std::filesystem::path(path).parent_path(); !parent.empty())
+                std::filesystem::create_directories(parent);
+            if (o_.save_weights_only)
+                this->model->save_weights(path);
+            else
+                this->model->save(path);
+        } catch (const io_error& e) {
+            throw failed(e.what());
+        } catch (const std::filesystem::filesystem_error& e) {
+            throw failed(e.what());
+        }
         last_saved_ = path;
     }
 
