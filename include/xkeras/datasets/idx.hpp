@@ -86,24 +86,30 @@ inline xt::xarray<std::uint8_t> parse_idx(std::span<const unsigned char> bytes,
         throw io_error(xkeras::detail::cat("IDX file '", file, "' is truncated: ", bytes.size(),
                                            " bytes, the header alone needs ", header));
     shape_t shape(rank);
-    std::size_t count = 1, strides = 1;  // strides: the product of the non-zero dimensions
-    bool overflow = false, strides_overflow = false;
+    // count: the elements (overflow: too many to count); strides: the product of the non-zero
+    // dimensions, which a tensor's signed strides must hold even when one dimension is 0
+    std::size_t count = 1, strides = 1;
+    bool overflow = false, strides_overflow = false, empty = false;
     for (std::size_t d = 0; d < rank; ++d) {
         const unsigned char* p = bytes.data() + 4 + 4 * d;
         shape[d] = (std::size_t(p[0]) << 24) | (std::size_t(p[1]) << 16) |
                    (std::size_t(p[2]) << 8) | std::size_t(p[3]);
         overflow = overflow || __builtin_mul_overflow(count, shape[d], &count);
-        if (shape[d] != 0)
+        if (shape[d] == 0)
+            empty = true;
+        else
             strides_overflow =
                 strides_overflow || __builtin_mul_overflow(strides, shape[d], &strides);
     }
-    // A tensor's strides are signed: with an empty dimension the data is empty, but the strides
-    // of the others must still be representable.
-    if (strides_overflow || strides > std::size_t(PTRDIFF_MAX))
-        throw io_error(xkeras::detail::cat("IDX file '", file, "': its header announces shape ",
-                                           shape_str(shape),
-                                           ", too large for a tensor's strides even though a "
-                                           "dimension is 0"));
+    if (empty) {
+        count = 0;
+        overflow = false;
+        if (strides_overflow || strides > std::size_t(PTRDIFF_MAX))
+            throw io_error(xkeras::detail::cat("IDX file '", file, "': its header announces shape ",
+                                               shape_str(shape),
+                                               ", too large for a tensor's strides even though a "
+                                               "dimension is 0"));
+    }
     // (the data can never be larger than the bytes given, so counting stops being needed there)
     if (overflow || count > bytes.size() - header)
         throw io_error(xkeras::detail::cat(
