@@ -64,7 +64,7 @@ inline canvas parse_request(const std::string& body, const limits& lim = {}) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1E999
         throw bad_request(400, std::string("malformed JSON: ") + e.what());
     }
     if (!j.is_object())
@@ -146,14 +146,20 @@ enum class preprocessing {
 };
 
 /// Classifies a drawing: the JSON answer described at the top. Throws bad_request (422) for a
-/// blank canvas. `model` takes (1, 28, 28, 1) or (1, 784).
+/// blank canvas, and with MNIST's preprocessing for ink too faint to find (to_mnist's refusal).
+/// `model` takes (1, 28, 28, 1) or (1, 784).
 inline nlohmann::json classify(xkeras::Sequential& model, const canvas& c,
                                preprocessing how = preprocessing::document) {
     const auto b = ink_box(c);
     if (!b) throw bad_request(422, "the canvas is blank: draw a digit first");
-    auto x = how == preprocessing::document
-                 ? prepare(c, *b)
-                 : digit_image::to_mnist(digit_image::gray{c.width, c.height, c.pixels});
+    auto x = [&] {
+        if (how == preprocessing::document) return prepare(c, *b);
+        try {
+            return digit_image::to_mnist(digit_image::gray{c.width, c.height, c.pixels});
+        } catch (const xkeras::value_error& e) {  // ink too faint to tell from the paper
+            throw bad_request(422, e.what());
+        }
+    }();
     std::vector<int> input(784);
     for (std::size_t i = 0; i < 784; ++i) input[i] = int(std::lround(x.data()[i] * 255.f));
     if (model.input_shape().size() == 1) x.reshape({1, 784});

@@ -14,7 +14,10 @@
 #include <stb_image_resize.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -31,17 +34,54 @@ struct gray {
     }
 };
 
-/// Reads an image file as grey; throws xkeras::io_error with stb's reason.
-inline gray load(const std::string& path) {
+/// The largest picture accepted, in pixels (a 48-megapixel phone photo fits): larger ones are
+/// refused before decoding, since an image's header can announce up to 2^24 x 2^24 pixels.
+inline constexpr std::size_t max_pixels = std::size_t(1) << 26;
+
+/// Decodes an image held in memory as grey; `name` names it in messages. Throws
+/// xkeras::io_error with stb's reason, or for a picture larger than max_pixels.
+inline gray load_from_memory(const std::string& bytes, const std::string& name) {
+    if (bytes.size() > std::size_t(INT_MAX))
+        throw xkeras::io_error("image '" + name +
+                               "' is too large: " + std::to_string(bytes.size()) + " bytes");
+    const auto* buf = reinterpret_cast<const stbi_uc*>(bytes.data());
+    const int len = int(bytes.size());
     int w = 0, h = 0, channels = 0;
-    unsigned char* data = stbi_load(path.c_str(), &w, &h, &channels, 1);
+    if (!stbi_info_from_memory(buf, len, &w, &h, &channels))
+        throw xkeras::io_error("cannot read image '" + name + "': " +
+                               (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
+    if (w < 1 || h < 1) throw xkeras::io_error("image '" + name + "' is empty");
+    if (std::size_t(w) * std::size_t(h) > max_pixels)
+        throw xkeras::io_error("image '" + name + "' is too large: " + std::to_string(w) + "x" +
+                               std::to_string(h) + " pixels, at most " +
+                               std::to_string(max_pixels) + " are accepted");
+    // stb_image 2.27 (Debian 12) decodes a binary PGM / PPM shorter than its header announces
+    // without a word, leaving the missing pixels uninitialised (fixed in stb 2.28): refuse it
+    if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6')) {
+        const std::size_t depth = stbi_is_16_bit_from_memory(buf, len) ? 2 : 1;
+        const std::size_t need = std::size_t(w) * std::size_t(h) * std::size_t(channels) * depth;
+        if (need > bytes.size())
+            throw xkeras::io_error("cannot read image '" + name + "': PNM file truncated (" +
+                                   std::to_string(w) + "x" + std::to_string(h) + " pixels need " +
+                                   std::to_string(need) + " bytes, the file has " +
+                                   std::to_string(bytes.size()) + ")");
+    }
+    unsigned char* data = stbi_load_from_memory(buf, len, &w, &h, &channels, 1);
     if (!data)
-        throw xkeras::io_error("cannot read image '" + path + "': " +
+        throw xkeras::io_error("cannot read image '" + name + "': " +
                                (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
     gray g{w, h, std::vector<float>(data, data + std::size_t(w) * std::size_t(h))};
     stbi_image_free(data);
-    if (w < 1 || h < 1) throw xkeras::io_error("image '" + path + "' is empty");
+    if (w < 1 || h < 1) throw xkeras::io_error("image '" + name + "' is empty");
     return g;
+}
+
+/// Reads an image file as grey (load_from_memory); throws xkeras::io_error with the reason.
+inline gray load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw xkeras::io_error("cannot read image '" + path + "': cannot open the file");
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return load_from_memory(bytes, path);
 }
 
 /// The paper's level at every pixel of `img`: the picture cut into blocks a quarter of its

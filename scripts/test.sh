@@ -30,4 +30,5 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 [ "$quick" = 1 ] && exit 0
 
 bash scripts/sanitize.sh address thread
+FUZZ_JOBS="$(nproc)" bash scripts/fuzz.sh 20
 

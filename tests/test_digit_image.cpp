@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "../examples/digit_image.hpp"
 #include "../examples/seed_models.hpp"
@@ -122,4 +123,27 @@ TEST_CASE("Unreadable and empty pictures are refused with a reason", "[digit_ima
     CHECK_THROWS_WITH(digit_image::to_mnist(digit_image::load((dir / "blank.png").string())),
                       Catch::Contains("no digit"));
     fs::remove_all(dir);
+}
+
+TEST_CASE("Pictures announcing more pixels than they hold are refused before decoding",
+          "[digit_image]") {
+    // found by fuzz_image: a 32-byte PGM announcing 26 x 2222222 pixels, which stb_image 2.27
+    // decoded (the missing pixels left uninitialised) and to_mnist then worked on for seconds
+    const std::string pgm("P5\n26\n2222222\n252\n4P5\n\xfe\x34\x35\xff\xff\xff\xff\x1f\x32\x32",
+                          32);
+    CHECK_THROWS_WITH(digit_image::load_from_memory(pgm, "short.pgm"),
+                      "cannot read image 'short.pgm': PNM file truncated (26x2222222 pixels need "
+                      "57777772 bytes, the file has 32)");
+    // a PNG whose header announces 30000 x 30000 pixels (900 MB once decoded)
+    std::ifstream in(
+        std::string(XKERAS_TEST_DATA_DIR) + "/../fuzz/regressions/image/png_30000x30000",
+        std::ios::binary);
+    const std::string png{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    REQUIRE(png.size() == 74);
+    CHECK_THROWS_WITH(digit_image::load_from_memory(png, "big.png"),
+                      "image 'big.png' is too large: 30000x30000 pixels, at most 67108864 are "
+                      "accepted");
+    // the same picture, complete, still reads
+    const std::string ok = "P5\n2 2\n255\n" + std::string("\x01\x02\x03\x04", 4);
+    CHECK(digit_image::load_from_memory(ok, "ok.pgm").pixels == std::vector<float>{1, 2, 3, 4});
 }

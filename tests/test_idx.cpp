@@ -93,6 +93,37 @@ TEST_CASE("read_idx refuses damaged files and says what is wrong", "[idx][errors
     CHECK_THROWS_WITH(datasets::read_idx(f, 1), Catch::Contains("expected 1 dimension"));
 }
 
+TEST_CASE("read_idx refuses shapes whose sizes overflow", "[idx][errors]") {
+    // (issue 7's known bug) four dimensions of 65536: 2^64 bytes, which wrapped to 0 and matched
+    // an empty data part, giving a tensor whose shape announced 2^64 elements over no buffer
+    const std::vector<unsigned char> b{0, 0, 8, 4, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0};
+    CHECK_THROWS_AS(datasets::detail::parse_idx(b, "wrap.idx"), io_error);
+    CHECK_THROWS_WITH(datasets::detail::parse_idx(b, "wrap.idx"),
+                      "IDX file 'wrap.idx' is truncated: its header announces shape (65536, "
+                      "65536, 65536, 65536), more bytes than a size_t can count, after a 20-byte "
+                      "header, but the file holds 0 bytes of data");
+    // 255 dimensions of 0xFFFFFFFF
+    std::vector<unsigned char> big{0, 0, 8, 255};
+    for (int i = 0; i < 4 * 255; ++i) big.push_back(0xff);
+    CHECK_THROWS_WITH(datasets::detail::parse_idx(big, "big.idx"),
+                      Catch::Contains("more bytes than a size_t can count"));
+    // (found by fuzz_idx) an empty dimension makes the data empty, but the other dimensions
+    // must still fit a tensor's signed strides: xtensor's stride computation overflowed (UB)
+    const std::vector<unsigned char> zero{0,    0,    8,    3,    0,    0,    0,    0,
+                                          0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    CHECK_THROWS_WITH(datasets::detail::parse_idx(zero, "zero.idx"),
+                      "IDX file 'zero.idx': its header announces shape (0, 4294967295, "
+                      "4294967295), too large for a tensor's strides even though a dimension is 0");
+    const std::vector<unsigned char> empty{0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28};
+    CHECK(shape_of(datasets::detail::parse_idx(empty, "empty.idx")) == shape_t{0, 28, 28});
+    // a large but countable shape is checked against the bytes before anything is allocated
+    const std::vector<unsigned char> huge{0,    0,    8,    2,    0xff, 0xff,
+                                          0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    CHECK_THROWS_WITH(datasets::detail::parse_idx(huge, "huge.idx"),
+                      Catch::Contains("= 18446744065119617025 bytes of data") &&
+                          Catch::Contains("holds 0 bytes"));
+}
+
 TEST_CASE("The MNIST loader checks counts, labels and checksums", "[idx][mnist]") {
     temp_dir d;
     write_bytes(d.path / "train-images-idx3-ubyte", idx3(3, 28, 28));

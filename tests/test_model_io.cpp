@@ -494,3 +494,94 @@ TEST_CASE("Losses with options survive the JSON round trip", "[io][json]") {
     CHECK_THROWS_AS(losses::from_json<float>(json::parse(R"({"class_name": "Huber"})")),
                     value_error);
 }
+
+namespace {
+
+/// A model file with this header and data, its checksum right (what fuzz_model_file builds).
+std::string model_file_bytes(const std::string& header, const std::string& data = "") {
+    std::string out(io::model_file_magic, 8);
+    io::detail::put_u32(out, 1);
+    io::detail::put_u64(out, header.size());
+    out += header + data;
+    detail::sha256 h;
+    h.update(out.data(), out.size());
+    const std::string hex = h.hex_digest();
+    for (std::size_t i = 0; i < 32; ++i)
+        out.push_back(char(std::stoi(hex.substr(2 * i, 2), nullptr, 16)));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("Hostile JSON and model files are refused with xkeras errors (tests/fuzz)",
+          "[io][json][file][errors]") {
+    // found by fuzz_model_json: nlohmann reports a number too large for a double as
+    // out_of_range, not parse_error, and it escaped model_from_json and the file loader
+    CHECK_THROWS_AS(model_from_json<float>(R"({"class_name": 1E999})"), value_error);
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": 1E999})"),
+                      Catch::StartsWith("model JSON: not valid JSON: ") &&
+                          Catch::Contains("number overflow parsing '1E999'"));
+    CHECK_THROWS_WITH(io::detail::parse_model_bytes(model_file_bytes(R"({"kind": 1E999})"), "n.xk"),
+                      Catch::StartsWith("'n.xk': the header is not valid JSON: ") &&
+                          Catch::Contains("number overflow"));
+    // found by reading while writing the targets (inputs in tests/fuzz/regressions/):
+    // a value of the wrong JSON type escaped as nlohmann::json::type_error
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": 5})"),
+                      Catch::StartsWith("model JSON: a value has the wrong type: ") &&
+                          Catch::Contains("type must be string, but is number"));
+    CHECK_THROWS_WITH(io::detail::parse_model_bytes(model_file_bytes("[1, 2]"), "a.xk"),
+                      "'a.xk': the header is not a JSON object but array");
+    {
+        const std::string head =
+            R"({"format_version": 1, "kind": "model", "dtype": "float32", "model": {"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [null, 2]}},
+            {"class_name": "Dense", "config": {"units": 1}}]}},
+            "weights": [{"key": "dense/kernel", "shape": [2, 1], "offset": 0}, {"key": "dense/bias", "shape": [1], "offset": 8}],
+            "training_state": {"shuffle_seed": "x"}})";
+        const auto f =
+            io::detail::parse_model_bytes(model_file_bytes(head, std::string(12, '\0')), "s.xk");
+        CHECK_THROWS_AS(io::detail::load_model_from<float>(f), io_error);
+        CHECK_THROWS_WITH(io::detail::load_model_from<float>(f),
+                          Catch::StartsWith("'s.xk': a header value has the wrong type: "));
+    }
+    // an integer outside int's range was wrapped: units 4294967297 became a Dense of 1 unit
+    CHECK_THROWS_WITH(
+        model_from_json<float>(
+            R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"name": "d", "units": 4294967297}}]}})"),
+        "model JSON: layer 0: Dense 'd': config key 'units' = 4294967297 is out of range (at most "
+        "2147483647)");
+    // a shape whose element count overflows a size_t wrapped to 0 in Flatten
+    CHECK_THROWS_WITH(
+        model_from_json<float>(
+            R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4294967296, 4294967296]}},
+            {"class_name": "Flatten", "config": {"name": "f"}}]}})"),
+        "model JSON: layer 1: layer 'f' (Flatten): input shape (None, 4294967296, 4294967296) has "
+        "more elements than a size_t can count");
+    // a model file announcing a layer far larger than its data is refused before allocating
+    {
+        const std::string head =
+            R"({"format_version": 1, "kind": "model", "dtype": "float32", "model": {"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [null, 1000]}},
+            {"class_name": "Dense", "config": {"name": "d", "units": 2000000000}}]}}, "weights": []})";
+        const auto f = io::detail::parse_model_bytes(model_file_bytes(head), "big.xk");
+        CHECK_THROWS_WITH(io::detail::load_model_from<float>(f),
+                          "'big.xk': model JSON: layer 1: layer 'd' (Dense): weight 'kernel' of "
+                          "shape (1000, 2000000000) needs 8000000000000 bytes, more than the 0 "
+                          "bytes left by the file's tensor data");
+    }
+    // and JSON of unknown origin can be given a limit
+    {
+        layers::weight_limit limit(1 << 20, "a 1 MiB limit");
+        CHECK_THROWS_WITH(
+            model_from_json<float>(
+                R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 1000]}},
+                {"class_name": "Dense", "config": {"name": "d", "units": 1000}}]}})"),
+            Catch::EndsWith("layer 'd' (Dense): weight 'kernel' of shape (1000, 1000) needs "
+                            "4000000 bytes, more than the 1048576 bytes left by a 1 MiB limit"));
+        CHECK(
+            model_from_json<float>(
+                R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 100]}},
+                {"class_name": "Dense", "config": {"name": "d", "units": 100}}]}})")
+                .count_params() == 10100);
+    }
+}

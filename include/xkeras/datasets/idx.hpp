@@ -8,9 +8,11 @@
 
 #include <zlib.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,12 +57,13 @@ inline std::vector<unsigned char> read_file_bytes(const std::filesystem::path& p
 
 }  // namespace detail
 
-/// Reads an IDX file of unsigned bytes into a uint8 tensor of the shape its header gives.
-/// `expected_rank`, when non-zero, is checked too (3 for images, 1 for labels).
-inline xt::xarray<std::uint8_t> read_idx(const std::filesystem::path& path,
-                                         std::size_t expected_rank = 0) {
-    auto bytes = detail::read_file_bytes(path);
-    const std::string file = path.string();
+namespace detail {
+
+/// Parses the bytes of an IDX file of unsigned bytes; `name` names the file in messages. The
+/// element count the header announces is multiplied with overflow checks, so that no header can
+/// make the reader allocate more than the bytes it was given.
+inline xt::xarray<std::uint8_t> parse_idx(std::span<const unsigned char> bytes,
+                                          const std::string& file, std::size_t expected_rank = 0) {
     if (bytes.size() < 4)
         throw io_error(xkeras::detail::cat("IDX file '", file, "' is truncated: ", bytes.size(),
                                            " bytes, too short for the 4-byte magic number"));
@@ -83,22 +86,57 @@ inline xt::xarray<std::uint8_t> read_idx(const std::filesystem::path& path,
         throw io_error(xkeras::detail::cat("IDX file '", file, "' is truncated: ", bytes.size(),
                                            " bytes, the header alone needs ", header));
     shape_t shape(rank);
-    std::size_t count = 1;
+    // count: the elements (overflow: too many to count); strides: the product of the non-zero
+    // dimensions, which a tensor's signed strides must hold even when one dimension is 0
+    std::size_t count = 1, strides = 1;
+    bool overflow = false, strides_overflow = false, empty = false;
     for (std::size_t d = 0; d < rank; ++d) {
         const unsigned char* p = bytes.data() + 4 + 4 * d;
         shape[d] = (std::size_t(p[0]) << 24) | (std::size_t(p[1]) << 16) |
                    (std::size_t(p[2]) << 8) | std::size_t(p[3]);
-        count *= shape[d];
+        overflow = overflow || __builtin_mul_overflow(count, shape[d], &count);
+        if (shape[d] == 0)
+            empty = true;
+        else
+            strides_overflow =
+                strides_overflow || __builtin_mul_overflow(strides, shape[d], &strides);
     }
-    if (bytes.size() != header + count)
+    if (empty) {
+        count = 0;
+        overflow = false;
+        if (strides_overflow || strides > std::size_t(PTRDIFF_MAX))
+            throw io_error(xkeras::detail::cat("IDX file '", file, "': its header announces shape ",
+                                               shape_str(shape),
+                                               ", too large for a tensor's strides even though a "
+                                               "dimension is 0"));
+    }
+    // (the data can never be larger than the bytes given, so counting stops being needed there)
+    if (overflow || count > bytes.size() - header)
+        throw io_error(xkeras::detail::cat(
+            "IDX file '", file, "' is truncated: its header announces shape ", shape_str(shape),
+            overflow ? std::string(", more bytes than a size_t can count,")
+                     : xkeras::detail::cat(" = ", count, " bytes of data"),
+            " after a ", header, "-byte header, but the file holds ", bytes.size() - header,
+            " bytes of data"));
+    if (count != bytes.size() - header)
         throw io_error(xkeras::detail::cat(
             "IDX file '", file, "' has the wrong size: its header announces shape ",
             shape_str(shape), " = ", count, " bytes of data after a ", header,
-            "-byte header, but the file holds ", bytes.size() - header, " bytes of data",
-            bytes.size() < header + count ? " (truncated)" : " (trailing bytes)"));
+            "-byte header, but the file holds ", bytes.size() - header,
+            " bytes of data (trailing bytes)"));
     xt::xarray<std::uint8_t> out(shape);
     std::copy(bytes.begin() + std::ptrdiff_t(header), bytes.end(), out.data());
     return out;
+}
+
+}  // namespace detail
+
+/// Reads an IDX file of unsigned bytes into a uint8 tensor of the shape its header gives.
+/// `expected_rank`, when non-zero, is checked too (3 for images, 1 for labels).
+inline xt::xarray<std::uint8_t> read_idx(const std::filesystem::path& path,
+                                         std::size_t expected_rank = 0) {
+    const auto bytes = detail::read_file_bytes(path);
+    return detail::parse_idx(bytes, path.string(), expected_rank);
 }
 
 /// One split of an image classification dataset: images (N, H, W) and labels (N), both uint8.

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <climits>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -110,7 +112,7 @@ class reader {
         if (!has(key) || !cfg_[key].is_number_integer())
             throw value_error(where(key) + " must be an integer, got " +
                               (cfg_.contains(key) ? cfg_[key].dump() : std::string("nothing")));
-        return cfg_[key].get<int>();
+        return to_int(cfg_[key], key);
     }
 
     /// A pair of sizes: an integer or a list of two.
@@ -118,9 +120,9 @@ class reader {
         used_.insert(key);
         if (!has(key)) return fallback;
         const json& v = cfg_[key];
-        if (v.is_number_integer()) return {v.get<int>(), v.get<int>()};
+        if (v.is_number_integer()) return {to_int(v, key), to_int(v, key)};
         if (v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer())
-            return {v[0].get<int>(), v[1].get<int>()};
+            return {to_int(v[0], key), to_int(v[1], key)};
         throw value_error(where(key) + " must be an integer or a list of two, got " + v.dump());
     }
 
@@ -208,6 +210,16 @@ class reader {
     }
 
   private:
+    /// An integer JSON value as int; values outside int's range are refused (not wrapped).
+    int to_int(const json& v, const char* key) const {
+        const bool fits = v.is_number_unsigned() ? v.get<std::uint64_t>() <= std::uint64_t(INT_MAX)
+                                                 : v.get<std::int64_t>() >= INT_MIN &&
+                                                       v.get<std::int64_t>() <= INT_MAX;
+        if (!fits)
+            throw value_error(where(key) + " = " + v.dump() + " is out of range (at most " +
+                              std::to_string(INT_MAX) + ")");
+        return v.get<int>();
+    }
     std::string where(const char* key) const {
         return cls_ + (name_.empty() ? "" : " '" + name_ + "'") + ": config key '" + key + "'";
     }

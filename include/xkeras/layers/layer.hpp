@@ -56,7 +56,54 @@ inline std::string unique_name(const std::string& prefix) {
     return n == 0 ? prefix : prefix + "_" + std::to_string(n);
 }
 
+/// The number of elements of `s`, or nothing when it does not fit a size_t.
+inline std::optional<std::size_t> checked_size(const shape_t& s) {
+    std::size_t n = 1;
+    for (auto d : s)
+        if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
+    return n;
+}
+
+/// The bytes left for new weights on this thread (see weight_limit).
+inline std::size_t& weight_bytes_left() {
+    thread_local std::size_t left = std::size_t(-1);
+    return left;
+}
+
 }  // namespace detail
+
+/// While it lives, the weights layers create on this thread may take at most `bytes` bytes in
+/// all (values only; gradients and optimizer slots are proportional); a layer whose weights
+/// would exceed that throws value_error before allocating them. `load_model` sets one to the
+/// size of the file's data, which must hold every weight, so that a file announcing a huge layer
+/// is refused instead of exhausting memory; set one when building models from JSON of unknown
+/// origin (`model_from_json`). Nested limits: the innermost counts while it lives.
+class weight_limit {
+  public:
+    /// `source` says where the limit comes from, for messages ("the file's data").
+    explicit weight_limit(std::size_t bytes, std::string source = "the weight_limit")
+        : previous_(detail::weight_bytes_left()), previous_source_(source_ref()) {
+        detail::weight_bytes_left() = bytes;
+        source_ref() = std::move(source);
+    }
+    ~weight_limit() {
+        detail::weight_bytes_left() = previous_;
+        source_ref() = std::move(previous_source_);
+    }
+    weight_limit(const weight_limit&) = delete;
+    weight_limit& operator=(const weight_limit&) = delete;
+
+    /// Where the current limit comes from, for messages (empty without one).
+    static const std::string& source() { return source_ref(); }
+
+  private:
+    static std::string& source_ref() {
+        thread_local std::string s;
+        return s;
+    }
+    std::size_t previous_;
+    std::string previous_source_;
+};
 
 }  // namespace xkeras::layers
 
@@ -104,7 +151,9 @@ class Layer {
     /// Checks `input_shape` (batch axis excluded), creates the weights and fixes the output
     /// shape. Throws shape_error naming the layer when the shape does not fit.
     void build(const shape_t& input_shape) {
+        check_countable(input_shape, "input");
         output_shape_ = compute_output_shape(input_shape);
+        check_countable(output_shape_, "output");
         input_shape_ = input_shape;
         build_weights(input_shape);
         built_ = true;
@@ -211,6 +260,19 @@ class Layer {
                         const initializers::Initializer& init,
                         const std::optional<regularizers::Regularizer>& reg = {},
                         bool trainable = true) const {
+        const auto n = detail::checked_size(shape);
+        std::size_t bytes = 0;
+        if (!n || __builtin_mul_overflow(*n, sizeof(T), &bytes))
+            throw value_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
+                                                  "): weight '", what, "' of shape ",
+                                                  shape_str(shape), " is too large to count"));
+        auto& left = detail::weight_bytes_left();
+        if (bytes > left)
+            throw value_error(xkeras::detail::cat(
+                "layer '", name(), "' (", class_name(), "): weight '", what, "' of shape ",
+                shape_str(shape), " needs ", bytes, " bytes, more than the ", left,
+                " bytes left by ", weight_limit::source()));
+        if (left != std::size_t(-1)) left -= bytes;
         Param<T> p;
         p.name = name() + "/" + what;
         p.value = tensor<T>(shape);
@@ -219,6 +281,14 @@ class Layer {
         p.regularizer = reg;
         p.trainable = trainable;
         return p;
+    }
+
+    /// Throws shape_error when the elements of one sample of `shape` cannot be counted.
+    void check_countable(const shape_t& shape, const char* what) const {
+        if (!detail::checked_size(shape))
+            throw shape_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
+                                                  "): ", what, " shape ", shape_str(shape, true),
+                                                  " has more elements than a size_t can count"));
     }
 
     /// Shape with the batch axis `n` put in front of `s`.

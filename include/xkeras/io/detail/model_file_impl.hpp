@@ -141,12 +141,11 @@ struct parsed_file {
     }
 };
 
-inline parsed_file read_file(const std::filesystem::path& path) {
+/// Checks and parses the bytes of a model file; `name` names it in messages (its path).
+inline parsed_file parse_model_bytes(std::string bytes, std::string name) {
     parsed_file f;
-    f.path = path.string();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error(xkeras::detail::cat("cannot open model file '", f.path, "'"));
-    f.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    f.path = std::move(name);
+    f.bytes = std::move(bytes);
     const std::string& b = f.bytes;
     constexpr std::size_t fixed = 8 + 4 + 8, tail = 32;
     if (b.size() >= 4 && b.compare(0, 2, "PK") == 0)
@@ -196,13 +195,24 @@ inline parsed_file read_file(const std::filesystem::path& path) {
     try {
         f.header = json::parse(b.begin() + std::ptrdiff_t(fixed),
                                b.begin() + std::ptrdiff_t(fixed + head));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1E999
         throw io_error(
             xkeras::detail::cat("'", f.path, "': the header is not valid JSON: ", e.what()));
     }
+    if (!f.header.is_object())
+        throw io_error(xkeras::detail::cat("'", f.path, "': the header is not a JSON object but ",
+                                           f.header.type_name()));
     f.data_begin = fixed + head;
     f.data_end = b.size() - tail;
     return f;
+}
+
+/// Reads and parses a model file (parse_model_bytes).
+inline parsed_file read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw io_error(xkeras::detail::cat("cannot open model file '", path.string(), "'"));
+    std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return parse_model_bytes(std::move(bytes), path.string());
 }
 
 template <class T>
@@ -216,7 +226,7 @@ void check_dtype(const parsed_file& f) {
 
 /// Sets every weight of `m` from the file's table, by key; all must be there, with their shapes.
 template <class T>
-void load_weights_into(basic_sequential<T>& m, const parsed_file& f) {
+void load_weights_into(basic_sequential<T>& m, const parsed_file& f) try {
     check_dtype<T>(f);
     std::map<std::string, const json*> table;
     if (!f.header.contains("weights") || !f.header["weights"].is_array())
@@ -248,6 +258,9 @@ void load_weights_into(basic_sequential<T>& m, const parsed_file& f) {
                                            table.begin()->first, table.size() > 1 ? ", ..." : ""));
     // everything checked: now change the model
     for (std::size_t i = 0; i < keys.size(); ++i) keys[i].second->value = std::move(values[i]);
+} catch (const json::exception& e) {
+    throw io_error(
+        xkeras::detail::cat("'", f.path, "': a header value has the wrong type: ", e.what()));
 }
 
 }  // namespace detail
@@ -274,12 +287,11 @@ void basic_sequential<T>::load_weights(const std::filesystem::path& path) {
     io::detail::load_weights_into(*this, io::detail::read_file(path));
 }
 
-/// Loads a model saved by `save`: architecture, weights, compile settings and optimizer state
-/// (training resumes exactly where it stopped). Throws io_error saying which check failed.
-template <class T = float>
-basic_sequential<T> load_model(const std::filesystem::path& path) {
-    using io::detail::json;
-    auto f = io::detail::read_file(path);
+namespace io::detail {
+
+/// The model of a parsed model file (load_model).
+template <class T>
+basic_sequential<T> load_model_from(const parsed_file& f) try {
     if (f.header.value("kind", std::string()) != "model")
         throw io_error(xkeras::detail::cat("'", f.path,
                                            "' holds only weights (saved by "
@@ -288,6 +300,8 @@ basic_sequential<T> load_model(const std::filesystem::path& path) {
     if (!f.header.contains("model"))
         throw io_error(xkeras::detail::cat("'", f.path, "' has no model architecture"));
     basic_sequential<T> m = [&] {
+        // every weight is in the file: a model needing more bytes is refused before allocating
+        layers::weight_limit limit(f.data_end - f.data_begin, "the file's tensor data");
         try {
             return model_from_json_object<T>(f.header["model"]);
         } catch (const error& e) {
@@ -331,6 +345,18 @@ basic_sequential<T> load_model(const std::filesystem::path& path) {
         opt.set_iterations(os.value("iterations", std::int64_t(0)));
     }
     return m;
+} catch (const json::exception& e) {
+    throw io_error(
+        xkeras::detail::cat("'", f.path, "': a header value has the wrong type: ", e.what()));
+}
+
+}  // namespace io::detail
+
+/// Loads a model saved by `save`: architecture, weights, compile settings and optimizer state
+/// (training resumes exactly where it stopped). Throws io_error saying which check failed.
+template <class T = float>
+basic_sequential<T> load_model(const std::filesystem::path& path) {
+    return io::detail::load_model_from<T>(io::detail::read_file(path));
 }
 
 }  // namespace xkeras

@@ -146,9 +146,10 @@ std::string basic_sequential<T>::to_json(int indent) const {
     return model_to_json_object(*this).dump(indent);
 }
 
-/// A model from a parsed Keras JSON object (see the file comment).
+/// A model from a parsed Keras JSON object (see the file comment). Throws value_error, never
+/// nlohmann's exceptions: a value of the wrong JSON type is refused with nlohmann's reason.
 template <class T = float>
-basic_sequential<T> model_from_json_object(const nlohmann::json& j) {
+basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
     using io::detail::json;
     if (!j.is_object() || !j.contains("class_name"))
         throw value_error("model JSON: expected an object with a 'class_name', got " +
@@ -223,6 +224,8 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) {
                       losses::from_json<T>(cc["loss"]), metrics);
     }
     return model;
+} catch (const nlohmann::json::exception& e) {
+    throw value_error(std::string("model JSON: a value has the wrong type: ") + e.what());
 }
 
 /// A model from the text of a Keras JSON (to_json of Keras 3, tf.keras 2.x, or xkeras).
@@ -231,7 +234,7 @@ basic_sequential<T> model_from_json(const std::string& text) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1E999
         throw value_error(std::string("model JSON: not valid JSON: ") + e.what());
     }
     return model_from_json_object<T>(j);

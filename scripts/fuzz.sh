@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer program of the fuzz targets (tests/fuzz/, one program for all six) with
+# clang under AddressSanitizer and UndefinedBehaviorSanitizer in build-fuzz/, then runs each for a bounded time on a copy of its
+# seed corpus (so the repository stays clean) and its regression inputs.
+# Usage: scripts/fuzz.sh [seconds per target, default 20] [target...]
+#   targets: idx model_file weights model_json image digit_board (default: all)
+# Exits non-zero, naming the crash file, when a target crashes (or leaks, times out, runs out
+# of memory). Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_JOBS (1), CXX_FUZZ (clang++).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-20}
+shift || true
+targets=("$@")
+((${#targets[@]})) || targets=(idx model_file weights model_json image digit_board)
+build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+cxx=${CXX_FUZZ:-clang++}
+command -v "$cxx" >/dev/null 2>&1 || { echo "fuzz.sh: $cxx not found (bash scripts/install_deps.sh)" >&2; exit 1; }
+
+cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Debug \
+  -DXKERAS_BUILD_FUZZERS=ON -DXKERAS_BUILD_TESTS=OFF -DXKERAS_BUILD_EXAMPLES=OFF \
+  -DXKERAS_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$build" -j "${FUZZ_JOBS:-1}" --target xkeras_fuzz
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xkeras-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export XKERAS_NUM_THREADS=1
+failed=()
+for t in "${targets[@]}"; do
+  corpus="$work/corpus-$t"
+  mkdir -p "$corpus" "$work/crashes-$t"
+  cp "$root/tests/fuzz/corpus/$t/"* "$corpus/"
+  args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+        -artifact_prefix="$work/crashes-$t/")
+  [[ -f "$root/tests/fuzz/$t.dict" ]] && args+=(-dict="$root/tests/fuzz/$t.dict")
+  inputs=("$corpus")
+  [[ -d "$root/tests/fuzz/regressions/$t" ]] && inputs+=("$root/tests/fuzz/regressions/$t")
+  echo "fuzz.sh: $t for ${secs}s"
+  if ! XKERAS_FUZZ_TARGET=$t "$build/tests/fuzz/xkeras_fuzz" "${args[@]}" "${inputs[@]}" \
+      >"$work/log-$t" 2>&1; then
+    mkdir -p "$root/build-fuzz-crashes/$t"
+    cp "$work/crashes-$t/"* "$root/build-fuzz-crashes/$t/" 2>/dev/null || true
+    grep -E "ERROR|SUMMARY|invariant|Test unit written" "$work/log-$t" | head -20 >&2 || true
+    echo "fuzz.sh: $t FAILED; crash inputs copied to $root/build-fuzz-crashes/$t/:" >&2
+    ls "$root/build-fuzz-crashes/$t/" >&2 || true
+    failed+=("$t")
+  fi
+  { grep -E "cov: " "$work/log-$t" | tail -1
+    grep -E "^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)" "$work/log-$t"
+  } | sed "s/^/  $t: /" || true
+done
+if ((${#failed[@]})); then
+  echo "fuzz.sh: crashes in: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz.sh: ${#targets[@]} target(s), ${secs}s each, no crash."
