@@ -455,7 +455,13 @@ class basic_sequential {
                                           shape_str(shape_of(x))));
     }
 
-    void check_xy(const tensor<T>& x, const tensor<T>& y, const char* who, const char* what) {
+    /// Checks x and y (`prefix` "validation_data " names the validation pair): finite, as many
+    /// samples each, targets that fit the loss and the output.
+    void check_xy(const tensor<T>& x, const tensor<T>& y, const char* who,
+                  const std::string& prefix = "") {
+        check_finite(x, who, prefix + "x");
+        check_finite(y, who, prefix + "y");
+        const std::string what = prefix + "x";
         if (y.dimension() == 0 || y.shape()[0] != x.shape()[0])
             throw shape_error(detail::cat(
                 "model '", name_, "': ", who, ": ", what, " has ", x.shape()[0],
@@ -467,7 +473,7 @@ class basic_sequential {
     /// Throws value_error naming the first NaN or infinite value of `a` (`what`: "x", "y",
     /// "validation_data x", ...): its sample and its position inside the sample. One pass that
     /// vectorises; the position is looked for only once something was found.
-    void check_finite(const tensor<T>& a, const char* who, const char* what) const {
+    void check_finite(const tensor<T>& a, const char* who, const std::string& what) const {
         const T* p = a.data();
         const std::size_t n = a.size();
         const T big = std::numeric_limits<T>::max();
@@ -655,9 +661,7 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
     if (o.verbose < 0 || o.verbose > 2)
         throw value_error(detail::cat("fit: verbose must be 0, 1 or 2, got ", o.verbose));
     prepare_input(x, "fit");
-    check_finite(x, "fit", "x");
-    check_finite(y, "fit", "y");
-    check_xy(x, y, "fit", "x");
+    check_xy(x, y, "fit");
 
     // validation: explicit data, else the LAST fraction of (x, y), split before shuffling.
     const std::size_t n = x.shape()[0];
@@ -669,9 +673,7 @@ callbacks::History<T> basic_sequential<T>::fit(const tensor<T>& x, const tensor<
         vx = &o.validation_data->first;
         vy = &o.validation_data->second;
         prepare_input(*vx, "fit (validation_data)");
-        check_finite(*vx, "fit", "validation_data x");
-        check_finite(*vy, "fit", "validation_data y");
-        check_xy(*vx, *vy, "fit", "validation_data x");
+        check_xy(*vx, *vy, "fit", "validation_data ");
         v_end = vx->shape()[0];
     } else if (o.validation_split > 0.0) {
         n_train = static_cast<std::size_t>(std::floor(double(n) * (1.0 - o.validation_split)));
@@ -741,9 +743,7 @@ std::vector<double> basic_sequential<T>::evaluate(const tensor<T>& x, const tens
     require_compiled("evaluate");
     if (o.batch_size == 0) throw value_error("evaluate: batch_size must be >= 1, got 0");
     prepare_input(x, "evaluate");
-    check_finite(x, "evaluate", "x");
-    check_finite(y, "evaluate", "y");
-    check_xy(x, y, "evaluate", "x");
+    check_xy(x, y, "evaluate");
     make_metrics(y);
     callbacks::CallbackList<T> cbs(o.callbacks);
     if (o.verbose > 0) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
@@ -778,9 +778,7 @@ std::vector<double> basic_sequential<T>::train_on_batch(const tensor<T>& x, cons
     auto guard = lock_.hold();
     require_compiled("train_on_batch");
     prepare_input(x, "train_on_batch");
-    check_finite(x, "train_on_batch", "x");
-    check_finite(y, "train_on_batch", "y");
-    check_xy(x, y, "train_on_batch", "x");
+    check_xy(x, y, "train_on_batch");
     make_metrics(y);
     std::vector<std::size_t> idx(x.shape()[0]);
     std::iota(idx.begin(), idx.end(), std::size_t(0));
@@ -795,9 +793,7 @@ std::vector<double> basic_sequential<T>::test_on_batch(const tensor<T>& x, const
     auto guard = lock_.hold();
     require_compiled("test_on_batch");
     prepare_input(x, "test_on_batch");
-    check_finite(x, "test_on_batch", "x");
-    check_finite(y, "test_on_batch", "y");
-    check_xy(x, y, "test_on_batch", "x");
+    check_xy(x, y, "test_on_batch");
     make_metrics(y);
     callbacks::CallbackList<T> none;
     return logs_to_list(run_evaluation(x, y, 0, x.shape()[0], x.shape()[0], none));
