@@ -16,7 +16,8 @@ xt::xarray<double> image4x4() {
 TEST_CASE("MaxPooling2D and AveragePooling2D values by hand", "[pooling]") {
     layers::MaxPooling2D<double> mp;
     mp.build({4, 4, 1});
-    auto y = mp.forward(image4x4(), true);
+    const auto x = image4x4();  // backward reads the input again: it must outlive it
+    auto y = mp.forward(x, true);
     REQUIRE(shape_of(y) == shape_t{1, 2, 2, 1});
     CHECK(y(0, 0, 0, 0) == 6);
     CHECK(y(0, 1, 1, 0) == 16);
