@@ -216,7 +216,8 @@ class Conv2D : public Layer<T> {
             const T* y = y_.data() + n0 * P * F;
             for (std::size_t i = 0; i < rows * F; i += F)
                 for (std::size_t f = 0; f < F; ++f) {
-                    const T v = y[i + f] > T(0) ? dz[i + f] : T(0);
+                    const T g = dz[i + f];  // read unconditionally: a blend, not a masked load
+                    const T v = y[i + f] > T(0) ? g : T(0);
                     d[i + f] = v;
                     db[f] += v;
                 }

@@ -193,17 +193,21 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                                 const std::size_t off = (h * this->g_.in_w + w) * C;
                                 const T* s = src + off;
                                 T* o = dx + off;
-                                // written so that it vectorises: masks as T, selects, no branch
+                                // written so that it vectorises: masks as T, selects, no branch;
+                                // `&`, not `&&`, so that every load is unconditional (GCC makes
+                                // a conditional load a masked one, which is slow on AMD)
                                 if (disjoint)
                                     for (std::size_t c = 0; c < C; ++c) {
-                                        const bool here = is_open[c] != T(0) && s[c] == y[c];
-                                        o[c] = here ? d[c] : T(0);
+                                        const bool here = (is_open[c] != T(0)) & (s[c] == y[c]);
+                                        const T g = d[c];
+                                        o[c] = here ? g : T(0);
                                         is_open[c] = here ? T(0) : is_open[c];
                                     }
                                 else
                                     for (std::size_t c = 0; c < C; ++c) {
-                                        const bool here = is_open[c] != T(0) && s[c] == y[c];
-                                        o[c] += here ? d[c] : T(0);
+                                        const bool here = (is_open[c] != T(0)) & (s[c] == y[c]);
+                                        const T g = d[c];
+                                        o[c] += here ? g : T(0);
                                         is_open[c] = here ? T(0) : is_open[c];
                                     }
                             }
