@@ -27,6 +27,29 @@ TEST_CASE("BatchNormalization normalises with batch statistics in training", "[b
     CHECK(w[3](0) == Approx(0.99 + 0.01 * var0));
 }
 
+TEST_CASE("BatchNormalization's float statistics hold for a large mean and many rows", "[bn]") {
+    // 10,007 rows (several blocks and tasks, a ragged end), mean 1000 against a spread of 0.1:
+    // E[x^2] - E[x]^2 in float would lose the variance entirely
+    const std::size_t rows = 10007, C = 3;
+    auto x = random_tensor({rows, C}, 7, -0.2, 0.2);
+    xt::xarray<float> xf = xt::cast<float>(x + 1000.0);
+    const int before = get_num_threads();
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        layers::BatchNormalization<float> bn({.momentum = 0.0});
+        bn.build({C});
+        bn.forward(xf, true);
+        auto w = bn.get_weights();
+        for (std::size_t c = 0; c < C; ++c) {
+            const xt::xarray<double> col = xt::cast<double>(xt::view(xf, xt::all(), c));
+            const double mean = xt::mean(col)(), var = xt::variance(col)();
+            CHECK(double(w[2](c)) == Approx(mean).epsilon(1e-7));
+            CHECK(double(w[3](c)) == Approx(var).epsilon(1e-4));
+        }
+    }
+    set_num_threads(before);
+}
+
 TEST_CASE("BatchNormalization uses the moving statistics outside training", "[bn]") {
     layers::BatchNormalization<double> bn({.epsilon = 0.01});
     bn.build({2});
