@@ -5,9 +5,10 @@ the data and the model need.
 Runs `mnist_cnn --epochs 1` under `/usr/bin/time -v` and reads "Maximum resident set size".
 What the run needs is the sum of
   runtime    the same binary's peak RSS for `--help` (code, shared libraries, allocator), measured;
-  data       the arrays the example holds, from their shapes: the uint8 images and labels of both
-             MNIST splits as loaded, float32 x_train (the first N images) and x_test, float32
-             one-hot y_train and y_test;
+  data       the arrays the example holds while it trains, from their shapes: the uint8 labels
+             of both MNIST splits, float32 x_train (the first N images) and x_test, float32
+             one-hot y_train and y_test (the uint8 images are dropped once converted, as the
+             tutorial's `x_train = x_train.astype('float32') / 255` drops them in Python);
   model      4 float32 copies of the parameters: weights, gradients, Adam's m and v;
   step       one training step at the example's batch size, from the layer shapes the example's
              summary prints: every layer's output (kept for the backward pass) and every layer's
@@ -76,7 +77,7 @@ def main():
     n = a.limit or TRAIN
     b = min(a.batch_size, n)
     f32 = 4
-    data = ((TRAIN + TEST) * (PIXELS + 1)                # uint8 images and labels, as loaded
+    data = ((TRAIN + TEST)                               # uint8 labels
             + (n + TEST) * PIXELS * f32                  # x_train, x_test
             + (n + TEST) * CLASSES * f32)                # y_train, y_test one-hot
     model = 4 * params * f32

@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
         auto y_train =
             xk::utils::to_categorical(examples::take_first(train.labels, args.limit), 10);
         auto y_test = xk::utils::to_categorical(test.labels, 10);
+        // Python rebinds x_train and x_test to the float arrays, which frees the uint8 ones
+        train.images = {};
+        test.images = {};
         std::cout << "x_train shape: " << xk::shape_str(xk::shape_of(x_train)) << "\n"
                   << "x_test shape: " << xk::shape_str(xk::shape_of(x_test)) << "\n";
 
