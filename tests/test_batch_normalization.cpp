@@ -50,6 +50,17 @@ TEST_CASE("BatchNormalization's float statistics hold for a large mean and many 
     set_num_threads(before);
 }
 
+TEST_CASE("BatchNormalization on an empty batch in training moves nothing", "[bn]") {
+    layers::BatchNormalization<float> bn;
+    bn.build({3});
+    const auto before = bn.get_weights();
+    xt::xarray<float> x = xt::zeros<float>({std::size_t(0), std::size_t(3)});
+    const auto& y = bn.forward(x, true);
+    CHECK(y.shape() == x.shape());
+    const auto after = bn.get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK((after[i] == before[i]));
+}
+
 TEST_CASE("BatchNormalization uses the moving statistics outside training", "[bn]") {
     layers::BatchNormalization<double> bn({.epsilon = 0.01});
     bn.build({2});

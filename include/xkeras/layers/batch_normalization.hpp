@@ -136,7 +136,7 @@ class BatchNormalization : public Layer<T> {
         this->check_input(x);
         const std::size_t C = channels(), rows = x.size() / C;
         this->ensure_shape(y_, shape_of(x));
-        batch_stats_ = training && this->trainable;
+        batch_stats_ = training && this->trainable && rows > 0;  // an empty batch moves nothing
         if (batch_stats_) {
             column_sums(x.data(), nullptr, rows, sum_, sumsq_);
             const double eps = opt_.epsilon, m = opt_.momentum;
@@ -239,9 +239,9 @@ class BatchNormalization : public Layer<T> {
     /// Per channel: s1 = sum(d) and s2 = sum(d * d) with d = a - a[0] (the first row) when
     /// `x` is null, else s1 = sum(a) and s2 = sum(a * xhat(x)) (xhat from mean_ and inv_std_).
     /// The shift by the first row keeps the variance s2/n - (s1/n)^2 from cancelling when the
-    /// mean is large against the spread. Blocks of `block` rows are summed
-    /// in T, 8 channels to a vector instruction; the blocks' sums are added up in double, so a
-    /// batch of any size loses no more than a float sum of 32 values does.
+    /// mean is large against the spread. Blocks of `block` rows are summed in T, channels side
+    /// by side in vector registers; the blocks' sums are added up in double, so a batch of any
+    /// size loses no more than a sum of 32 values in T does.
     void column_sums(const T* a, const T* x, std::size_t rows, std::vector<double>& s1,
                      std::vector<double>& s2) {
         constexpr std::size_t block = 32;
