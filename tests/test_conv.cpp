@@ -1,5 +1,6 @@
 // Conv2D: forward values by hand, Keras's output shapes and errors, gradient checks for valid /
-// same padding, odd / even kernels, strides 1 and 2, dilation, both compute paths.
+// same padding, odd / even kernels, strides 1 and 2, dilation, the GEMM, small-patch and direct
+// (conv_direct.hpp) compute paths.
 #include "gradient_check.hpp"
 
 using namespace xkeras;
@@ -126,6 +127,28 @@ TEST_CASE("Conv2D gradients match central differences", "[conv2d][gradient]") {
          3,
          {.padding = "same", .activation = "softmax", .use_bias = false},
          {4, 4, 2}},
+        // conv_direct.hpp's kernels (stride 1, whole vectors of filters: 4 doubles): tiles that
+        // cross row ends and a last tile moved back, one and two vectors of filters
+        {"valid 3x3, 8 filters, 4 channels (direct kernels)",
+         8,
+         3,
+         {.activation = "relu"},
+         {6, 7, 4}},
+        {"same 2x2 (even), 12 filters, 8 channels (direct kernels)",
+         12,
+         2,
+         {.padding = "same", .activation = "tanh"},
+         {3, 3, 8}},
+        {"same 3x3 on 2x2, 20 filters (direct on fewer pixels than a tile, GEMM weight gradient)",
+         20,
+         3,
+         {.padding = "same"},
+         {2, 2, 4}},
+        {"valid 3x3, 8 filters from 3 channels (direct forward, GEMM input gradient)",
+         8,
+         3,
+         {.activation = "softmax", .use_bias = false},
+         {5, 6, 3}},
     };
     for (const auto& c : cases) {
         SECTION(c.what) {

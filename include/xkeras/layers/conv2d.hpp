@@ -4,21 +4,25 @@
 // (batch, OH, OW, filters); params kh * kw * C * filters + filters. Output sizes and the "same"
 // padding split are Keras's (see conv_utils.hpp).
 //
-// Computed as GEMMs: the input patches of a group of images are laid out as the rows of a
-// (rows, kh * kw * C) matrix (im2col), and cols . kernel lands directly in the NHWC output; the
-// kernel in Keras's layout is already the right-hand matrix. Backward: dW = cols^T . dZ and
-// dX = col2im(dZ . W^T). Image groups are sized so that their patch matrix stays in cache and are
-// spread over the thread pool; nothing is allocated per batch once the buffers have grown.
+// Stride 1 without dilation, with a filter count that fills whole SIMD vectors (8 floats), runs
+// the direct kernels of conv_direct.hpp, with no patch matrix: the output for up to 64 filters,
+// the weight gradient for up to 32, the input gradient (the padded dz correlated with the flipped
+// kernel) for up to 32, or 64 with "same" padding. Otherwise it runs as GEMMs: the input patches
+// of a group of images are laid out as the rows of a (rows, kh * kw * C) matrix (im2col), and cols
+// . kernel lands directly in the NHWC output; the kernel in Keras's layout is already the
+// right-hand matrix. Backward: dW = cols^T . dZ and dX = col2im(dZ . W^T). Image groups are sized
+// so that their patch matrix stays in cache and are spread over the thread pool; nothing is
+// allocated per batch once the buffers have grown.
 #pragma once
 
 #include <algorithm>
 #include <concepts>
-#include <cstring>
 #include <optional>
 #include <string>
 
 #include "../backend/parallel.hpp"
 #include "../initializers.hpp"
+#include "conv_direct.hpp"
 #include "conv_utils.hpp"
 #include "layer.hpp"
 
@@ -90,12 +94,20 @@ class Conv2D : public Layer<T> {
         this->ensure_shape(y_, {n, g_.out_h, g_.out_w, F});
         if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
         const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
-        grow_scratch(per * P * K);
+        grow_scratch(direct_forward() ? 0 : per * P * K, 0);
         backend::parallel_for(tasks, [&](std::size_t t, int thread) {
             const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
             T* y = y_.data() + n0 * P * F;
-            if (small_patch()) {
-                forward_direct(x, n0, cnt, y);  // bias and a ReLU are applied in the loop
+            if (direct_forward()) {
+                const detail::direct::plan p = input_plan();
+                for (std::size_t i = n0; i < n0 + cnt; ++i)
+                    detail::direct::correlate(p, padded_input(x, i, std::size_t(thread)),
+                                              kernel_.value.data(),
+                                              opt_.use_bias ? bias_.value.data() : nullptr,
+                                              fused_relu(), y + (i - n0) * P * F);
+                if (!fused_relu()) finish(y, rows);
+            } else if (small_patch()) {
+                forward_small_patch(x, n0, cnt, y);  // bias and a ReLU are applied in the loop
                 if (!fused_relu()) finish(y, rows);
             } else {
                 const T* a = patches(x, n0, cnt, scratch_[std::size_t(thread)]);
@@ -131,7 +143,9 @@ class Conv2D : public Layer<T> {
                 if (d.size() < per * P * F) d.resize(per * P * F);
         }
         if (need_input_grad) this->ensure_shape(dx_, shape_of(x));
-        grow_scratch(per * P * K);
+        const bool gemm_dx = need_input_grad && !direct_input_gradient();
+        grow_scratch(direct_weight_gradient() ? 0 : per * P * K, gemm_dx ? per * P * K : 0);
+        if (need_input_grad && direct_input_gradient()) flip_kernel();
         // The image groups are cut into one contiguous range per thread, each summing its own
         // partial weight gradient; the partials are added in order, so the result depends on
         // the thread count only, never on scheduling.
@@ -231,12 +245,24 @@ class Conv2D : public Layer<T> {
             for (std::size_t r = 0; r < rows; ++r)
                 for (std::size_t f = 0; f < F; ++f) db[f] += dz[r * F + f];
         }
-        // weight gradient: a GEMM over the patch matrix also for small patches (a GEMM with
-        // a long inner dimension runs well, unlike the forward one with K <= 16)
-        const T* a = patches(x, n0, cnt, scratch_[th]);
-        backend::gemm(true, false, K, F, rows, T(1), a, K, dz, F, T(1), partial_dw_[th].data(), F);
+        if (direct_weight_gradient()) {
+            const detail::direct::plan p = input_plan();
+            for (std::size_t i = n0; i < n0 + cnt; ++i)
+                detail::direct::weight_gradient(p, padded_input(x, i, th), dz + (i - n0) * P * F,
+                                                partial_dw_[th].data());
+        } else {
+            // a GEMM over the patch matrix also for small patches (a GEMM with a long inner
+            // dimension runs well, unlike the forward one with K <= 16)
+            const T* a = patches(x, n0, cnt, scratch_[th]);
+            backend::gemm(true, false, K, F, rows, T(1), a, K, dz, F, T(1), partial_dw_[th].data(),
+                          F);
+        }
         if (!need_input_grad) return;
         T* dx = dx_.data() + n0 * image_size();
+        if (direct_input_gradient()) {
+            input_gradient_direct(dz, cnt, th, dx);
+            return;
+        }
         if (direct()) {  // 1x1, stride 1, no padding: dx = dz . W^T straight into dx
             backend::gemm(false, true, rows, K, F, T(1), dz, F, kernel_.value.data(), F, T(0), dx,
                           K);
@@ -286,14 +312,94 @@ class Conv2D : public Layer<T> {
         return std::max<std::size_t>(1, (std::size_t(1) << 20) / std::max<std::size_t>(1, bytes));
     }
 
-    void grow_scratch(std::size_t values) {
+    /// Per-thread buffers: `patch_values` for patch matrices, `dcol_values` for their
+    /// gradients, and the padded images of the direct kernels.
+    void grow_scratch(std::size_t patch_values, std::size_t dcol_values) {
         const std::size_t threads = std::size_t(backend::pool_size());
         if (scratch_.size() < threads) scratch_.resize(threads);
         if (dcols_.size() < threads) dcols_.resize(threads);
-        if (direct()) return;  // every other convolution needs patches and dcols
+        if (padded_.size() < threads) padded_.resize(threads);
+        if (padded_dz_.size() < threads) padded_dz_.resize(threads);
+        if (direct()) return;  // a 1x1 stride-1 convolution needs neither patches nor dcols
         for (std::size_t t = 0; t < threads; ++t) {
-            if (scratch_[t].size() < values) scratch_[t].resize(values);
-            if (dcols_[t].size() < values) dcols_[t].resize(values);
+            if (scratch_[t].size() < patch_values) scratch_[t].resize(patch_values);
+            if (dcols_[t].size() < dcol_values) dcols_[t].resize(dcol_values);
+        }
+    }
+
+    /// The direct kernels' conditions (conv_direct.hpp): stride 1, no dilation, more than a 1x1
+    /// window and more than 16 patch values (smaller patches have forward_small_patch), whole
+    /// vectors of filters, and at most `vectors` of them. Where they are used is measured
+    /// (`bench_kernels --benchmark_filter=conv_path`, docs/performance.md): against im2col + GEMM
+    /// the forward pass won up to 64 filters (8 float vectors) and tied or lost at 128; the weight
+    /// gradient won at 32 filters and lost at 64, where the GEMM is wide enough to run well.
+    bool direct_kernels(std::size_t vectors) const {
+        return g_.s_h == 1 && g_.s_w == 1 && g_.d_h == 1 && g_.d_w == 1 && !direct() &&
+               !small_patch() && detail::direct::fits<T>(filters_) &&
+               filters_ <= vectors * detail::direct::simd<T>::lanes;
+    }
+    bool direct_forward() const { return direct_kernels(8); }
+    bool direct_weight_gradient() const { return direct_kernels(4); }
+    /// The input gradient's output channels are the input's: they must fill whole vectors too.
+    /// Its direct route computes every input pixel, the GEMM only the output's: with "valid"
+    /// padding (26x26 inputs against 24x24 outputs) that is extra work, so past 32 filters it runs
+    /// only where the two sizes match ("same"), up to 64 filters. In E1's step (`bench_epoch
+    /// --layer-times`) it won at 64 filters and lost at 128, where the flipped kernel (295 KB)
+    /// no longer stays in cache next to the weight gradient's GEMM.
+    bool direct_input_gradient() const {
+        const bool same_size = g_.in_h * g_.in_w == g_.out_h * g_.out_w;
+        return direct_kernels(same_size ? 8 : 4) && detail::direct::fits<T>(g_.channels);
+    }
+
+    /// The correlation of an input image (padded for "same") with the kernel.
+    detail::direct::plan input_plan() const {
+        return {g_.channels, filters_, g_.k_h, g_.k_w, g_.out_w + g_.k_w - 1, g_.out_h, g_.out_w};
+    }
+
+    /// Image i of x, or for "same" padding its copy in a zero-bordered buffer of thread `th`.
+    const T* padded_input(const tensor<T>& x, std::size_t i, std::size_t th) {
+        const T* img = x.data() + i * image_size();
+        if (g_.pad_top == 0 && g_.pad_left == 0 && !needs_bottom_padding()) return img;
+        const std::size_t C = g_.channels, ph = g_.out_h + g_.k_h - 1, pw = g_.out_w + g_.k_w - 1;
+        std::vector<T>& buf = padded_[th];
+        buf.assign(ph * pw * C, T(0));
+        for (std::size_t h = 0; h < g_.in_h; ++h)
+            std::copy_n(img + h * g_.in_w * C, g_.in_w * C,
+                        buf.data() + ((h + g_.pad_top) * pw + g_.pad_left) * C);
+        return buf.data();
+    }
+
+    /// The kernel flipped in both window axes with channels and filters swapped:
+    /// flipped[k_h-1-ky][k_w-1-kx][f][c] = kernel[ky][kx][c][f].
+    void flip_kernel() {
+        const std::size_t C = g_.channels, F = filters_, kh = g_.k_h, kw = g_.k_w;
+        flipped_.resize(kh * kw * C * F);
+        const T* w = kernel_.value.data();
+        for (std::size_t ky = 0; ky < kh; ++ky)
+            for (std::size_t kx = 0; kx < kw; ++kx) {
+                const T* src = w + (ky * kw + kx) * C * F;
+                T* dst = flipped_.data() + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * F * C;
+                for (std::size_t c = 0; c < C; ++c)
+                    for (std::size_t f = 0; f < F; ++f) dst[f * C + c] = src[c * F + f];
+            }
+    }
+
+    /// dx of `cnt` images from their dz: each dz image, padded by k - 1 all round, correlated
+    /// with the flipped kernel gives the gradient of the padded input, of which the part under
+    /// the real input is computed.
+    void input_gradient_direct(const T* dz, std::size_t cnt, std::size_t th, T* dx) {
+        const std::size_t F = filters_, kh = g_.k_h, kw = g_.k_w;
+        const std::size_t zh = g_.out_h + 2 * (kh - 1), zw = g_.out_w + 2 * (kw - 1);
+        std::vector<T>& buf = padded_dz_[th];
+        buf.assign(zh * zw * F, T(0));  // the borders stay zero; the inside is overwritten
+        const detail::direct::plan p{F, g_.channels, kh, kw, zw, g_.in_h, g_.in_w};
+        const T* origin = buf.data() + (g_.pad_top * zw + g_.pad_left) * F;
+        for (std::size_t i = 0; i < cnt; ++i, dz += g_.out_h * g_.out_w * F, dx += image_size()) {
+            for (std::size_t h = 0; h < g_.out_h; ++h)
+                std::copy_n(dz + h * g_.out_w * F, g_.out_w * F,
+                            buf.data() + ((h + kh - 1) * zw + kw - 1) * F);
+            detail::direct::correlate(p, origin, flipped_.data(), static_cast<const T*>(nullptr),
+                                      false, dx);
         }
     }
 
@@ -407,18 +513,12 @@ class Conv2D : public Layer<T> {
                (g_.out_w - 1) * g_.s_w + (g_.k_w - 1) * g_.d_w + 1 > g_.in_w + g_.pad_left;
     }
 
-    /// The direct loops work on blocks of `lanes` filters held in one SIMD register (GCC / Clang
-    /// vector extension, 32 bytes: AVX2, or two SSE registers), so they vectorise at -O2 too.
-    static constexpr std::size_t lanes = 32 / sizeof(T);
-    typedef T vec __attribute__((vector_size(32)));
-    static vec load(const T* p) {
-        vec v;
-        std::memcpy(&v, p, sizeof v);
-        return v;
-    }
-    static void store(T* p, vec v) { std::memcpy(p, &v, sizeof v); }
-
-    void forward_direct(const tensor<T>& x, std::size_t n0, std::size_t cnt, T* y) const {
+    /// The small-patch loop works on blocks of `lanes` filters held in one SIMD register
+    /// (conv_direct.hpp's 32-byte vector type), so it vectorises at -O2 too.
+    void forward_small_patch(const tensor<T>& x, std::size_t n0, std::size_t cnt, T* y) const {
+        using S = detail::direct::simd<T>;
+        using vec = typename S::vec;
+        constexpr std::size_t lanes = S::lanes;
         const std::size_t F = filters_, K = patch_size(), F_blocked = F / lanes * lanes;
         const T* w = kernel_.value.data();
         const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
@@ -426,10 +526,10 @@ class Conv2D : public Layer<T> {
         for_each_window(x, n0, cnt, [&](std::size_t row, const T* a, const std::size_t* off) {
             T* yr = y + row * F;
             for (std::size_t f0 = 0; f0 < F_blocked; f0 += lanes) {
-                vec acc = b ? load(b + f0) : vec{};
-                for (std::size_t k = 0; k < K; ++k) acc += a[off[k]] * load(w + k * F + f0);
+                vec acc = b ? S::load(b + f0) : vec{};
+                for (std::size_t k = 0; k < K; ++k) acc += a[off[k]] * S::load(w + k * F + f0);
                 if (relu) acc = acc > vec{} ? acc : vec{};
-                store(yr + f0, acc);
+                S::store(yr + f0, acc);
             }
             for (std::size_t f = F_blocked; f < F; ++f) {
                 T acc = b ? b[f] : T(0);
@@ -450,6 +550,9 @@ class Conv2D : public Layer<T> {
     std::vector<std::vector<T>> dz_;  // per thread: dL/d(pre-activation) of one image group
     const tensor<T>* x_ = nullptr;
     std::vector<std::vector<T>> scratch_, dcols_, partial_dw_, partial_db_;
+    // per thread: a padded input image and a padded dz image for the direct kernels
+    std::vector<std::vector<T>> padded_, padded_dz_;
+    std::vector<T> flipped_;  // the kernel as the input gradient's correlation needs
 };
 
 }  // namespace xkeras::layers

@@ -1,0 +1,217 @@
+// xkeras/layers/conv_direct.hpp - register-blocked direct convolution kernels for Conv2D with
+// stride 1 and no dilation over NHWC data, when the filter count is a multiple of the vector
+// width. They replace im2col + GEMM where the GEMM is narrow (32 or 64 filters): there every
+// patch value was copied twice (im2col, then the BLAS's packing) for 32 multiply-adds.
+//
+// Each kernel keeps a tile of 6 x 2 vectors in registers (12 accumulators, 2 operands and one
+// broadcast: 15 of AVX2's 16 registers) and streams the rest:
+//   - correlate: y[p][f] = init + sum over (ky, kx, c) of x[p + (ky, kx)][c] * w[ky][kx][c][f],
+//     6 output pixels x 2 vectors of filters. It is the forward pass, and also the input gradient
+//     (the dz image padded by k - 1 all round, correlated with the kernel flipped and transposed).
+//   - weight_gradient: dw[ky][kx][c][f] += sum over p of x[p + (ky, kx)][c] * dz[p][f],
+//     6 channels x 2 vectors of filters, over the pixels of one image.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+namespace xkeras::layers::detail::direct {
+
+/// 32-byte vectors (GCC / Clang vector extension): AVX2 registers, or two SSE registers.
+template <class T>
+struct simd {
+    static constexpr std::size_t lanes = 32 / sizeof(T);
+    typedef T vec __attribute__((vector_size(32)));
+    static vec load(const T* p) {
+        vec v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    }
+    static void store(T* p, vec v) { std::memcpy(p, &v, sizeof v); }
+};
+
+/// Pixels (correlate) or channels (weight_gradient) per register tile.
+inline constexpr std::size_t tile_rows = 6;
+
+/// The layout of one correlation: an input image of rows of `x_w` pixels with `C` channels, a
+/// (k_h, k_w, C, F) kernel and a contiguous out_h x out_w output with F channels.
+struct plan {
+    std::size_t C, F, k_h, k_w, x_w, out_h, out_w;
+};
+
+/// One output tile: the MR output pixels whose windows start at x + off[m] (they may span two
+/// rows), NV vectors of filters from f0 on (w, bias and y already point at f0).
+template <std::size_t MR, std::size_t NV, class T>
+inline void correlate_tile(const plan& p, const T* x, const std::size_t* off, const T* w,
+                           const T* bias, bool relu, T* y) {
+    using S = simd<T>;
+    using vec = typename S::vec;
+    vec acc[MR][NV];
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < NV; ++v) {
+        const vec b = bias ? S::load(bias + v * S::lanes) : vec{};
+#pragma GCC unroll 8
+        for (std::size_t m = 0; m < MR; ++m) acc[m][v] = b;
+    }
+    for (std::size_t ky = 0; ky < p.k_h; ++ky)
+        for (std::size_t kx = 0; kx < p.k_w; ++kx) {
+            const std::size_t shift = (ky * p.x_w + kx) * p.C;
+            const T* xm[MR];
+#pragma GCC unroll 8
+            for (std::size_t m = 0; m < MR; ++m) xm[m] = x + off[m] + shift;
+            const T* wp = w + (ky * p.k_w + kx) * p.C * p.F;
+            for (std::size_t c = 0; c < p.C; ++c, wp += p.F) {
+                vec wv[NV];
+#pragma GCC unroll 8
+                for (std::size_t v = 0; v < NV; ++v) wv[v] = S::load(wp + v * S::lanes);
+#pragma GCC unroll 8
+                for (std::size_t m = 0; m < MR; ++m) {
+                    const T a = xm[m][c];
+#pragma GCC unroll 8
+                    for (std::size_t v = 0; v < NV; ++v) acc[m][v] += a * wv[v];
+                }
+            }
+        }
+#pragma GCC unroll 8
+    for (std::size_t m = 0; m < MR; ++m)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) {
+            vec r = acc[m][v];
+            if (relu) r = r > vec{} ? r : vec{};
+            S::store(y + m * p.F + v * S::lanes, r);
+        }
+}
+
+/// Whether `correlate` handles F output channels: a whole number of vectors.
+template <class T>
+constexpr bool fits(std::size_t F) {
+    return F > 0 && F % simd<T>::lanes == 0;
+}
+
+/// y = bias + correlation of x with w (valid, stride 1), then ReLU when `relu`; bias may be null.
+/// x points at the input pixel under output pixel (0, 0); every window must lie inside x.
+/// Tiles run over the output pixels in order, across row ends, so a narrow output wastes nothing;
+/// the last tile is moved back to end at the last pixel (it recomputes a few pixels, harmless
+/// since the output is overwritten, not added to).
+template <class T>
+void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu, T* y) {
+    constexpr std::size_t L = simd<T>::lanes, MR = tile_rows;
+    const std::size_t P = p.out_h * p.out_w;
+    for (std::size_t f0 = 0; f0 < p.F;) {  // one block of filters at a time: its weights stay in L1
+        const bool two = f0 + 2 * L <= p.F;
+        const T* b = bias ? bias + f0 : nullptr;
+        const std::size_t mr = P >= MR ? MR : 1;
+        for (std::size_t q0 = 0; q0 < P; q0 += mr) {
+            const std::size_t q = std::min(q0, P - mr);
+            std::size_t off[MR];
+            for (std::size_t m = 0; m < mr; ++m)
+                off[m] = ((q + m) / p.out_w * p.x_w + (q + m) % p.out_w) * p.C;
+            T* yq = y + q * p.F + f0;
+            if (mr == MR) {
+                if (two)
+                    correlate_tile<MR, 2>(p, x, off, w + f0, b, relu, yq);
+                else
+                    correlate_tile<MR, 1>(p, x, off, w + f0, b, relu, yq);
+            } else {
+                if (two)
+                    correlate_tile<1, 2>(p, x, off, w + f0, b, relu, yq);
+                else
+                    correlate_tile<1, 1>(p, x, off, w + f0, b, relu, yq);
+            }
+        }
+        f0 += two ? 2 * L : L;
+    }
+}
+
+/// One weight-gradient tile: MC channels from c0 of kernel position (ky, kx), NV vectors of
+/// filters from f0 on, summed over output rows [oh0, oh1) of one image.
+template <std::size_t MC, std::size_t NV, class T>
+inline void weight_gradient_tile(const plan& p, std::size_t oh0, std::size_t oh1, const T* x,
+                                 const T* dz, T* dw) {
+    using S = simd<T>;
+    using vec = typename S::vec;
+    vec acc[MC][NV];
+#pragma GCC unroll 8
+    for (std::size_t m = 0; m < MC; ++m)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) acc[m][v] = S::load(dw + m * p.F + v * S::lanes);
+    for (std::size_t oh = oh0; oh < oh1; ++oh) {
+        const T* xr = x + oh * p.x_w * p.C;
+        const T* dr = dz + oh * p.out_w * p.F;
+        for (std::size_t ow = 0; ow < p.out_w; ++ow, xr += p.C, dr += p.F) {
+            vec d[NV];
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < NV; ++v) d[v] = S::load(dr + v * S::lanes);
+#pragma GCC unroll 8
+            for (std::size_t m = 0; m < MC; ++m) {
+                const T a = xr[m];
+#pragma GCC unroll 8
+                for (std::size_t v = 0; v < NV; ++v) acc[m][v] += a * d[v];
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (std::size_t m = 0; m < MC; ++m)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < NV; ++v) S::store(dw + m * p.F + v * S::lanes, acc[m][v]);
+}
+
+/// A weight-gradient tile of mc channels (6, 4, 2 or 1: the channel count's remainder).
+template <std::size_t NV, class T>
+inline void weight_gradient_tiles(std::size_t mc, const plan& p, std::size_t oh0, std::size_t oh1,
+                                  const T* x, const T* dz, T* dw) {
+    switch (mc) {
+        case tile_rows:
+            return weight_gradient_tile<tile_rows, NV>(p, oh0, oh1, x, dz, dw);
+        case 4:
+            return weight_gradient_tile<4, NV>(p, oh0, oh1, x, dz, dw);
+        case 2:
+            return weight_gradient_tile<2, NV>(p, oh0, oh1, x, dz, dw);
+        default:
+            return weight_gradient_tile<1, NV>(p, oh0, oh1, x, dz, dw);
+    }
+}
+
+/// weight_gradient over output rows [oh0, oh1).
+template <class T>
+void weight_gradient_rows(const plan& p, std::size_t oh0, std::size_t oh1, const T* x, const T* dz,
+                          T* dw) {
+    constexpr std::size_t L = simd<T>::lanes, MC = tile_rows;
+    for (std::size_t ky = 0; ky < p.k_h; ++ky)
+        for (std::size_t kx = 0; kx < p.k_w; ++kx) {
+            const T* xk = x + (ky * p.x_w + kx) * p.C;
+            T* dwk = dw + (ky * p.k_w + kx) * p.C * p.F;
+            for (std::size_t f0 = 0; f0 < p.F;) {
+                const bool two = f0 + 2 * L <= p.F;
+                for (std::size_t c = 0; c < p.C;) {
+                    const std::size_t left = p.C - c;
+                    const std::size_t mc = left >= MC ? MC : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+                    if (two)
+                        weight_gradient_tiles<2>(mc, p, oh0, oh1, xk + c, dz + f0,
+                                                 dwk + c * p.F + f0);
+                    else
+                        weight_gradient_tiles<1>(mc, p, oh0, oh1, xk + c, dz + f0,
+                                                 dwk + c * p.F + f0);
+                    c += mc;
+                }
+                f0 += two ? 2 * L : L;
+            }
+        }
+}
+
+/// dw (k_h, k_w, C, F) += the weight gradient of one image: x as for `correlate`, dz its
+/// (out_h, out_w, F) output gradient.
+template <class T>
+void weight_gradient(const plan& p, const T* x, const T* dz, T* dw) {
+    // blocks of output rows whose dz and input rows fit in about 16 KiB: every tile of the
+    // block then reads them from L1
+    const std::size_t row_bytes = (p.out_w * p.F + p.x_w * p.C) * sizeof(T);
+    const std::size_t block = std::max<std::size_t>(1, (std::size_t(16) << 10) / row_bytes);
+    for (std::size_t oh0 = 0; oh0 < p.out_h; oh0 += block) {
+        const std::size_t oh1 = std::min(p.out_h, oh0 + block);
+        weight_gradient_rows(p, oh0, oh1, x, dz, dw);
+    }
+}
+
+}  // namespace xkeras::layers::detail::direct
