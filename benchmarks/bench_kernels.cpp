@@ -1,9 +1,14 @@
 // bench_kernels: Google Benchmark micro-benchmarks of Conv2D forward and backward at E1's shapes
-// (batch 500), with GFLOP/s next to the machine's sgemm GFLOP/s measured in the same run.
+// (batch 500), with GFLOP/s next to the machine's sgemm GFLOP/s measured in the same run; and
+// BM_conv_path: the direct kernels of conv_direct.hpp against im2col + GEMM for each part of a
+// convolution (forward, weight gradient, input gradient) at the seed models' stride-1 shapes,
+// the measurement behind Conv2D's choice between them.
 //
 //   build/benchmarks/bench_kernels [--benchmark_filter=...]   (XKERAS_NUM_THREADS sets threads)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <random>
 #include <vector>
 
 #include <xkeras/xkeras.hpp>
@@ -67,10 +72,122 @@ void BM_conv2d_backward(benchmark::State& state) {
     conv(state, true);
 }
 
+// The seed models' stride-1 convolutions past the first layer: input height = width (with "same"
+// padding already applied), channels, filters, kernel size, batch, "same".
+struct path_case {
+    std::size_t h, c, f, k, batch;
+    bool same;
+    const char* model;
+};
+// clang-format off
+const path_case paths[] = {{26, 32, 32, 3, 128, false, "E5 CNN conv2d_1"},
+                           {12, 32, 64, 3, 128, false, "E5 CNN conv2d_2"},
+                           {10, 64, 64, 3, 128, false, "E5 CNN conv2d_3"},
+                           {16, 32, 64, 3, 500, true, "E1 conv2d_1"},
+                           {9, 64, 128, 3, 500, true, "E1 conv2d_2"},
+                           {15, 16, 32, 2, 512, true, "E3 conv2d_1"},
+                           {13, 32, 64, 3, 32, false, "E4 conv2d_1"}};
+// clang-format on
+
+/// Arguments: case, part (0 forward, 1 weight gradient, 2 input gradient), path (0 GEMM, 1
+/// direct). One thread's work: the images one after another, as one Conv2D task does them.
+void BM_conv_path(benchmark::State& state) {
+    namespace direct = xk::layers::detail::direct;
+    const path_case& pc = paths[state.range(0)];
+    const int part = int(state.range(1));
+    const bool use_direct = state.range(2) == 1;
+    const std::size_t H = pc.h, C = pc.c, F = pc.f, k = pc.k, N = pc.batch;
+    const std::size_t OH = H - k + 1, P = OH * OH, K = k * k * C;
+    std::mt19937 gen(1);
+    std::normal_distribution<float> normal;
+    auto random = [&](std::size_t n) {
+        std::vector<float> v(n);
+        for (auto& e : v) e = normal(gen);
+        return v;
+    };
+    const std::vector<float> x = random(N * H * H * C), w = random(K * F), bias = random(F),
+                             dz = random(N * P * F);
+    std::vector<float> y(N * P * F), dw(K * F), dx(N * H * H * C), cols(P * K), dcols(P * K);
+    std::vector<float> flipped(K * F), zpad((OH + 2 * (k - 1)) * (OH + 2 * (k - 1)) * F, 0.f);
+    for (std::size_t ky = 0; ky < k; ++ky)
+        for (std::size_t kx = 0; kx < k; ++kx)
+            for (std::size_t c = 0; c < C; ++c)
+                for (std::size_t f = 0; f < F; ++f)
+                    flipped[(((k - 1 - ky) * k + (k - 1 - kx)) * F + f) * C + c] =
+                        w[((ky * k + kx) * C + c) * F + f];
+    const direct::plan fwd{C, F, k, k, H, OH, OH};
+    // the input gradient is wanted under the real input only: without the "same" border
+    const std::size_t zw = OH + 2 * (k - 1), pad = pc.same ? (k - 1) / 2 : 0;
+    const std::size_t in = pc.same ? OH : H;
+    const direct::plan bwd{F, C, k, k, zw, in, in};
+    auto im2col = [&](std::size_t n) {
+        for (std::size_t oh = 0; oh < OH; ++oh)
+            for (std::size_t ow = 0; ow < OH; ++ow)
+                for (std::size_t ky = 0; ky < k; ++ky)
+                    std::copy_n(x.data() + ((n * H + oh + ky) * H + ow) * C, k * C,
+                                cols.data() + (oh * OH + ow) * K + ky * k * C);
+    };
+    for (auto _ : state) {
+        for (std::size_t n = 0; n < N; ++n) {
+            const float* xn = x.data() + n * H * H * C;
+            const float* dzn = dz.data() + n * P * F;
+            float* yn = y.data() + n * P * F;
+            float* dxn = dx.data() + n * H * H * C;
+            if (part == 0 && use_direct) {
+                direct::correlate(fwd, xn, w.data(), bias.data(), true, yn);
+            } else if (part == 0) {  // as Conv2D did: bias, GEMM with beta 1, ReLU
+                im2col(n);
+                for (std::size_t p = 0; p < P; ++p) std::copy_n(bias.data(), F, yn + p * F);
+                xk::backend::gemm(false, false, P, F, K, 1.f, cols.data(), K, w.data(), F, 1.f, yn,
+                                  F);
+                for (std::size_t i = 0; i < P * F; ++i) yn[i] = std::max(yn[i], 0.f);
+            } else if (part == 1 && use_direct) {
+                direct::weight_gradient(fwd, xn, dzn, dw.data());
+            } else if (part == 1) {
+                im2col(n);
+                xk::backend::gemm(true, false, K, F, P, 1.f, cols.data(), K, dzn, F, 1.f, dw.data(),
+                                  F);
+            } else if (use_direct) {  // dz padded by k - 1, correlated with the flipped kernel
+                for (std::size_t oh = 0; oh < OH; ++oh)
+                    std::copy_n(dzn + oh * OH * F, OH * F,
+                                zpad.data() + ((oh + k - 1) * zw + k - 1) * F);
+                direct::correlate(bwd, zpad.data() + (pad * zw + pad) * F, flipped.data(),
+                                  static_cast<const float*>(nullptr), false, dxn);
+            } else {  // GEMM into the patch gradients, then col2im
+                xk::backend::gemm(false, true, P, K, F, 1.f, dzn, F, w.data(), F, 0.f, dcols.data(),
+                                  K);
+                std::fill(dxn, dxn + H * H * C, 0.f);
+                const float* d = dcols.data();
+                for (std::size_t oh = 0; oh < OH; ++oh)
+                    for (std::size_t ow = 0; ow < OH; ++ow)
+                        for (std::size_t ky = 0; ky < k; ++ky)
+                            for (std::size_t kx = 0; kx < k; ++kx, d += C) {
+                                float* o = dxn + ((oh + ky) * H + ow + kx) * C;
+                                for (std::size_t c = 0; c < C; ++c) o[c] += d[c];
+                            }
+            }
+        }
+        benchmark::DoNotOptimize(y.data());
+        benchmark::DoNotOptimize(dw.data());
+        benchmark::DoNotOptimize(dx.data());
+    }
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * double(N * P * K * F) * double(state.iterations()),
+                           benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+    static const char* parts[] = {"forward", "weight gradient", "input gradient"};
+    state.SetLabel(std::string(pc.model) + ", " + parts[part] +
+                   (use_direct ? ", direct" : ", im2col + GEMM"));
+}
+
 }  // namespace
 
 BENCHMARK(BM_sgemm)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_forward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK(BM_conv_path)
+    ->ArgsProduct({benchmark::CreateDenseRange(0, std::size(paths) - 1, 1), {0, 1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();
