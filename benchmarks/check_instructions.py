@@ -8,7 +8,9 @@ machine whatever else runs on it, so this can gate CI where wall time could not.
 
 Under valgrind OpenBLAS is pinned to its Sandybridge (AVX, no FMA) kernels: valgrind emulates FMA
 instructions one lane at a time, which made the Haswell kernels run ~30x slower than the
-rest. The budget therefore measures xkeras's own code plus a fixed BLAS, not the production BLAS.
+rest. For the same reason instruction_workload itself is compiled with -mno-fma
+(benchmarks/CMakeLists.txt): xkeras's direct convolution kernels are mostly FMAs. The budget
+therefore measures xkeras's own code without FMA plus a fixed BLAS, not the production build.
 
   check_instructions.py [--binary PATH] [--budget PATH] [--update]
 
@@ -81,7 +83,7 @@ def main():
             "checksum": checksum,
             "measured": date.today().isoformat(),
             "note": "callgrind Ir inside xkeras_instruction_workload; OpenBLAS pinned to "
-                    "Sandybridge kernels, 1 thread. Update with: "
+                    "Sandybridge kernels, workload built with -mno-fma, 1 thread. Update with: "
                     "benchmarks/check_instructions.py --update",
         }
         budget_path.write_text(json.dumps(budget, indent=2) + "\n")
