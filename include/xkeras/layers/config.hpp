@@ -79,7 +79,8 @@ class reader {
   public:
     reader(const json& cfg, std::string class_name) : cfg_(cfg), cls_(std::move(class_name)) {
         if (!cfg_.is_object())
-            throw value_error(detail::cat(cls_, ": expected a config object, got ", cfg_.dump()));
+            throw value_error(
+                xkeras::detail::cat(cls_, ": expected a config object, got ", cfg_.dump()));
         if (cfg_.contains("name") && cfg_["name"].is_string())
             name_ = cfg_["name"].get<std::string>();
         // Keys every Keras layer has, handled by the model or without meaning here.
