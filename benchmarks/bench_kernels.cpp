@@ -92,7 +92,8 @@ const path_case paths[] = {{26, 32, 32, 3, 128, false, "E5 CNN conv2d_1"},
 /// Arguments: case, part (0 forward, 1 weight gradient, 2 input gradient), path (0 GEMM, 1
 /// direct). One thread's work: the images one after another, as one Conv2D task does them.
 void BM_conv_path(benchmark::State& state) {
-    namespace direct = xk::layers::detail::direct;
+    namespace detail = xk::layers::detail;
+    namespace direct = detail::direct;
     const path_case& pc = paths[state.range(0)];
     const int part = int(state.range(1));
     const bool use_direct = state.range(2) == 1;
@@ -108,25 +109,16 @@ void BM_conv_path(benchmark::State& state) {
     const std::vector<float> x = random(N * H * H * C), w = random(K * F), bias = random(F),
                              dz = random(N * P * F);
     std::vector<float> y(N * P * F), dw(K * F), dx(N * H * H * C), cols(P * K), dcols(P * K);
-    std::vector<float> flipped(K * F), zpad((OH + 2 * (k - 1)) * (OH + 2 * (k - 1)) * F, 0.f);
-    for (std::size_t ky = 0; ky < k; ++ky)
-        for (std::size_t kx = 0; kx < k; ++kx)
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t f = 0; f < F; ++f)
-                    flipped[(((k - 1 - ky) * k + (k - 1 - kx)) * F + f) * C + c] =
-                        w[((ky * k + kx) * C + c) * F + f];
+    std::vector<float> flipped(K * F), zpad;
+    // Conv2D's own data movement (im2col.hpp) over the valid H x H convolution
+    const auto g = detail::window2d::make({H, H, C}, int(k), 1, 1, false, "bench");
+    const std::vector<std::size_t> offsets = detail::window_offsets(g);
+    detail::flip_kernel(g, F, w.data(), flipped.data());
     const direct::plan fwd{C, F, k, k, H, OH, OH};
     // the input gradient is wanted under the real input only: without the "same" border
     const std::size_t zw = OH + 2 * (k - 1), pad = pc.same ? (k - 1) / 2 : 0;
     const std::size_t in = pc.same ? OH : H;
     const direct::plan bwd{F, C, k, k, zw, in, in};
-    auto im2col = [&](std::size_t n) {
-        for (std::size_t oh = 0; oh < OH; ++oh)
-            for (std::size_t ow = 0; ow < OH; ++ow)
-                for (std::size_t ky = 0; ky < k; ++ky)
-                    std::copy_n(x.data() + ((n * H + oh + ky) * H + ow) * C, k * C,
-                                cols.data() + (oh * OH + ow) * K + ky * k * C);
-    };
     for (auto _ : state) {
         for (std::size_t n = 0; n < N; ++n) {
             const float* xn = x.data() + n * H * H * C;
@@ -136,7 +128,7 @@ void BM_conv_path(benchmark::State& state) {
             if (part == 0 && use_direct) {
                 direct::correlate(fwd, xn, w.data(), bias.data(), true, yn);
             } else if (part == 0) {  // as Conv2D did: bias, GEMM with beta 1, ReLU
-                im2col(n);
+                detail::im2col(g, offsets.data(), xn, cols.data());
                 for (std::size_t p = 0; p < P; ++p) std::copy_n(bias.data(), F, yn + p * F);
                 xk::backend::gemm(false, false, P, F, K, 1.f, cols.data(), K, w.data(), F, 1.f, yn,
                                   F);
@@ -144,27 +136,17 @@ void BM_conv_path(benchmark::State& state) {
             } else if (part == 1 && use_direct) {
                 direct::weight_gradient(fwd, xn, dzn, dw.data());
             } else if (part == 1) {
-                im2col(n);
+                detail::im2col(g, offsets.data(), xn, cols.data());
                 xk::backend::gemm(true, false, K, F, P, 1.f, cols.data(), K, dzn, F, 1.f, dw.data(),
                                   F);
             } else if (use_direct) {  // dz padded by k - 1, correlated with the flipped kernel
-                for (std::size_t oh = 0; oh < OH; ++oh)
-                    std::copy_n(dzn + oh * OH * F, OH * F,
-                                zpad.data() + ((oh + k - 1) * zw + k - 1) * F);
-                direct::correlate(bwd, zpad.data() + (pad * zw + pad) * F, flipped.data(),
+                const float* z = detail::pad_output_gradient(g, F, dzn, zpad);
+                direct::correlate(bwd, z + (pad * zw + pad) * F, flipped.data(),
                                   static_cast<const float*>(nullptr), false, dxn);
             } else {  // GEMM into the patch gradients, then col2im
                 xk::backend::gemm(false, true, P, K, F, 1.f, dzn, F, w.data(), F, 0.f, dcols.data(),
                                   K);
-                std::fill(dxn, dxn + H * H * C, 0.f);
-                const float* d = dcols.data();
-                for (std::size_t oh = 0; oh < OH; ++oh)
-                    for (std::size_t ow = 0; ow < OH; ++ow)
-                        for (std::size_t ky = 0; ky < k; ++ky)
-                            for (std::size_t kx = 0; kx < k; ++kx, d += C) {
-                                float* o = dxn + ((oh + ky) * H + ow + kx) * C;
-                                for (std::size_t c = 0; c < C; ++c) o[c] += d[c];
-                            }
+                detail::col2im(g, dcols.data(), 1, dxn);
             }
         }
         benchmark::DoNotOptimize(y.data());

@@ -121,6 +121,13 @@ TEST_CASE("Conv2D gradients match central differences", "[conv2d][gradient]") {
          {.strides = 2, .padding = "same", .activation = "sigmoid"},
          {5, 6, 4}},
         {"valid 3x2 dilation 2", 2, {3, 2}, {.dilation_rate = 2}, {7, 6, 2}},
+        {"same 3x3 dilation 2", 2, 3, {.padding = "same", .dilation_rate = 2}, {5, 5, 3}},
+        // padded along the width only: along the height the windows stop before the last row
+        {"same 1x3 stride 2, last input row unread",
+         2,
+         {1, 3},
+         {.strides = 2, .padding = "same"},
+         {6, 5, 2}},
         {"1x1 (no im2col)", 3, 1, {.activation = "relu"}, {3, 4, 5}},
         {"no bias, softmax over filters",
          4,

@@ -10,9 +10,10 @@
 // kernel) for up to 32, or 64 with "same" padding. Otherwise it runs as GEMMs: the input patches
 // of a group of images are laid out as the rows of a (rows, kh * kw * C) matrix (im2col), and cols
 // . kernel lands directly in the NHWC output; the kernel in Keras's layout is already the
-// right-hand matrix. Backward: dW = cols^T . dZ and dX = col2im(dZ . W^T). Image groups are sized
-// so that their patch matrix stays in cache and are spread over the thread pool; nothing is
-// allocated per batch once the buffers have grown.
+// right-hand matrix. Backward: dW = cols^T . dZ and dX = col2im(dZ . W^T). The copying (padded
+// images, im2col, col2im, the flipped kernel) is in im2col.hpp. Image groups are sized so that
+// their patch matrix stays in cache and are spread over the thread pool; nothing is allocated per
+// batch once the buffers have grown.
 #pragma once
 
 #include <algorithm>
@@ -24,6 +25,7 @@
 #include "../initializers.hpp"
 #include "conv_direct.hpp"
 #include "conv_utils.hpp"
+#include "im2col.hpp"
 #include "layer.hpp"
 
 namespace xkeras::layers {
@@ -107,10 +109,11 @@ class Conv2D : public Layer<T> {
                                               fused_relu(), y + (i - n0) * P * F);
                 if (!fused_relu()) finish(y, rows);
             } else if (small_patch()) {
-                forward_small_patch(x, n0, cnt, y);  // bias and a ReLU are applied in the loop
+                // bias and a ReLU are applied in the loop
+                forward_small_patch(x, n0, cnt, std::size_t(thread), y);
                 if (!fused_relu()) finish(y, rows);
             } else {
-                const T* a = patches(x, n0, cnt, scratch_[std::size_t(thread)]);
+                const T* a = patches(x, n0, cnt, std::size_t(thread));
                 // C starts as the bias and the GEMM adds to it (beta 1): OpenBLAS would
                 // otherwise clear C in a pass of its own and the bias take another
                 const bool bias = fill_bias(y, rows);
@@ -145,7 +148,10 @@ class Conv2D : public Layer<T> {
         if (need_input_grad) this->ensure_shape(dx_, shape_of(x));
         const bool gemm_dx = need_input_grad && !direct_input_gradient();
         grow_scratch(direct_weight_gradient() ? 0 : per * P * K, gemm_dx ? per * P * K : 0);
-        if (need_input_grad && direct_input_gradient()) flip_kernel();
+        if (need_input_grad && direct_input_gradient()) {
+            flipped_.resize(K * F);
+            detail::flip_kernel(g_, F, kernel_.value.data(), flipped_.data());
+        }
         // The image groups are cut into one contiguous range per thread, each summing its own
         // partial weight gradient; the partials are added in order, so the result depends on
         // the thread count only, never on scheduling.
@@ -253,7 +259,7 @@ class Conv2D : public Layer<T> {
         } else {
             // a GEMM over the patch matrix also for small patches (a GEMM with a long inner
             // dimension runs well, unlike the forward one with K <= 16)
-            const T* a = patches(x, n0, cnt, scratch_[th]);
+            const T* a = patches(x, n0, cnt, th);
             backend::gemm(true, false, K, F, rows, T(1), a, K, dz, F, T(1), partial_dw_[th].data(),
                           F);
         }
@@ -271,12 +277,13 @@ class Conv2D : public Layer<T> {
         T* dcols = dcols_[th].data();
         backend::gemm(false, true, rows, K, F, T(1), dz, F, kernel_.value.data(), F, T(0), dcols,
                       K);
-        col2im(dcols, cnt, dx);
+        detail::col2im(g_, dcols, cnt, dx);
     }
 
   protected:
     void build_weights(const shape_t& in) override {
         g_ = geometry(in);
+        offsets_ = detail::window_offsets(g_);
         const shape_t kshape{kernel_size_.h, kernel_size_.w, in[2], filters_};
         kernel_ =
             this->make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
@@ -353,93 +360,37 @@ class Conv2D : public Layer<T> {
 
     /// The correlation of an input image (padded for "same") with the kernel.
     detail::direct::plan input_plan() const {
-        return {g_.channels, filters_, g_.k_h, g_.k_w, g_.out_w + g_.k_w - 1, g_.out_h, g_.out_w};
+        return {g_.channels, filters_, g_.k_h, g_.k_w, g_.read_w(), g_.out_h, g_.out_w};
     }
 
-    /// Image i of x, or for "same" padding its copy in a zero-bordered buffer of thread `th`.
+    /// Image i of x as the windows read it: x's own, or with padding its zero-bordered copy in
+    /// thread th's buffer (im2col.hpp's pad_image).
     const T* padded_input(const tensor<T>& x, std::size_t i, std::size_t th) {
-        const T* img = x.data() + i * image_size();
-        if (g_.pad_top == 0 && g_.pad_left == 0 && !needs_bottom_padding()) return img;
-        const std::size_t C = g_.channels, ph = g_.out_h + g_.k_h - 1, pw = g_.out_w + g_.k_w - 1;
-        std::vector<T>& buf = padded_[th];
-        buf.assign(ph * pw * C, T(0));
-        for (std::size_t h = 0; h < g_.in_h; ++h)
-            std::copy_n(img + h * g_.in_w * C, g_.in_w * C,
-                        buf.data() + ((h + g_.pad_top) * pw + g_.pad_left) * C);
-        return buf.data();
-    }
-
-    /// The kernel flipped in both window axes with channels and filters swapped:
-    /// flipped[k_h-1-ky][k_w-1-kx][f][c] = kernel[ky][kx][c][f].
-    void flip_kernel() {
-        const std::size_t C = g_.channels, F = filters_, kh = g_.k_h, kw = g_.k_w;
-        flipped_.resize(kh * kw * C * F);
-        const T* w = kernel_.value.data();
-        for (std::size_t ky = 0; ky < kh; ++ky)
-            for (std::size_t kx = 0; kx < kw; ++kx) {
-                const T* src = w + (ky * kw + kx) * C * F;
-                T* dst = flipped_.data() + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * F * C;
-                for (std::size_t c = 0; c < C; ++c)
-                    for (std::size_t f = 0; f < F; ++f) dst[f * C + c] = src[c * F + f];
-            }
+        return detail::pad_image(g_, x.data() + i * image_size(), padded_[th]);
     }
 
     /// dx of `cnt` images from their dz: each dz image, padded by k - 1 all round, correlated
     /// with the flipped kernel gives the gradient of the padded input, of which the part under
     /// the real input is computed.
     void input_gradient_direct(const T* dz, std::size_t cnt, std::size_t th, T* dx) {
-        const std::size_t F = filters_, kh = g_.k_h, kw = g_.k_w;
-        const std::size_t zh = g_.out_h + 2 * (kh - 1), zw = g_.out_w + 2 * (kw - 1);
-        std::vector<T>& buf = padded_dz_[th];
-        buf.assign(zh * zw * F, T(0));  // the borders stay zero; the inside is overwritten
-        const detail::direct::plan p{F, g_.channels, kh, kw, zw, g_.in_h, g_.in_w};
-        const T* origin = buf.data() + (g_.pad_top * zw + g_.pad_left) * F;
+        const std::size_t F = filters_, zw = g_.out_w + 2 * (g_.k_w - 1);
+        const detail::direct::plan p{F, g_.channels, g_.k_h, g_.k_w, zw, g_.in_h, g_.in_w};
         for (std::size_t i = 0; i < cnt; ++i, dz += g_.out_h * g_.out_w * F, dx += image_size()) {
-            for (std::size_t h = 0; h < g_.out_h; ++h)
-                std::copy_n(dz + h * g_.out_w * F, g_.out_w * F,
-                            buf.data() + ((h + kh - 1) * zw + kw - 1) * F);
-            detail::direct::correlate(p, origin, flipped_.data(), static_cast<const T*>(nullptr),
-                                      false, dx);
+            const T* z = detail::pad_output_gradient(g_, F, dz, padded_dz_[th]);
+            detail::direct::correlate(p, z + (g_.pad_top * zw + g_.pad_left) * F, flipped_.data(),
+                                      static_cast<const T*>(nullptr), false, dx);
         }
     }
 
-    /// The patch matrix of images [n0, n0 + cnt): rows (image, oh, ow), columns (ky, kx, c).
-    /// A 1x1 stride-1 convolution uses the input itself. Built from the windows of
-    /// for_each_window (no bounds checks); with dilation 1 along the width, each kernel row is one
-    /// contiguous copy of k_w * C values.
-    const T* patches(const tensor<T>& x, std::size_t n0, std::size_t cnt,
-                     std::vector<T>& buf) const {
+    /// The patch matrix of images [n0, n0 + cnt) in thread th's buffer: rows (image, oh, ow),
+    /// columns (ky, kx, c) (im2col.hpp). A 1x1 stride-1 convolution uses the input itself.
+    const T* patches(const tensor<T>& x, std::size_t n0, std::size_t cnt, std::size_t th) {
         if (direct()) return x.data() + n0 * image_size();
-        const std::size_t C = g_.channels, K = patch_size();
-        const std::size_t run = g_.d_w == 1 ? g_.k_w * C : C;  // contiguous values per copy
-        const std::size_t runs = K / run;
-        T* out = buf.data();
-        for_each_window(x, n0, cnt, [&](std::size_t row, const T* a, const std::size_t* off) {
-            T* o = out + row * K;
-            for (std::size_t r = 0; r < runs; ++r, o += run) std::copy_n(a + off[r * run], run, o);
-        });
-        return buf.data();
-    }
-
-    /// dx of images [n0, n0 + cnt) from the patch gradients (the adjoint of `patches`).
-    void col2im(const T* dcols, std::size_t cnt, T* dx) const {
-        const std::size_t C = g_.channels, K = patch_size();
-        std::fill(dx, dx + cnt * image_size(), T(0));
-        for (std::size_t i = 0; i < cnt; ++i, dx += image_size())
-            for (std::size_t oh = 0; oh < g_.out_h; ++oh)
-                for (std::size_t ow = 0; ow < g_.out_w; ++ow, dcols += K) {
-                    const T* d = dcols;
-                    for (std::size_t ky = 0; ky < g_.k_h; ++ky) {
-                        const long ih = long(oh * g_.s_h + ky * g_.d_h) - long(g_.pad_top);
-                        for (std::size_t kx = 0; kx < g_.k_w; ++kx, d += C) {
-                            const long iw = long(ow * g_.s_w + kx * g_.d_w) - long(g_.pad_left);
-                            if (ih < 0 || iw < 0 || ih >= long(g_.in_h) || iw >= long(g_.in_w))
-                                continue;
-                            T* o = dx + (std::size_t(ih) * g_.in_w + std::size_t(iw)) * C;
-                            for (std::size_t c = 0; c < C; ++c) o[c] += d[c];
-                        }
-                    }
-                }
+        const std::size_t per_image = g_.out_h * g_.out_w * patch_size();
+        T* out = scratch_[th].data();
+        for (std::size_t i = 0; i < cnt; ++i)
+            detail::im2col(g_, offsets_.data(), padded_input(x, n0 + i, th), out + i * per_image);
+        return out;
     }
 
     /// ReLU folded into the loops that write the output (no logits wanted: not a fused loss).
@@ -473,49 +424,10 @@ class Conv2D : public Layer<T> {
     /// (their weight gradient is still a GEMM: its inner dimension is the batch's pixels).
     bool small_patch() const { return patch_size() <= 16; }
 
-    /// Calls f(row, origin, offsets) for every output position of images [n0, n0 + cnt): the
-    /// patch value (ky, kx, c) is origin[offsets[(ky * k_w + kx) * C + c]]. With padding, each
-    /// image is first copied into a zero-bordered buffer, so no window needs a bounds check.
-    template <class F>
-    void for_each_window(const tensor<T>& x, std::size_t n0, std::size_t cnt, F&& f) const {
-        const std::size_t C = g_.channels;
-        const bool padded = g_.pad_top > 0 || g_.pad_left > 0 || needs_bottom_padding();
-        const std::size_t ph =
-            padded ? (g_.out_h - 1) * g_.s_h + (g_.k_h - 1) * g_.d_h + 1 : g_.in_h;
-        const std::size_t pw =
-            padded ? (g_.out_w - 1) * g_.s_w + (g_.k_w - 1) * g_.d_w + 1 : g_.in_w;
-        std::vector<std::size_t> offsets(patch_size());
-        for (std::size_t ky = 0, k = 0; ky < g_.k_h; ++ky)
-            for (std::size_t kx = 0; kx < g_.k_w; ++kx)
-                for (std::size_t c = 0; c < C; ++c, ++k)
-                    offsets[k] = (ky * g_.d_h * pw + kx * g_.d_w) * C + c;
-        std::vector<T> buf(padded ? ph * pw * C : 0, T(0));
-        std::size_t row = 0;
-        for (std::size_t i = n0; i < n0 + cnt; ++i) {
-            const T* img = x.data() + i * image_size();
-            if (padded) {
-                for (std::size_t h = 0; h < g_.in_h && h + g_.pad_top < ph; ++h) {
-                    const std::size_t w_n = std::min(g_.in_w, pw - g_.pad_left);
-                    std::copy_n(img + h * g_.in_w * C, w_n * C,
-                                buf.data() + ((h + g_.pad_top) * pw + g_.pad_left) * C);
-                }
-                img = buf.data();
-            }
-            for (std::size_t oh = 0; oh < g_.out_h; ++oh)
-                for (std::size_t ow = 0; ow < g_.out_w; ++ow, ++row)
-                    f(row, img + (oh * g_.s_h * pw + ow * g_.s_w) * C, offsets.data());
-        }
-    }
-
-    /// Whether the last windows reach past the bottom or right edge ("same" padding's extra).
-    bool needs_bottom_padding() const {
-        return (g_.out_h - 1) * g_.s_h + (g_.k_h - 1) * g_.d_h + 1 > g_.in_h + g_.pad_top ||
-               (g_.out_w - 1) * g_.s_w + (g_.k_w - 1) * g_.d_w + 1 > g_.in_w + g_.pad_left;
-    }
-
     /// The small-patch loop works on blocks of `lanes` filters held in one SIMD register
     /// (conv_direct.hpp's 32-byte vector type), so it vectorises at -O2 too.
-    void forward_small_patch(const tensor<T>& x, std::size_t n0, std::size_t cnt, T* y) const {
+    void forward_small_patch(const tensor<T>& x, std::size_t n0, std::size_t cnt, std::size_t th,
+                             T* y) {
         using S = detail::direct::simd<T>;
         using vec = typename S::vec;
         constexpr std::size_t lanes = S::lanes;
@@ -523,20 +435,26 @@ class Conv2D : public Layer<T> {
         const T* w = kernel_.value.data();
         const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
         const bool relu = fused_relu();
-        for_each_window(x, n0, cnt, [&](std::size_t row, const T* a, const std::size_t* off) {
-            T* yr = y + row * F;
-            for (std::size_t f0 = 0; f0 < F_blocked; f0 += lanes) {
-                vec acc = b ? S::load(b + f0) : vec{};
-                for (std::size_t k = 0; k < K; ++k) acc += a[off[k]] * S::load(w + k * F + f0);
-                if (relu) acc = acc > vec{} ? acc : vec{};
-                S::store(yr + f0, acc);
-            }
-            for (std::size_t f = F_blocked; f < F; ++f) {
-                T acc = b ? b[f] : T(0);
-                for (std::size_t k = 0; k < K; ++k) acc += a[off[k]] * w[k * F + f];
-                yr[f] = relu && acc < T(0) ? T(0) : acc;
-            }
-        });
+        const std::size_t* off = offsets_.data();
+        for (std::size_t i = n0; i < n0 + cnt; ++i)
+            detail::for_each_window(g_, padded_input(x, i, th), [&](std::size_t p, const T* a) {
+                T* yr = y + ((i - n0) * g_.out_h * g_.out_w + p) * F;
+                for (std::size_t f0 = 0; f0 < F_blocked; f0 += lanes) {
+                    vec acc{}, wk;
+                    if (b) S::load(acc, b + f0);
+                    for (std::size_t k = 0; k < K; ++k) {
+                        S::load(wk, w + k * F + f0);
+                        acc += a[off[k]] * wk;
+                    }
+                    if (relu) acc = acc > vec{} ? acc : vec{};
+                    S::store(yr + f0, acc);
+                }
+                for (std::size_t f = F_blocked; f < F; ++f) {
+                    T acc = b ? b[f] : T(0);
+                    for (std::size_t k = 0; k < K; ++k) acc += a[off[k]] * w[k * F + f];
+                    yr[f] = relu && acc < T(0) ? T(0) : acc;
+                }
+            });
     }
 
     std::size_t filters_;
@@ -550,9 +468,10 @@ class Conv2D : public Layer<T> {
     std::vector<std::vector<T>> dz_;  // per thread: dL/d(pre-activation) of one image group
     const tensor<T>* x_ = nullptr;
     std::vector<std::vector<T>> scratch_, dcols_, partial_dw_, partial_db_;
-    // per thread: a padded input image and a padded dz image for the direct kernels
+    // per thread: a padded input image (every path) and a padded dz image (direct input gradient)
     std::vector<std::vector<T>> padded_, padded_dz_;
-    std::vector<T> flipped_;  // the kernel as the input gradient's correlation needs
+    std::vector<std::size_t> offsets_;  // detail::window_offsets(g_)
+    std::vector<T> flipped_;            // the kernel as the input gradient's correlation needs
 };
 
 }  // namespace xkeras::layers

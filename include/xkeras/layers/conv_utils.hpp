@@ -89,6 +89,22 @@ struct window2d {
                                                   "; the output would be empty"));
         return g;
     }
+
+    /// Whether a window reaches outside the input: the windows then read a zero-bordered copy
+    /// (Conv2D's pad_image), and "same" padding's extra row / column is at the bottom / right.
+    bool padded() const {
+        return pad_top > 0 || pad_left > 0 || reach(out_h, s_h, k_h, d_h) > in_h + pad_top ||
+               reach(out_w, s_w, k_w, d_w) > in_w + pad_left;
+    }
+    /// Height and width of the image the windows read: the input, or its zero-bordered copy.
+    std::size_t read_h() const { return padded() ? reach(out_h, s_h, k_h, d_h) : in_h; }
+    std::size_t read_w() const { return padded() ? reach(out_w, s_w, k_w, d_w) : in_w; }
+
+  private:
+    /// How far along one axis the windows reach, from the first padded row / column.
+    static std::size_t reach(std::size_t out, std::size_t s, std::size_t k, std::size_t d) {
+        return (out - 1) * s + (k - 1) * d + 1;
+    }
 };
 
 }  // namespace detail
