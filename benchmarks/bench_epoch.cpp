@@ -145,9 +145,6 @@ nlohmann::json gemm_limit(int threads) {
 /// table: where a step's time goes, layer by layer.
 void print_layer_times(xk::Sequential& model, const xt::xarray<float>& x, std::size_t batch) {
     xt::xarray<float> xb = xt::view(x, xt::range(0, batch));
-    auto shape = x.shape();
-    shape[0] = xb.shape()[0];
-    xb.reshape(shape);
     const auto layers = model.layers();
     std::vector<std::vector<double>> fwd(layers.size()), bwd(layers.size());
     for (int step = 0; step < 23; ++step) {
