@@ -171,6 +171,26 @@ TEST_CASE("Conv2D gradients match central differences", "[conv2d][gradient]") {
     }
 }
 
+TEST_CASE("Conv2D built again for another input shape pads it afresh", "[conv2d]") {
+    // 4x6 and 6x4 inputs padded for a 3x3 "same" window take buffers of one size, with the
+    // zero border in different places: what the first shape left there must not be read
+    auto forward = [](layers::Conv2D<double>& conv, const tensor<double>& x,
+                      const tensor<double>& kernel) {
+        conv.params()[0]->value = kernel;
+        return tensor<double>(conv.forward(x, false));
+    };
+    layers::Conv2D<double> conv(2, 3, {.padding = "same"}), fresh(2, 3, {.padding = "same"});
+    conv.build({4, 6, 2});
+    conv.forward(random_tensor({2, 4, 6, 2}, 5), false);
+    conv.build({6, 4, 2});
+    fresh.build({6, 4, 2});
+    const tensor<double> x = random_tensor({2, 6, 4, 2}, 6),
+                         kernel = random_tensor({3, 3, 2, 2}, 7);
+    const double difference =
+        xt::amax(xt::abs(forward(conv, x, kernel) - forward(fresh, x, kernel)))();
+    CHECK(difference == 0.0);
+}
+
 TEST_CASE("Conv2D gives the same result on 1 and 2 threads, and for any batch split",
           "[conv2d][threads]") {
     utils::set_random_seed(4);

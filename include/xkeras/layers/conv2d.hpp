@@ -284,6 +284,10 @@ class Conv2D : public Layer<T> {
     void build_weights(const shape_t& in) override {
         g_ = geometry(in);
         offsets_ = detail::window_offsets(g_);
+        // the padded buffers keep their zero borders between images; a new geometry may put the
+        // border where an old image was: they are zeroed again when next sized
+        padded_.clear();
+        padded_dz_.clear();
         const shape_t kshape{kernel_size_.h, kernel_size_.w, in[2], filters_};
         kernel_ =
             this->make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
@@ -320,7 +324,7 @@ class Conv2D : public Layer<T> {
     }
 
     /// Per-thread buffers: `patch_values` for patch matrices, `dcol_values` for their
-    /// gradients, and the padded images of the direct kernels.
+    /// gradients, and (sized where used) the padded input and dz images.
     void grow_scratch(std::size_t patch_values, std::size_t dcol_values) {
         const std::size_t threads = std::size_t(backend::pool_size());
         if (scratch_.size() < threads) scratch_.resize(threads);
