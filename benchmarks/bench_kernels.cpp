@@ -116,9 +116,8 @@ void BM_conv_path(benchmark::State& state) {
     detail::flip_kernel(g, F, w.data(), flipped.data());
     const direct::plan fwd{C, F, k, k, H, OH, OH};
     // the input gradient is wanted under the real input only: without the "same" border
-    const std::size_t zw = OH + 2 * (k - 1), pad = pc.same ? (k - 1) / 2 : 0;
-    const std::size_t in = pc.same ? OH : H;
-    const direct::plan bwd{F, C, k, k, zw, in, in};
+    const std::size_t pad = pc.same ? (k - 1) / 2 : 0, in = pc.same ? OH : H;
+    const direct::plan bwd{F, C, k, k, detail::padded_gradient_w(g), in, in};
     for (auto _ : state) {
         for (std::size_t n = 0; n < N; ++n) {
             const float* xn = x.data() + n * H * H * C;
@@ -140,9 +139,9 @@ void BM_conv_path(benchmark::State& state) {
                 xk::backend::gemm(true, false, K, F, P, 1.f, cols.data(), K, dzn, F, 1.f, dw.data(),
                                   F);
             } else if (use_direct) {  // dz padded by k - 1, correlated with the flipped kernel
-                const float* z = detail::pad_output_gradient(g, F, dzn, zpad);
-                direct::correlate(bwd, z + (pad * zw + pad) * F, flipped.data(),
-                                  static_cast<const float*>(nullptr), false, dxn);
+                const float* z = detail::pad_output_gradient(g, F, dzn, zpad, pad, pad);
+                direct::correlate(bwd, z, flipped.data(), static_cast<const float*>(nullptr), false,
+                                  dxn);
             } else {  // GEMM into the patch gradients, then col2im
                 xk::backend::gemm(false, true, P, K, F, 1.f, dzn, F, w.data(), F, 0.f, dcols.data(),
                                   K);

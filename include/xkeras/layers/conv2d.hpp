@@ -377,12 +377,14 @@ class Conv2D : public Layer<T> {
     /// with the flipped kernel gives the gradient of the padded input, of which the part under
     /// the real input is computed.
     void input_gradient_direct(const T* dz, std::size_t cnt, std::size_t th, T* dx) {
-        const std::size_t F = filters_, zw = g_.out_w + 2 * (g_.k_w - 1);
-        const detail::direct::plan p{F, g_.channels, g_.k_h, g_.k_w, zw, g_.in_h, g_.in_w};
+        const std::size_t F = filters_;
+        const detail::direct::plan p{
+            F, g_.channels, g_.k_h, g_.k_w, detail::padded_gradient_w(g_), g_.in_h, g_.in_w};
         for (std::size_t i = 0; i < cnt; ++i, dz += g_.out_h * g_.out_w * F, dx += image_size()) {
-            const T* z = detail::pad_output_gradient(g_, F, dz, padded_dz_[th]);
-            detail::direct::correlate(p, z + (g_.pad_top * zw + g_.pad_left) * F, flipped_.data(),
-                                      static_cast<const T*>(nullptr), false, dx);
+            const T* z =
+                detail::pad_output_gradient(g_, F, dz, padded_dz_[th], g_.pad_top, g_.pad_left);
+            detail::direct::correlate(p, z, flipped_.data(), static_cast<const T*>(nullptr), false,
+                                      dx);
         }
     }
 

@@ -91,7 +91,7 @@ struct window2d {
     }
 
     /// Whether a window reaches outside the input: the windows then read a zero-bordered copy
-    /// (Conv2D's pad_image), and "same" padding's extra row / column is at the bottom / right.
+    /// (im2col.hpp's pad_image), and "same" padding's extra row / column is at the bottom / right.
     bool padded() const {
         return pad_top > 0 || pad_left > 0 || reach(out_h, s_h, k_h, d_h) > in_h + pad_top ||
                reach(out_w, s_w, k_w, d_w) > in_w + pad_left;

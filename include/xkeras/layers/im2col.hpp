@@ -104,17 +104,24 @@ void flip_kernel(const window2d& g, std::size_t F, const T* kernel, T* flipped) 
         }
 }
 
+/// The row width, in pixels, of pad_output_gradient's copy: out_w + 2 (k_w - 1).
+inline std::size_t padded_gradient_w(const window2d& g) {
+    return g.out_w + 2 * (g.k_w - 1);
+}
+
 /// One output-gradient image dz (out_h, out_w, F) copied into `buf`, zero-bordered by k - 1 on
-/// every side: (out_h + 2 (k_h - 1), out_w + 2 (k_w - 1), F). Zeroed only when sized, as
-/// pad_image.
+/// every side: (out_h + 2 (k_h - 1), padded_gradient_w(g), F). Zeroed only when sized, as
+/// pad_image. Returns the copy's pixel (top, left), where the correlation for the input pixel
+/// (0, 0) starts: (pad_top, pad_left) skips the rows and columns of a "same" border.
 template <class T>
-const T* pad_output_gradient(const window2d& g, std::size_t F, const T* dz, std::vector<T>& buf) {
-    const std::size_t zh = g.out_h + 2 * (g.k_h - 1), zw = g.out_w + 2 * (g.k_w - 1);
+const T* pad_output_gradient(const window2d& g, std::size_t F, const T* dz, std::vector<T>& buf,
+                             std::size_t top, std::size_t left) {
+    const std::size_t zh = g.out_h + 2 * (g.k_h - 1), zw = padded_gradient_w(g);
     if (buf.size() != zh * zw * F) buf.assign(zh * zw * F, T(0));
     for (std::size_t h = 0; h < g.out_h; ++h)
         std::copy_n(dz + h * g.out_w * F, g.out_w * F,
                     buf.data() + ((h + g.k_h - 1) * zw + g.k_w - 1) * F);
-    return buf.data();
+    return buf.data() + (top * zw + left) * F;
 }
 
 }  // namespace xkeras::layers::detail
