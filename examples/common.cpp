@@ -1,5 +1,8 @@
-// examples/common.cpp - the non-template parts of common.hpp, compiled once for all examples.
+// examples/common.cpp - the non-template parts of common.hpp, and Sequential's members
+// (xkeras/instantiate.hpp), compiled once for all examples.
 #include "common.hpp"
+
+#include <xkeras/instantiate.hpp>
 
 #include <CLI/CLI.hpp>
 

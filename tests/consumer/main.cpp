@@ -1,5 +1,6 @@
-// Trains a tiny model with the installed headers: the consumer works end to end.
-#include <xkeras/xkeras.hpp>
+// Trains a tiny model with the installed headers: the consumer works end to end. The library's
+// float classes are compiled in instance.cpp (xkeras/extern_templates.hpp).
+#include <xkeras/extern_templates.hpp>
 
 #include <iostream>
 

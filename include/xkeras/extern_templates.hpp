@@ -1,0 +1,72 @@
+// xkeras/extern_templates.hpp - opt-in: compile the library's float classes once per program
+// instead of once per source file.
+//
+// Every file that includes <xkeras/xkeras.hpp> compiles Sequential's fit, evaluate, predict,
+// save and load again, and with them every layer, loss, metric, optimizer and callback that the
+// model file loader can name: most of an example's compile time. A file that includes this
+// header instead is told that these classes' members are compiled elsewhere, in the one file of
+// the program that includes <xkeras/instantiate.hpp>. Without that file the program fails to
+// link (undefined xkeras symbols), never silently.
+//
+//   every source file:     #include <xkeras/extern_templates.hpp>
+//   one source file only:  #include <xkeras/instantiate.hpp>
+//
+// Compile both with the same flags (-march in particular: the convolution kernels are compiled
+// for the instruction set in use there). The examples use it (examples/common.hpp and
+// common.cpp); docs/performance.md has the figures. Only float is covered, the type of
+// xkeras::Sequential; other types compile in every file as before.
+#pragma once
+
+#include "xkeras.hpp"
+
+/// The class templates whose float instantiation the two headers cover, each as M(name within
+/// xkeras). A new layer, loss, metric, optimizer or callback is added here
+/// (docs/adding-a-layer.md).
+#define XKERAS_DETAIL_FLOAT_CLASSES(M)       \
+    M(basic_sequential)                      \
+    M(layers::Layer)                         \
+    M(layers::Dense)                         \
+    M(layers::Conv2D)                        \
+    M(layers::detail::pooling2d_base)        \
+    M(layers::MaxPooling2D)                  \
+    M(layers::AveragePooling2D)              \
+    M(layers::Flatten)                       \
+    M(layers::Dropout)                       \
+    M(layers::BatchNormalization)            \
+    M(layers::Activation)                    \
+    M(layers::GlobalAveragePooling2D)        \
+    M(layers::Reshape)                       \
+    M(losses::Loss)                          \
+    M(losses::BinaryCrossentropy)            \
+    M(losses::CategoricalCrossentropy)       \
+    M(losses::MeanSquaredError)              \
+    M(losses::SparseCategoricalCrossentropy) \
+    M(metrics::Metric)                       \
+    M(metrics::CategoricalAccuracy)          \
+    M(metrics::SparseCategoricalAccuracy)    \
+    M(metrics::BinaryAccuracy)               \
+    M(metrics::MeanError)                    \
+    M(optimizers::Optimizer)                 \
+    M(optimizers::SGD)                       \
+    M(optimizers::Adam)                      \
+    M(optimizers::AdamW)                     \
+    M(optimizers::RMSprop)                   \
+    M(optimizers::Adagrad)                   \
+    M(callbacks::Callback)                   \
+    M(callbacks::CallbackList)               \
+    M(callbacks::MonitorCallback)            \
+    M(callbacks::History)                    \
+    M(callbacks::ProgbarLogger)              \
+    M(callbacks::EarlyStopping)              \
+    M(callbacks::ModelCheckpoint)            \
+    M(callbacks::CSVLogger)                  \
+    M(callbacks::TerminateOnNaN)             \
+    M(callbacks::LambdaCallback)             \
+    M(callbacks::ReduceLROnPlateau)          \
+    M(callbacks::LearningRateScheduler)
+
+namespace xkeras {
+#define XKERAS_DETAIL_EXTERN(C) extern template class C<float>;
+XKERAS_DETAIL_FLOAT_CLASSES(XKERAS_DETAIL_EXTERN)
+#undef XKERAS_DETAIL_EXTERN
+}  // namespace xkeras

@@ -1,0 +1,11 @@
+// xkeras/instantiate.hpp - include in exactly one source file of a program whose other files
+// include <xkeras/extern_templates.hpp>: the float classes it names are compiled there.
+#pragma once
+
+#include "extern_templates.hpp"
+
+namespace xkeras {
+#define XKERAS_DETAIL_INSTANTIATE(C) template class C<float>;
+XKERAS_DETAIL_FLOAT_CLASSES(XKERAS_DETAIL_INSTANTIATE)
+#undef XKERAS_DETAIL_INSTANTIATE
+}  // namespace xkeras
