@@ -1,4 +1,4 @@
-// examples/common.cpp - the non-template parts of common.hpp, and Sequential's members
+// examples/common.cpp - the non-template parts of common.hpp, and the library's float classes
 // (xkeras/instantiate.hpp), compiled once for all examples.
 #include "common.hpp"
 

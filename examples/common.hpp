@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include <xkeras/extern_templates.hpp>  // Sequential's members: compiled in common.cpp
+#include <xkeras/extern_templates.hpp>  // the library's float classes: compiled in common.cpp
 #include <xkeras/plot.hpp>
 
 namespace examples {
