@@ -209,6 +209,69 @@ TEST_CASE("Conv2D gives the same result on 1 and 2 threads, and for any batch sp
     CHECK(xt::amax(xt::abs(alone - xt::view(one, xt::range(0, 1))))() < 1e-5f);
 }
 
+TEST_CASE("Conv2D spreads a single image over the threads, with the same result",
+          "[conv2d][threads]") {
+    // One image is one task; from min_parallel_flops on, its output pixels (direct kernels) or
+    // its GEMM's columns are shared out instead. The direct kernels compute every output value
+    // as on one thread; OpenBLAS's kernels for a narrower block may round differently.
+    struct Case {
+        const char* what;
+        int filters;
+        shape_t input;
+        float tolerance;
+    };
+    const Case cases[] = {
+        {"direct kernels, E1's 14x14x32 -> 64", 64, {14, 14, 32}, 0.0f},
+        {"direct kernels, chunks shorter than a tile", 64, {3, 3, 512}, 0.0f},
+        {"GEMM, E1's 7x7x64 -> 128", 128, {7, 7, 64}, 1e-5f},
+    };
+    const int before = get_num_threads();
+    for (const auto& c : cases) {
+        SECTION(c.what) {
+            utils::set_random_seed(6);
+            layers::Conv2D<float> conv(c.filters, 3, {.padding = "same", .activation = "relu"});
+            conv.build(c.input);
+            conv.params()[1]->value =
+                xt::cast<float>(random_tensor({std::size_t(c.filters)}, 2, -0.2, 0.2));
+            const std::size_t flops =
+                2 * c.input[0] * c.input[1] * 9 * c.input[2] * std::size_t(c.filters);
+            REQUIRE(double(flops) >= backend::min_parallel_flops);
+            shape_t xs = c.input;
+            xs.insert(xs.begin(), 1);
+            const xt::xarray<float> x = xt::cast<float>(random_tensor(xs, 3));
+            set_num_threads(1);
+            const xt::xarray<float> one = conv.forward(x, false);
+            for (int threads : {2, 3}) {
+                set_num_threads(threads);
+                // the output buffer first holds another image's result: a pixel the spread pass
+                // missed would keep it
+                conv.forward(xt::xarray<float>(-x), false);
+                const xt::xarray<float> spread = conv.forward(x, false);
+                CHECK(xt::amax(xt::abs(spread - one))() <= c.tolerance);
+            }
+            set_num_threads(before);
+            // and the one-thread result is the convolution: spot-check against a double sum
+            const auto& w = conv.params()[0]->value;
+            const auto& b = conv.params()[1]->value;
+            const std::size_t H = c.input[0], W = c.input[1], C = c.input[2];
+            for (std::size_t oh : {std::size_t(0), H / 2, H - 1})
+                for (std::size_t ow : {std::size_t(0), W - 1})
+                    for (std::size_t f : {std::size_t(0), std::size_t(c.filters) - 1}) {
+                        double s = b(f);
+                        for (std::size_t ky = 0; ky < 3; ++ky)
+                            for (std::size_t kx = 0; kx < 3; ++kx) {
+                                const long ih = long(oh + ky) - 1, iw = long(ow + kx) - 1;
+                                if (ih < 0 || iw < 0 || ih >= long(H) || iw >= long(W)) continue;
+                                for (std::size_t ch = 0; ch < C; ++ch)
+                                    s += double(x(0, std::size_t(ih), std::size_t(iw), ch)) *
+                                         double(w(ky, kx, ch, f));
+                            }
+                        CHECK(one(0, oh, ow, f) == Approx(std::max(s, 0.0)).margin(1e-4));
+                    }
+        }
+    }
+}
+
 TEST_CASE("Training a conv model twice with the same seed gives bit-identical weights",
           "[conv2d][threads]") {
     auto x = xt::xarray<float>(xt::cast<float>(random_tensor({64, 10, 10, 2}, 8)));

@@ -22,7 +22,8 @@ void gemm_parallel(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std
     // A GEMM pays off on two threads from a few MFLOP; a GEMV (one row or column of C) is
     // bound by reading the matrix, and pays off once that matrix outgrows a core's L2 share.
     const bool vector_product = m == 1 || n == 1;
-    const bool small = vector_product ? flops * 0.5 * sizeof(T) < double(1 << 18) : flops < 4e6;
+    const bool small =
+        vector_product ? flops * 0.5 * sizeof(T) < double(1 << 18) : flops < min_parallel_flops;
     if (threads == 1 || small) {
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;

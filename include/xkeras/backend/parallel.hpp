@@ -183,6 +183,10 @@ class thread_pool {
     std::exception_ptr error_;
 };
 
+/// Work of fewer floating-point operations than this runs on one thread: about 45 us at one
+/// core's GEMM rate, where handing half of it to another thread stops paying for the hand-over.
+inline constexpr double min_parallel_flops = 4e6;
+
 /// Runs f(task, thread) for task in [0, n_tasks) on the pool (see the file comment).
 template <class F>
 void parallel_for(std::size_t n_tasks, F&& f) {

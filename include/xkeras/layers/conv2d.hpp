@@ -12,8 +12,9 @@
 // . kernel lands directly in the NHWC output; the kernel in Keras's layout is already the
 // right-hand matrix. Backward: dW = cols^T . dZ and dX = col2im(dZ . W^T). The copying (padded
 // images, im2col, col2im, the flipped kernel) is in im2col.hpp. Image groups are sized so that
-// their patch matrix stays in cache and are spread over the thread pool; nothing is allocated per
-// batch once the buffers have grown.
+// their patch matrix stays in cache and are spread over the thread pool; a forward pass with a
+// single group (batch-1 inference) shares out its output pixels (direct kernels) or its GEMM's
+// columns instead. Nothing is allocated per batch once the buffers have grown.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "../backend/gemm.hpp"
 #include "../backend/parallel.hpp"
 #include "../initializers.hpp"
 #include "conv_direct.hpp"
@@ -96,17 +98,26 @@ class Conv2D : public Layer<T> {
         this->ensure_shape(y_, {n, g_.out_h, g_.out_w, F});
         if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
         const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
+        // One task (a small batch: batch-1 inference) would leave the other threads idle: its
+        // GEMM, or each image's output pixels, are spread over the pool instead.
+        const bool spread =
+            tasks == 1 && 2.0 * double(n * P * K * F) >= backend::min_parallel_flops;
+        const std::size_t chunks = spread ? std::size_t(backend::pool_size()) : 1;
         grow_scratch(direct_forward() ? 0 : per * P * K, 0);
         backend::parallel_for(tasks, [&](std::size_t t, int thread) {
             const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
             T* y = y_.data() + n0 * P * F;
             if (direct_forward()) {
                 const detail::direct::plan p = input_plan();
-                for (std::size_t i = n0; i < n0 + cnt; ++i)
-                    detail::direct::correlate(p, padded_input(x, i, std::size_t(thread)),
-                                              kernel_.value.data(),
-                                              opt_.use_bias ? bias_.value.data() : nullptr,
-                                              fused_relu(), y + (i - n0) * P * F);
+                const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
+                for (std::size_t i = n0; i < n0 + cnt; ++i) {
+                    const T* xi = padded_input(x, i, std::size_t(thread));
+                    T* yi = y + (i - n0) * P * F;
+                    backend::parallel_for(chunks, [&](std::size_t c, int) {
+                        detail::direct::correlate(p, xi, kernel_.value.data(), b, fused_relu(), yi,
+                                                  c * P / chunks, (c + 1) * P / chunks);
+                    });
+                }
                 if (!fused_relu()) finish(y, rows);
             } else if (small_patch()) {
                 // bias and a ReLU are applied in the loop
@@ -117,8 +128,9 @@ class Conv2D : public Layer<T> {
                 // C starts as the bias and the GEMM adds to it (beta 1): OpenBLAS would
                 // otherwise clear C in a pass of its own and the bias take another
                 const bool bias = fill_bias(y, rows);
-                backend::gemm(false, false, rows, F, K, T(1), a, K, kernel_.value.data(), F,
-                              bias ? T(1) : T(0), y, F);
+                (spread ? backend::gemm_parallel<T>
+                        : backend::gemm<T>)(false, false, rows, F, K, T(1), a, K,
+                                            kernel_.value.data(), F, bias ? T(1) : T(0), y, F);
                 if (fused_relu())
                     relu(y, rows);
                 else

@@ -89,23 +89,28 @@ constexpr bool fits(std::size_t F) {
 }
 
 /// y = bias + correlation of x with w (valid, stride 1), then ReLU when `relu`; bias may be null.
-/// x points at the input pixel under output pixel (0, 0); every window must lie inside x.
+/// x points at the input pixel under output pixel (0, 0); every window must lie inside x; y
+/// points at output pixel 0. Only output pixels [q_begin, q_end) (in row-major order, q_end
+/// capped at out_h * out_w) are written, so that threads can share one image; a pixel's value
+/// does not depend on the range it was computed in.
 /// Tiles run over the output pixels in order, across row ends, so a narrow output wastes nothing;
-/// the last tile is moved back to end at the last pixel (it recomputes a few pixels, harmless
-/// since the output is overwritten, not added to). Never inlined: inlined into Conv2D's input
-/// gradient loop, GCC 12 compiled the tiles 5% longer (callgrind) and E5's first convolution's
-/// backward pass ran 15% slower (56 against 48 ms, `bench_epoch --layer-times`).
+/// the last tile is moved back to end at the range's last pixel (it recomputes a few pixels,
+/// harmless since the output is overwritten, not added to). Never inlined: inlined into Conv2D's
+/// input gradient loop, GCC 12 compiled the tiles 5% longer (callgrind) and E5's first
+/// convolution's backward pass ran 15% slower (56 against 48 ms, `bench_epoch --layer-times`).
 template <class T>
 [[gnu::noinline]] void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu,
-                                 T* y) {
+                                 T* y, std::size_t q_begin = 0,
+                                 std::size_t q_end = std::size_t(-1)) {
     constexpr std::size_t L = simd<T>::lanes, MR = tile_rows;
-    const std::size_t P = p.out_h * p.out_w;
+    q_end = std::min(q_end, p.out_h * p.out_w);
+    if (q_begin >= q_end) return;
+    const std::size_t mr = q_end - q_begin >= MR ? MR : 1;
     for (std::size_t f0 = 0; f0 < p.F;) {  // one block of filters at a time: its weights stay in L1
         const bool two = f0 + 2 * L <= p.F;
         const T* b = bias ? bias + f0 : nullptr;
-        const std::size_t mr = P >= MR ? MR : 1;
-        for (std::size_t q0 = 0; q0 < P; q0 += mr) {
-            const std::size_t q = std::min(q0, P - mr);
+        for (std::size_t q0 = q_begin; q0 < q_end; q0 += mr) {
+            const std::size_t q = std::min(q0, q_end - mr);
             std::size_t off[MR];
             for (std::size_t m = 0; m < mr; ++m)
                 off[m] = ((q + m) / p.out_w * p.x_w + (q + m) % p.out_w) * p.C;
