@@ -7,7 +7,8 @@
 //
 // `parallel_for(n, f)` runs f(task, thread) for task in [0, n) on the pool and the calling
 // thread, and returns when all are done; `thread` in [0, num_threads()) indexes per-thread
-// scratch buffers. Tasks are claimed dynamically. A nested call runs serially.
+// scratch buffers. Tasks are claimed dynamically. A nested call runs serially; a call with one
+// task runs it on the caller without opening a region, so that task may open its own.
 #pragma once
 
 #include <atomic>
