@@ -99,7 +99,8 @@ class Conv2D : public Layer<T> {
         if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
         const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
         // One task (a small batch: batch-1 inference) would leave the other threads idle: its
-        // GEMM, or each image's output pixels, are spread over the pool instead.
+        // GEMM, or each image's output pixels, are spread over the pool instead (the small-patch
+        // loop, a first layer's, stays on one thread).
         const bool spread =
             tasks == 1 && 2.0 * double(n * P * K * F) >= backend::min_parallel_flops;
         const std::size_t chunks = spread ? std::size_t(backend::pool_size()) : 1;
