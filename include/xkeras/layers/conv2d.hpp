@@ -5,9 +5,10 @@
 // padding split are Keras's (see conv_utils.hpp).
 //
 // Stride 1 without dilation, with a filter count that fills whole SIMD vectors (8 floats), runs
-// the direct kernels of conv_direct.hpp, with no patch matrix: the output for up to 64 filters,
-// the weight gradient for up to 32, the input gradient (the padded dz correlated with the flipped
-// kernel) for up to 32, or 64 with "same" padding. Otherwise it runs as GEMMs: the input patches
+// the direct kernels of conv_direct.hpp, with no patch matrix: the output for up to 64 filters
+// (128 with AVX-512's kernels), the weight gradient for up to 32 (64), the input gradient (the
+// padded dz correlated with the flipped kernel) for up to 32, or 64 with "same" padding.
+// Otherwise it runs as GEMMs: the input patches
 // of a group of images are laid out as the rows of a (rows, kh * kw * C) matrix (im2col), and cols
 // . kernel lands directly in the NHWC output; the kernel in Keras's layout is already the
 // right-hand matrix. Backward: dW = cols^T . dZ and dX = col2im(dZ . W^T). The copying (padded
@@ -354,16 +355,19 @@ class Conv2D : public Layer<T> {
     /// The direct kernels' conditions (conv_direct.hpp): stride 1, no dilation, more than a 1x1
     /// window and more than 16 patch values (smaller patches have forward_small_patch), whole
     /// vectors of filters, and at most `vectors` of them. Where they are used is measured
-    /// (`bench_kernels --benchmark_filter=conv_path`, docs/performance.md): against im2col + GEMM
-    /// the forward pass won up to 64 filters (8 float vectors) and tied or lost at 128; the weight
-    /// gradient won at 32 filters and lost at 64, where the GEMM is wide enough to run well.
+    /// (`bench_kernels --benchmark_filter=conv_path` and `bench_epoch --layer-times`,
+    /// docs/performance.md). With AVX2's kernels, against im2col + GEMM, the forward pass won up
+    /// to 64 filters (8 float vectors) and tied or lost at 128; the weight gradient won at 32
+    /// filters and lost at 64, where the GEMM is wide enough to run well. AVX-512's kernels run
+    /// near the GEMM's rate: the forward pass won up to 128 filters, the weight gradient up to 64.
     bool direct_kernels(std::size_t vectors) const {
         return g_.s_h == 1 && g_.s_w == 1 && g_.d_h == 1 && g_.d_w == 1 && !direct() &&
                !small_patch() && detail::direct::fits<T>(filters_) &&
                filters_ <= vectors * detail::direct::simd<T>::lanes;
     }
-    bool direct_forward() const { return direct_kernels(8); }
-    bool direct_weight_gradient() const { return direct_kernels(4); }
+    static constexpr bool wide_kernels = detail::direct::wide_bytes == 64;
+    bool direct_forward() const { return direct_kernels(wide_kernels ? 16 : 8); }
+    bool direct_weight_gradient() const { return direct_kernels(wide_kernels ? 8 : 4); }
     /// The input gradient's output channels are the input's: they must fill whole vectors too.
     /// Its direct route computes every input pixel, the GEMM only the output's: with "valid"
     /// padding (26x26 inputs against 24x24 outputs) that is extra work, so past 32 filters it runs

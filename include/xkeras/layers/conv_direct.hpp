@@ -1,10 +1,12 @@
 // xkeras/layers/conv_direct.hpp - register-blocked direct convolution kernels for Conv2D with
-// stride 1 and no dilation over NHWC data, when the filter count is a multiple of the vector
-// width. They replace im2col + GEMM where the GEMM is narrow (32 or 64 filters): there every
-// patch value was copied twice (im2col, then the BLAS's packing) for 32 multiply-adds.
+// stride 1 and no dilation over NHWC data, when the filter count is a multiple of 8 floats. They
+// replace im2col + GEMM where the GEMM is narrow (32 to 128 filters): there every patch value was
+// copied twice (im2col, then the BLAS's packing) for a few dozen multiply-adds.
 //
 // Each kernel keeps a tile of 6 x 2 vectors in registers (12 accumulators, 2 operands and one
-// broadcast: 15 of AVX2's 16 registers) and streams the rest:
+// broadcast: 15 of AVX2's 16 registers) and streams the rest. Where the build targets AVX-512 the
+// vectors are 64 bytes (16 floats), else 32: with half the instructions per multiply-add, the
+// wide tiles ran 25-40% faster on Zen 4 (forward at the machine's sgemm rate).
 //   - correlate: y[p][f] = init + sum over (ky, kx, c) of x[p + (ky, kx)][c] * w[ky][kx][c][f],
 //     6 output pixels x 2 vectors of filters. It is the forward pass, and also the input gradient
 //     (the dz image padded by k - 1 all round, correlated with the kernel flipped and transposed).
@@ -14,22 +16,22 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstring>
+
+#include "../backend/simd.hpp"
 
 namespace xkeras::layers::detail::direct {
 
-/// 32-byte vectors (GCC / Clang vector extension): AVX2 registers, or two SSE registers.
-/// Vectors cross function boundaries by reference only: passed or returned by value, they
-/// would change the calling convention between AVX and non-AVX builds (GCC's -Wpsabi).
-template <class T>
-struct simd {
-    static constexpr std::size_t lanes = 32 / sizeof(T);
-    typedef T vec __attribute__((vector_size(32)));
-    static void load(vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }
-    static void store(T* p, const vec& v) { std::memcpy(p, &v, sizeof v); }
-};
+/// The vector types (backend/simd.hpp): `simd<T>` is 32 bytes, `wide<T>` 64 where the build
+/// targets AVX-512. Filter counts need only be whole 32-byte vectors (`fits`): a remainder
+/// narrower than a wide vector runs in 32-byte tiles.
+using backend::simd;
+using backend::wide;
+using backend::wide_bytes;
 
-/// Pixels (correlate) or channels (weight_gradient) per register tile.
+/// Pixels (correlate) or channels (weight_gradient) per register tile, with 2 vectors of filters
+/// (12 accumulators, 2 operands and one broadcast: 15 of AVX2's 16 registers). With AVX-512's
+/// 64-byte vectors the same shape ran fastest: 8 and 12 rows were 2-15% slower
+/// (`bench_kernels --benchmark_filter=conv_path`, Zen 4).
 inline constexpr std::size_t tile_rows = 6;
 
 /// The layout of one correlation: an input image of rows of `x_w` pixels with `C` channels, a
@@ -39,32 +41,31 @@ struct plan {
 };
 
 /// One output tile: the MR output pixels whose windows start at x + off[m] (they may span two
-/// rows), NV vectors of filters from f0 on (w, bias and y already point at f0).
-template <std::size_t MR, std::size_t NV, class T>
+/// rows), NV vectors S of filters from f0 on (w, bias and y already point at f0).
+template <std::size_t MR, std::size_t NV, class S, class T>
 inline void correlate_tile(const plan& p, const T* x, const std::size_t* off, const T* w,
                            const T* bias, bool relu, T* y) {
-    using S = simd<T>;
     using vec = typename S::vec;
     vec acc[MR][NV];
 #pragma GCC unroll 8
     for (std::size_t v = 0; v < NV; ++v) {
         vec b{};
         if (bias) S::load(b, bias + v * S::lanes);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (std::size_t m = 0; m < MR; ++m) acc[m][v] = b;
     }
     for (std::size_t ky = 0; ky < p.k_h; ++ky)
         for (std::size_t kx = 0; kx < p.k_w; ++kx) {
             const std::size_t shift = (ky * p.x_w + kx) * p.C;
             const T* xm[MR];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (std::size_t m = 0; m < MR; ++m) xm[m] = x + off[m] + shift;
             const T* wp = w + (ky * p.k_w + kx) * p.C * p.F;
             for (std::size_t c = 0; c < p.C; ++c, wp += p.F) {
                 vec wv[NV];
 #pragma GCC unroll 8
                 for (std::size_t v = 0; v < NV; ++v) S::load(wv[v], wp + v * S::lanes);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
                 for (std::size_t m = 0; m < MR; ++m) {
                     const T a = xm[m][c];
 #pragma GCC unroll 8
@@ -72,7 +73,7 @@ inline void correlate_tile(const plan& p, const T* x, const std::size_t* off, co
                 }
             }
         }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (std::size_t m = 0; m < MR; ++m)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) {
@@ -82,64 +83,79 @@ inline void correlate_tile(const plan& p, const T* x, const std::size_t* off, co
         }
 }
 
-/// Whether `correlate` handles F output channels: a whole number of vectors.
+/// Whether `correlate` handles F output channels: a whole number of 32-byte vectors.
 template <class T>
 constexpr bool fits(std::size_t F) {
     return F > 0 && F % simd<T>::lanes == 0;
+}
+
+/// The output pixels [q_begin, q_end) of one block of NV vectors S of filters (w, bias and y
+/// already point at the block), in tiles of MR pixels. Tiles run over the pixels in order,
+/// across row ends, so a narrow output wastes nothing; the last tile is moved back to end at the
+/// range's last pixel (it recomputes a few pixels, harmless since the output is overwritten, not
+/// added to). A range shorter than a tile runs pixel by pixel.
+template <std::size_t MR, std::size_t NV, class S, class T>
+void correlate_block(const plan& p, const T* x, const T* w, const T* bias, bool relu, T* y,
+                     std::size_t q_begin, std::size_t q_end) {
+    const std::size_t mr = q_end - q_begin >= MR ? MR : 1;
+    for (std::size_t q0 = q_begin; q0 < q_end; q0 += mr) {
+        const std::size_t q = std::min(q0, q_end - mr);
+        std::size_t off[MR];
+        for (std::size_t m = 0; m < mr; ++m)
+            off[m] = ((q + m) / p.out_w * p.x_w + (q + m) % p.out_w) * p.C;
+        if (mr == MR)
+            correlate_tile<MR, NV, S>(p, x, off, w, bias, relu, y + q * p.F);
+        else
+            correlate_tile<1, NV, S>(p, x, off, w, bias, relu, y + q * p.F);
+    }
 }
 
 /// y = bias + correlation of x with w (valid, stride 1), then ReLU when `relu`; bias may be null.
 /// x points at the input pixel under output pixel (0, 0); every window must lie inside x; y
 /// points at output pixel 0. Only output pixels [q_begin, q_end) (in row-major order, q_end
 /// capped at out_h * out_w) are written, so that threads can share one image; a pixel's value
-/// does not depend on the range it was computed in.
-/// Tiles run over the output pixels in order, across row ends, so a narrow output wastes nothing;
-/// the last tile is moved back to end at the range's last pixel (it recomputes a few pixels,
-/// harmless since the output is overwritten, not added to). Never inlined: inlined into Conv2D's
-/// input gradient loop, GCC 12 compiled the tiles 5% longer (callgrind) and E5's first
-/// convolution's backward pass ran 15% slower (56 against 48 ms, `bench_epoch --layer-times`).
+/// does not depend on the range it was computed in, nor on the vector width (each lane sums the
+/// same products in the same order). The filters go in blocks of two wide vectors, then one,
+/// then 32-byte ones: one block at a time, so that its weights stay in cache. Never inlined:
+/// inlined into Conv2D's input gradient loop, GCC 12 compiled the tiles 5% longer (callgrind)
+/// and E5's first convolution's backward pass ran 15% slower (56 against 48 ms,
+/// `bench_epoch --layer-times`).
 template <class T>
 [[gnu::noinline]] void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu,
                                  T* y, std::size_t q_begin = 0,
                                  std::size_t q_end = std::size_t(-1)) {
-    constexpr std::size_t L = simd<T>::lanes, MR = tile_rows;
+    using N = simd<T>;
+    using W = wide<T>;
+    constexpr std::size_t L = N::lanes, WL = W::lanes;
     q_end = std::min(q_end, p.out_h * p.out_w);
     if (q_begin >= q_end) return;
-    const std::size_t mr = q_end - q_begin >= MR ? MR : 1;
-    for (std::size_t f0 = 0; f0 < p.F;) {  // one block of filters at a time: its weights stay in L1
-        const bool two = f0 + 2 * L <= p.F;
+    for (std::size_t f0 = 0; f0 < p.F;) {
+        const std::size_t left = p.F - f0;
         const T* b = bias ? bias + f0 : nullptr;
-        for (std::size_t q0 = q_begin; q0 < q_end; q0 += mr) {
-            const std::size_t q = std::min(q0, q_end - mr);
-            std::size_t off[MR];
-            for (std::size_t m = 0; m < mr; ++m)
-                off[m] = ((q + m) / p.out_w * p.x_w + (q + m) % p.out_w) * p.C;
-            T* yq = y + q * p.F + f0;
-            if (mr == MR) {
-                if (two)
-                    correlate_tile<MR, 2>(p, x, off, w + f0, b, relu, yq);
-                else
-                    correlate_tile<MR, 1>(p, x, off, w + f0, b, relu, yq);
-            } else {
-                if (two)
-                    correlate_tile<1, 2>(p, x, off, w + f0, b, relu, yq);
-                else
-                    correlate_tile<1, 1>(p, x, off, w + f0, b, relu, yq);
-            }
+        if (left >= 2 * WL) {
+            correlate_block<tile_rows, 2, W>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            f0 += 2 * WL;
+        } else if (WL > L && left >= WL) {
+            correlate_block<tile_rows, 1, W>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            f0 += WL;
+        } else if (left >= 2 * L) {
+            correlate_block<tile_rows, 2, N>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            f0 += 2 * L;
+        } else {
+            correlate_block<tile_rows, 1, N>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            f0 += L;
         }
-        f0 += two ? 2 * L : L;
     }
 }
 
-/// One weight-gradient tile: MC channels from c0 of kernel position (ky, kx), NV vectors of
+/// One weight-gradient tile: MC channels from c0 of kernel position (ky, kx), NV vectors S of
 /// filters from f0 on, summed over output rows [oh0, oh1) of one image.
-template <std::size_t MC, std::size_t NV, class T>
+template <std::size_t MC, std::size_t NV, class S, class T>
 inline void weight_gradient_tile(const plan& p, std::size_t oh0, std::size_t oh1, const T* x,
                                  const T* dz, T* dw) {
-    using S = simd<T>;
     using vec = typename S::vec;
     vec acc[MC][NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (std::size_t m = 0; m < MC; ++m)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) S::load(acc[m][v], dw + m * p.F + v * S::lanes);
@@ -150,7 +166,7 @@ inline void weight_gradient_tile(const plan& p, std::size_t oh0, std::size_t oh1
             vec d[NV];
 #pragma GCC unroll 8
             for (std::size_t v = 0; v < NV; ++v) S::load(d[v], dr + v * S::lanes);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (std::size_t m = 0; m < MC; ++m) {
                 const T a = xr[m];
 #pragma GCC unroll 8
@@ -158,51 +174,63 @@ inline void weight_gradient_tile(const plan& p, std::size_t oh0, std::size_t oh1
             }
         }
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (std::size_t m = 0; m < MC; ++m)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < NV; ++v) S::store(dw + m * p.F + v * S::lanes, acc[m][v]);
 }
 
-/// A weight-gradient tile of mc channels (6, 4, 2 or 1: the channel count's remainder).
-template <std::size_t NV, class T>
-inline void weight_gradient_tiles(std::size_t mc, const plan& p, std::size_t oh0, std::size_t oh1,
-                                  const T* x, const T* dz, T* dw) {
-    switch (mc) {
-        case tile_rows:
-            return weight_gradient_tile<tile_rows, NV>(p, oh0, oh1, x, dz, dw);
-        case 4:
-            return weight_gradient_tile<4, NV>(p, oh0, oh1, x, dz, dw);
-        case 2:
-            return weight_gradient_tile<2, NV>(p, oh0, oh1, x, dz, dw);
-        default:
-            return weight_gradient_tile<1, NV>(p, oh0, oh1, x, dz, dw);
+/// The channels of kernel position (ky, kx) for one block of NV vectors S of filters, in tiles of
+/// MC channels, then of 4, 2 and 1 for the channel count's remainder.
+template <std::size_t MC, std::size_t NV, class S, class T>
+void weight_gradient_block(const plan& p, std::size_t oh0, std::size_t oh1, const T* x, const T* dz,
+                           T* dw) {
+    for (std::size_t c = 0; c < p.C;) {
+        const std::size_t left = p.C - c;
+        const T* xc = x + c;
+        T* dwc = dw + c * p.F;
+        if (left >= MC) {
+            weight_gradient_tile<MC, NV, S>(p, oh0, oh1, xc, dz, dwc);
+            c += MC;
+        } else if (left >= 4) {
+            weight_gradient_tile<4, NV, S>(p, oh0, oh1, xc, dz, dwc);
+            c += 4;
+        } else if (left >= 2) {
+            weight_gradient_tile<2, NV, S>(p, oh0, oh1, xc, dz, dwc);
+            c += 2;
+        } else {
+            weight_gradient_tile<1, NV, S>(p, oh0, oh1, xc, dz, dwc);
+            c += 1;
+        }
     }
 }
 
-/// weight_gradient over output rows [oh0, oh1).
+/// weight_gradient over output rows [oh0, oh1), filters in blocks as in `correlate`.
 template <class T>
 void weight_gradient_rows(const plan& p, std::size_t oh0, std::size_t oh1, const T* x, const T* dz,
                           T* dw) {
-    constexpr std::size_t L = simd<T>::lanes, MC = tile_rows;
+    using N = simd<T>;
+    using W = wide<T>;
+    constexpr std::size_t L = N::lanes, WL = W::lanes;
     for (std::size_t ky = 0; ky < p.k_h; ++ky)
         for (std::size_t kx = 0; kx < p.k_w; ++kx) {
             const T* xk = x + (ky * p.x_w + kx) * p.C;
             T* dwk = dw + (ky * p.k_w + kx) * p.C * p.F;
             for (std::size_t f0 = 0; f0 < p.F;) {
-                const bool two = f0 + 2 * L <= p.F;
-                for (std::size_t c = 0; c < p.C;) {
-                    const std::size_t left = p.C - c;
-                    const std::size_t mc = left >= MC ? MC : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-                    if (two)
-                        weight_gradient_tiles<2>(mc, p, oh0, oh1, xk + c, dz + f0,
-                                                 dwk + c * p.F + f0);
-                    else
-                        weight_gradient_tiles<1>(mc, p, oh0, oh1, xk + c, dz + f0,
-                                                 dwk + c * p.F + f0);
-                    c += mc;
+                const std::size_t left = p.F - f0;
+                if (left >= 2 * WL) {
+                    weight_gradient_block<tile_rows, 2, W>(p, oh0, oh1, xk, dz + f0, dwk + f0);
+                    f0 += 2 * WL;
+                } else if (WL > L && left >= WL) {
+                    weight_gradient_block<tile_rows, 1, W>(p, oh0, oh1, xk, dz + f0, dwk + f0);
+                    f0 += WL;
+                } else if (left >= 2 * L) {
+                    weight_gradient_block<tile_rows, 2, N>(p, oh0, oh1, xk, dz + f0, dwk + f0);
+                    f0 += 2 * L;
+                } else {
+                    weight_gradient_block<tile_rows, 1, N>(p, oh0, oh1, xk, dz + f0, dwk + f0);
+                    f0 += L;
                 }
-                f0 += two ? 2 * L : L;
             }
         }
 }
