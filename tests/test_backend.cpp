@@ -1,5 +1,6 @@
-// The BLAS backend: gemm (including its GEMV route for one-row / one-column products) and
-// gemm_parallel, against a naive triple loop, in float and double, on 1 and 2 threads.
+// The BLAS backend: gemm (including its GEMV route for one-row / one-column products),
+// gemm_parallel and the sparse products (sparse.hpp), against a naive triple loop, in float and
+// double, on 1 and 2 threads.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include <xkeras/backend/gemm.hpp>
 #include <xkeras/backend/parallel.hpp>
+#include <xkeras/backend/sparse.hpp>
 #include <xkeras/backend/threading.hpp>
 
 namespace {
@@ -123,4 +125,134 @@ TEST_CASE("parallel_for runs every task once and rethrows a task's exception", "
     xkeras::backend::parallel_for(10, [&](std::size_t, int) { after.fetch_add(1); });
     CHECK(after.load() == 10);
     xkeras::set_num_threads(before);
+}
+
+namespace {
+
+/// A rows x cols matrix (row stride ld) of which about `zeros` are 0, whole rows included.
+template <class T>
+std::vector<T> mostly_zero(std::size_t rows, std::size_t cols, std::size_t ld, double zeros,
+                           std::uint64_t seed) {
+    std::vector<T> a(rows * ld, T(9));  // padding past cols must not be read
+    std::uint64_t z = seed;
+    auto next = [&] {
+        z = z * 6364136223846793005ull + 1442695040888963407ull;
+        return double(z >> 11) / double(1ull << 53);
+    };
+    for (std::size_t r = 0; r < rows; ++r) {
+        const bool empty = r % 5 == 3;
+        for (std::size_t c = 0; c < cols; ++c)
+            a[r * ld + c] = empty || next() < zeros ? T(0) : T(next() * 2.0 - 1.0);
+    }
+    return a;
+}
+
+template <class T>
+void check_sparse_products() {
+    const std::size_t rows_list[] = {1, 3, 37, 130}, cols_list[] = {1, 9, 300};
+    const std::size_t n_list[] = {1, 5, 8, 16, 17, 130, 512};
+    for (std::size_t rows : rows_list)
+        for (std::size_t cols : cols_list)
+            for (std::size_t n : n_list)
+                for (double zeros : {0.0, 0.8})
+                    for (bool accumulate : {false, true}) {
+                        const std::size_t lda = cols + 2, ldb = n + 3, ldc = n + 1;
+                        auto a = mostly_zero<T>(rows, cols, lda, zeros, rows * 131 + cols + n);
+                        auto b = filled<T>(cols * ldb, T(0.5));
+                        auto c = filled<T>(rows * ldc, T(2));
+                        const auto before = c;
+                        auto expect = c;
+                        naive<T>(false, false, rows, n, cols, T(1), a, lda, b, ldb,
+                                 accumulate ? T(1) : T(0), expect, ldc);
+                        xkeras::backend::sparse_rows<T> s;
+                        REQUIRE(xkeras::backend::compress_rows(a.data(), rows, cols, lda, s));
+                        xkeras::backend::sparse_gemm(s, b.data(), ldb, n, c.data(), ldc,
+                                                     accumulate);
+                        INFO("rows " << rows << " cols " << cols << " n " << n << " zeros " << zeros
+                                     << " accumulate " << accumulate);
+                        double worst = 0.0;
+                        for (std::size_t i = 0; i < rows; ++i)
+                            for (std::size_t j = 0; j < n; ++j) {
+                                const double want = expect[i * ldc + j], got = c[i * ldc + j];
+                                worst =
+                                    std::max(worst, std::abs(got - want) / (1 + std::abs(want)));
+                            }
+                        REQUIRE(worst <= 1e-5);
+                        // past the n columns, C is left alone
+                        for (std::size_t i = 0; i < rows; ++i)
+                            REQUIRE(c[i * ldc + n] == before[i * ldc + n]);
+
+                        // the weight gradient's product: A^T D through the transpose
+                        xkeras::backend::sparse_rows<T> t;
+                        xkeras::backend::transpose(s, t);
+                        REQUIRE(t.rows == cols);
+                        REQUIRE(t.nonzeros() == s.nonzeros());
+                        auto d = filled<T>(rows * ldb, T(0.25));
+                        std::vector<T> g(cols * ldc, T(7)), want_g(cols * ldc, T(7));
+                        naive<T>(true, false, cols, n, rows, T(1), a, lda, d, ldb, T(0), want_g,
+                                 ldc);
+                        xkeras::backend::sparse_gemm(t, d.data(), ldb, n, g.data(), ldc, false);
+                        worst = 0.0;
+                        for (std::size_t i = 0; i < cols; ++i)
+                            for (std::size_t j = 0; j < n; ++j) {
+                                const double want = want_g[i * ldc + j], got = g[i * ldc + j];
+                                worst =
+                                    std::max(worst, std::abs(got - want) / (1 + std::abs(want)));
+                            }
+                        REQUIRE(worst <= 1e-5);
+                    }
+}
+
+}  // namespace
+
+TEST_CASE("sparse_gemm and the transposed product match a naive product on 1 and 2 threads",
+          "[backend][sparse]") {
+    const int before = xkeras::get_num_threads();
+    for (int threads : {1, 2}) {
+        xkeras::set_num_threads(threads);
+        check_sparse_products<float>();
+        check_sparse_products<double>();
+    }
+    xkeras::set_num_threads(before);
+}
+
+TEST_CASE("sparse_gemm gives the same bits on 1 and 2 threads", "[backend][sparse][threads]") {
+    const int before = xkeras::get_num_threads();
+    const std::size_t rows = 200, cols = 784, n = 512;
+    auto a = mostly_zero<float>(rows, cols, cols, 0.8, 5);
+    auto b = filled<float>(cols * n, 0.5f);
+    xkeras::backend::sparse_rows<float> s;
+    REQUIRE(xkeras::backend::compress_rows(a.data(), rows, cols, cols, s));
+    std::vector<float> one(rows * n), two(rows * n);
+    xkeras::set_num_threads(1);
+    xkeras::backend::sparse_gemm(s, b.data(), n, n, one.data(), n, false);
+    xkeras::set_num_threads(2);
+    xkeras::backend::sparse_gemm(s, b.data(), n, n, two.data(), n, false);
+    CHECK(one == two);
+    // batch 1: blocks of columns on each thread
+    xkeras::backend::sparse_rows<float> s1;
+    REQUIRE(xkeras::backend::compress_rows(a.data(), 1, cols, cols, s1));
+    xkeras::backend::sparse_gemm(s1, b.data(), n, n, two.data(), n, false);
+    CHECK(std::equal(two.begin(), two.begin() + long(n), one.begin()));
+    xkeras::set_num_threads(before);
+}
+
+TEST_CASE("compress_rows stops past its limit; a zero input skips its weight row, NaN included",
+          "[backend][sparse]") {
+    const std::vector<float> a{0, 1, 0, 2, 3, 0};  // 2 x 3, 3 nonzero
+    xkeras::backend::sparse_rows<float> s;
+    CHECK_FALSE(xkeras::backend::compress_rows(a.data(), 2, 3, 3, s, 2));
+    REQUIRE(xkeras::backend::compress_rows(a.data(), 2, 3, 3, s, 3));
+    CHECK(s.nonzeros() == 3);
+    CHECK(s.density() == Approx(0.5));
+    CHECK(std::vector<std::uint32_t>(s.index.begin(), s.index.begin() + 3) ==
+          std::vector<std::uint32_t>{1, 0, 1});
+    // the documented difference from a dense product: 0 * NaN is not evaluated, so row 0
+    // (input 0 is zero) does not see the NaN weight; row 1 (input 0 is 2) does
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const std::vector<float> w{nan, 1, 2};  // 3 x 1
+    std::vector<float> c(2);
+    xkeras::backend::sparse_gemm(s, w.data(), 1, 1, c.data(), 1, false);
+    CHECK(c[0] == 1.f);
+    CHECK(std::isnan(c[1]));
 }

@@ -48,6 +48,47 @@ TEST_CASE("Dense gradients without bias and on rank-3 input", "[dense][gradient]
     check_layer_gradients(rank3, random_tensor({2, 2, 4}, 9));
 }
 
+TEST_CASE("Dense multiplies mostly-zero inputs by their nonzero entries, with the same results",
+          "[dense][gradient][sparse]") {
+    // 64 units: the sparse route runs below a density of 1/3 - 10/64 = 18% (1 in 10 here), and
+    // at batch 1 below 3/4; a dense input keeps the GEMM
+    auto sparse_x = [](std::size_t rows, std::size_t in, std::uint64_t seed) {
+        auto x = random_tensor({rows, in}, seed);
+        for (std::size_t i = 0; i < x.size(); ++i)
+            if (i % 10 != 3) x.data()[i] = 0.0;
+        return x;
+    };
+    utils::set_random_seed(13);
+    layers::Dense<double> d(64, "tanh");
+    d.build({40});
+    d.params()[1]->value = random_tensor({64}, 4, -0.3, 0.3);
+    for (std::size_t rows : {std::size_t(1), std::size_t(5)}) {
+        const auto x = sparse_x(rows, 40, 20 + rows);
+        const xt::xarray<double> y = d.forward(x, false);
+        CHECK(d.sparse_input());
+        const auto& w = d.params()[0]->value;
+        const auto& b = d.params()[1]->value;
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t u = 0; u < 64; ++u) {
+                double z = b(u);
+                for (std::size_t i = 0; i < 40; ++i) z += x(r, i) * w(i, u);
+                CHECK(y(r, u) == Approx(std::tanh(z)).epsilon(1e-12));
+            }
+    }
+    SECTION("gradients, the weight gradient through the transposed sparse product") {
+        check_layer_gradients(d, sparse_x(6, 40, 30));
+        CHECK(d.sparse_input());
+    }
+    SECTION("batch 1") {
+        check_layer_gradients(d, sparse_x(1, 40, 31));
+        CHECK(d.sparse_input());
+    }
+    SECTION("a dense input keeps the GEMM") {
+        d.forward(random_tensor({6, 40}, 32), false);
+        CHECK_FALSE(d.sparse_input());
+    }
+}
+
 TEST_CASE("Dense rejects bad configuration and wrong input shapes", "[dense][errors]") {
     CHECK_THROWS_AS(layers::Dense<float>(0), value_error);
     CHECK_THROWS_AS(layers::Dense<float>(-3), value_error);

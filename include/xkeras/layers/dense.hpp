@@ -10,6 +10,7 @@
 #include <string>
 
 #include "../backend/gemm.hpp"
+#include "../backend/sparse.hpp"
 #include "../initializers.hpp"
 #include "layer.hpp"
 
@@ -48,6 +49,9 @@ class Dense : public Layer<T> {
     const DenseOptions& options() const { return opt_; }
     activations::kind activation() const { return activation_; }
     activations::kind output_activation() const override { return activation_; }
+    /// Whether the last forward pass multiplied by the input's nonzero entries only (see
+    /// compress_input): mostly-zero inputs, such as MNIST's pixels, take that route.
+    bool sparse_input() const { return sparse_x_; }
 
     shape_t compute_output_shape(const shape_t& in) const override {
         if (in.empty() || in.back() == 0)
@@ -80,9 +84,14 @@ class Dense : public Layer<T> {
             T* y = y_.data();
             for (std::size_t r = 0; r < rows; ++r, y += units_) std::copy_n(b, units_, y);
         }
-        backend::gemm_parallel(false, false, rows, units_, in, T(1), x.data(), in,
-                               kernel_.value.data(), units_, opt_.use_bias ? T(1) : T(0), y_.data(),
-                               units_);
+        sparse_x_ = compress_input(x.data(), rows, in);
+        if (sparse_x_)
+            backend::sparse_gemm(xs_, kernel_.value.data(), units_, units_, y_.data(), units_,
+                                 opt_.use_bias);
+        else
+            backend::gemm_parallel(false, false, rows, units_, in, T(1), x.data(), in,
+                                   kernel_.value.data(), units_, opt_.use_bias ? T(1) : T(0),
+                                   y_.data(), units_);
         if (this->output_logits_) {
             this->ensure_shape(logits_, out_shape);
             std::copy_n(y_.data(), y_.size(), logits_.data());
@@ -103,8 +112,13 @@ class Dense : public Layer<T> {
             dz = dz_.data();
         }
         // dW = x^T . dz ; db = column sums of dz ; dx = dz . W^T
-        backend::gemm_parallel(true, false, in, units_, rows, T(1), x_->data(), in, dz, units_,
-                               T(0), kernel_.grad.data(), units_);
+        if (sparse_x_) {  // dW's rows are the input features: x^T's rows
+            backend::transpose(xs_, xs_t_);
+            backend::sparse_gemm(xs_t_, dz, units_, units_, kernel_.grad.data(), units_, false);
+        } else {
+            backend::gemm_parallel(true, false, in, units_, rows, T(1), x_->data(), in, dz, units_,
+                                   T(0), kernel_.grad.data(), units_);
+        }
         if (opt_.use_bias) {
             T* db = bias_.grad.data();
             std::fill(db, db + units_, T(0));
@@ -153,6 +167,21 @@ class Dense : public Layer<T> {
     }
 
   private:
+    /// Whether to multiply by x's nonzero entries only (backend/sparse.hpp), compressing x into
+    /// xs_ when so. Measured on E2's first layer (`bench_kernels --benchmark_filter=dense_sparse`),
+    /// in the time of one multiply-add of a GEMM: compressing costs about 30 per input value and
+    /// the sparse product 3 per multiply-add it does. So with d the share of nonzero inputs, the
+    /// sparse route pays when 30 + 3 d units < units, i.e. d < 1/3 - 10 / units: never below 30
+    /// units, up to 31% at 512. At batch 1 both products are bound by reading the weights, and
+    /// the sparse one reads only the rows of nonzero inputs: it pays up to a density of 3/4.
+    bool compress_input(const T* x, std::size_t rows, std::size_t in) {
+        const double max_density =
+            rows == 1 ? 0.75 : 1.0 / 3.0 - 10.0 / double(std::max<std::size_t>(units_, 1));
+        if (max_density <= 0.0) return false;
+        const auto max_nonzeros = std::size_t(max_density * double(rows * in));
+        return backend::compress_rows(x, rows, in, in, xs_, max_nonzeros);
+    }
+
     static std::size_t checked_units(int units) {
         if (units <= 0)
             throw value_error(
@@ -169,6 +198,8 @@ class Dense : public Layer<T> {
     Param<T> kernel_, bias_;
     tensor<T> y_, dz_, dx_, logits_;
     const tensor<T>* x_ = nullptr;
+    bool sparse_x_ = false;              // whether the last forward used xs_
+    backend::sparse_rows<T> xs_, xs_t_;  // x's nonzero entries, and by input feature
 };
 
 }  // namespace xkeras::layers
