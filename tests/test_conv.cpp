@@ -165,6 +165,23 @@ TEST_CASE("Conv2D gradients match central differences", "[conv2d][gradient]") {
          3,
          {.activation = "softmax", .use_bias = false},
          {5, 6, 3}},
+        // small patches (<= 16 values) with whole vectors of filters: the kernel held in
+        // registers, for a 3x3 and a 2x2 window on one channel and any other patch size
+        {"valid 3x3 on 1 channel, 8 filters (small-patch kernel)",
+         8,
+         3,
+         {.activation = "relu"},
+         {6, 7, 1}},
+        {"same 2x2 on 1 channel, 12 filters (small-patch kernel, wide and narrow blocks)",
+         12,
+         2,
+         {.padding = "same", .activation = "relu"},
+         {5, 4, 1}},
+        {"1x3 stride 2 on 2 channels, 4 filters (small-patch kernel, patch size at run time)",
+         4,
+         {1, 3},
+         {.strides = 2, .padding = "same", .activation = "tanh"},
+         {3, 7, 2}},
     };
     for (const auto& c : cases) {
         SECTION(c.what) {
@@ -176,6 +193,51 @@ TEST_CASE("Conv2D gradients match central differences", "[conv2d][gradient]") {
             shape_t xs = c.input;
             xs.insert(xs.begin(), 2);
             check_layer_gradients(conv, random_tensor(xs, 10));
+        }
+    }
+}
+
+TEST_CASE("A first layer's small-patch backward pass gives the GEMM route's gradients",
+          "[conv2d][gradient]") {
+    // Without an input gradient (a first layer), small patches take one kernel for ReLU's mask,
+    // the bias and the weight gradient; with one, the ReLU pass and a GEMM over the patches,
+    // which the gradient checks above test against central differences.
+    struct Case {
+        const char* what;
+        int filters;
+        layers::size2 kernel;
+        layers::Conv2DOptions options;
+        shape_t input;
+    };
+    const Case cases[] = {
+        {"3x3 same relu, 16 filters", 16, 3, {.padding = "same", .activation = "relu"}, {7, 6, 1}},
+        {"2x2 valid linear, 12 filters", 12, 2, {}, {5, 5, 1}},
+        {"3x2 stride 2 relu on 2 channels, 8 filters, no bias",
+         8,
+         {3, 2},
+         {.strides = 2, .activation = "relu", .use_bias = false},
+         {7, 6, 2}},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.what) {
+            utils::set_random_seed(41);
+            layers::Conv2D<double> conv(c.filters, c.kernel, c.options);
+            conv.build(c.input);
+            if (c.options.use_bias)
+                conv.params()[1]->value = random_tensor({std::size_t(c.filters)}, 3, -0.2, 0.2);
+            shape_t xs = c.input;
+            xs.insert(xs.begin(), 3);
+            const auto x = random_tensor(xs, 12);
+            const auto& y = conv.forward(x, true);
+            const auto dy = random_tensor(shape_of(y), 13);
+            conv.backward(dy, true);
+            std::vector<xt::xarray<double>> want;
+            for (auto* p : conv.params()) want.push_back(p->grad);
+            conv.backward(dy, false);
+            for (std::size_t k = 0; k < want.size(); ++k) {
+                INFO(conv.params()[k]->name);
+                CHECK(testing::max_relative_error(conv.params()[k]->grad, want[k]) < 1e-12);
+            }
         }
     }
 }

@@ -123,7 +123,15 @@ class Conv2D : public Layer<T> {
                 if (!fused_relu()) finish(y, rows);
             } else if (small_patch()) {
                 // bias and a ReLU are applied in the loop
-                forward_small_patch(x, n0, cnt, std::size_t(thread), y);
+                if (detail::direct::fits<T>(F)) {
+                    const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
+                    for (std::size_t i = n0; i < n0 + cnt; ++i)
+                        detail::direct::small_patch_forward(
+                            g_, offsets_.data(), K, padded_input(x, i, std::size_t(thread)),
+                            kernel_.value.data(), F, b, fused_relu(), y + (i - n0) * P * F);
+                } else {
+                    forward_small_patch(x, n0, cnt, std::size_t(thread), y);
+                }
                 if (!fused_relu()) finish(y, rows);
             } else {
                 const T* a = patches(x, n0, cnt, std::size_t(thread));
@@ -154,14 +162,16 @@ class Conv2D : public Layer<T> {
             activation_ != activations::kind::linear && !this->output_logits_;
         // dz lives only while its image group is processed: one group-sized buffer per thread
         // rather than one for the whole batch (E1: 88 MB less at batch 500)
-        if (through_activation) {
+        const bool fused = small_patch_backward(need_input_grad, through_activation);
+        if (through_activation && !fused) {
             if (dz_.size() < threads) dz_.resize(threads);
             for (auto& d : dz_)
                 if (d.size() < per * P * F) d.resize(per * P * F);
         }
         if (need_input_grad) this->ensure_shape(dx_, shape_of(x));
         const bool gemm_dx = need_input_grad && !direct_input_gradient();
-        grow_scratch(direct_weight_gradient() ? 0 : per * P * K, gemm_dx ? per * P * K : 0);
+        grow_scratch(direct_weight_gradient() || fused ? 0 : per * P * K,
+                     gemm_dx ? per * P * K : 0);
         if (need_input_grad && direct_input_gradient()) {
             flipped_.resize(K * F);
             detail::flip_kernel(g_, F, kernel_.value.data(), flipped_.data());
@@ -244,6 +254,14 @@ class Conv2D : public Layer<T> {
         const std::size_t th = slot;
         const T* dz = dy.data() + n0 * P * F;
         T* db = partial_db_[th].data();
+        if (small_patch_backward(need_input_grad, through_activation)) {
+            const T* y = through_activation ? y_.data() + n0 * P * F : nullptr;
+            for (std::size_t i = 0; i < cnt; ++i)
+                detail::direct::small_patch_weight_gradient(
+                    g_, offsets_.data(), K, padded_input(x, n0 + i, th), dz + i * P * F,
+                    y ? y + i * P * F : nullptr, F, partial_dw_[th].data(), db);
+            return;
+        }
         if (through_activation && activation_ == activations::kind::relu) {
             // ReLU's gradient and the bias gradient in one pass
             T* d = dz_[th].data();
@@ -440,6 +458,14 @@ class Conv2D : public Layer<T> {
         const std::size_t F = filters_;
         if (this->output_logits_) std::copy_n(y, rows * F, logits_.data() + (y - y_.data()));
         activations::apply(activation_, y, rows, F);
+    }
+
+    /// A first layer's backward pass (no input gradient) over small patches, through a ReLU or
+    /// none, runs as one kernel (conv_direct.hpp's small_patch_weight_gradient): ReLU's mask, the
+    /// bias and weight gradients in one pass over dy and y, with no dz buffer and no patches.
+    bool small_patch_backward(bool need_input_grad, bool through_activation) const {
+        return small_patch() && !need_input_grad && detail::direct::fits<T>(filters_) &&
+               (!through_activation || activation_ == activations::kind::relu);
     }
 
     /// Patches of at most 16 values (a first layer on 1-3 channels): a GEMM with so short an
