@@ -1,6 +1,8 @@
 // Pooling, GlobalAveragePooling2D and Reshape: values by hand, shapes, gradients, errors.
 #include "gradient_check.hpp"
 
+#include <limits>
+
 using namespace xkeras;
 using testing::check_layer_gradients;
 using testing::random_tensor;
@@ -69,6 +71,53 @@ TEST_CASE("Pooling output shapes follow Keras (floor for valid, ceil for same)",
     CHECK_THROWS_WITH(big.build({2, 2, 1}),
                       Catch::Contains("pool") && Catch::Contains("(None, 2, 2, 1)"));
     CHECK_THROWS_AS(layers::MaxPooling2D<float>({2, 2}, {.padding = "causal"}), value_error);
+}
+
+TEST_CASE("MaxPooling2D's vectorised windows match a plain maximum", "[pooling]") {
+    // channels spanning whole vectors and a remainder, 2x2 windows (unrolled) and others, windows
+    // inside the input (vector loops) and clipped by "same" padding
+    struct Case {
+        layers::size2 pool, strides;
+        const char* padding;
+        shape_t input;
+    };
+    const Case cases[] = {{2, 2, "valid", {6, 7, 40}},
+                          {3, 2, "valid", {7, 7, 20}},
+                          {{2, 3}, 1, "valid", {5, 6, 17}},
+                          {3, 2, "same", {6, 6, 24}}};
+    for (const auto& c : cases) {
+        layers::MaxPooling2D<float> p(c.pool, {.strides = c.strides, .padding = c.padding});
+        p.build(c.input);
+        shape_t xs = c.input;
+        xs.insert(xs.begin(), 2);
+        const xt::xarray<float> x = xt::cast<float>(random_tensor(xs, 17));
+        const auto& y = p.forward(x, false);
+        const auto& g = y.shape();
+        const long pad_t =
+            c.padding == std::string("same")
+                ? std::max(0L, long((g[1] - 1) * c.strides.h + c.pool.h) - long(c.input[0])) / 2
+                : 0;
+        const long pad_l =
+            c.padding == std::string("same")
+                ? std::max(0L, long((g[2] - 1) * c.strides.w + c.pool.w) - long(c.input[1])) / 2
+                : 0;
+        for (std::size_t n = 0; n < 2; ++n)
+            for (std::size_t oh = 0; oh < g[1]; ++oh)
+                for (std::size_t ow = 0; ow < g[2]; ++ow)
+                    for (std::size_t ch = 0; ch < g[3]; ++ch) {
+                        float m = -std::numeric_limits<float>::infinity();
+                        for (std::size_t ky = 0; ky < c.pool.h; ++ky)
+                            for (std::size_t kx = 0; kx < c.pool.w; ++kx) {
+                                const long h = long(oh * c.strides.h + ky) - pad_t;
+                                const long w = long(ow * c.strides.w + kx) - pad_l;
+                                if (h < 0 || w < 0 || h >= long(c.input[0]) ||
+                                    w >= long(c.input[1]))
+                                    continue;
+                                m = std::max(m, x(n, std::size_t(h), std::size_t(w), ch));
+                            }
+                        REQUIRE(y(n, oh, ow, ch) == m);
+                    }
+    }
 }
 
 TEST_CASE("MaxPooling2D gives a tied window's gradient to its first maximum", "[pooling]") {
