@@ -127,8 +127,8 @@ inline void sparse_row_block(const std::uint32_t* idx, const T* val, std::size_t
     for (std::size_t v = 0; v < NV; ++v) S::store(c + v * S::lanes, acc[v]);
 }
 
-/// Rows [r0, r1) of C, columns [j0, j1): blocks of 8 wide vectors, then one, then one column at
-/// a time. Block by block, rows inner, so that a block's columns of B stay in cache.
+/// Rows [r0, r1) of C, columns [j0, j1): blocks of 8 wide vectors, then 4, then one, then one
+/// column at a time. Block by block, rows inner, so that a block's columns of B stay in cache.
 template <class T>
 void sparse_gemm_part(const sparse_rows<T>& a, const T* b, std::size_t ldb, T* c, std::size_t ldc,
                       bool accumulate, std::size_t r0, std::size_t r1, std::size_t j0,
@@ -141,6 +141,10 @@ void sparse_gemm_part(const sparse_rows<T>& a, const T* b, std::size_t ldb, T* c
     for (; j + block <= j1; j += block)
         for (std::size_t r = r0; r < r1; ++r)
             sparse_row_block<8, W>(idx + a.start[r], val + a.start[r], a.start[r + 1] - a.start[r],
+                                   b + j, ldb, c + r * ldc + j, accumulate);
+    for (; j + 4 * L <= j1; j += 4 * L)
+        for (std::size_t r = r0; r < r1; ++r)
+            sparse_row_block<4, W>(idx + a.start[r], val + a.start[r], a.start[r + 1] - a.start[r],
                                    b + j, ldb, c + r * ldc + j, accumulate);
     for (; j + L <= j1; j += L)
         for (std::size_t r = r0; r < r1; ++r)

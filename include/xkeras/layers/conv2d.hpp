@@ -100,11 +100,18 @@ class Conv2D : public Layer<T> {
         if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
         const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
         // One task (a small batch: batch-1 inference) would leave the other threads idle: its
-        // GEMM, or each image's output pixels, are spread over the pool instead (the small-patch
-        // loop, a first layer's, stays on one thread).
+        // GEMM, or each image's output pixels, are spread over the pool instead. The small-patch
+        // kernel (few multiply-adds per output value, about 0.4 ns each) spreads from 16,384
+        // output values, about 6 us of work.
         const bool spread =
-            tasks == 1 && 2.0 * double(n * P * K * F) >= backend::min_parallel_flops;
+            tasks == 1 && (small_patch() && detail::direct::fits<T>(F)
+                               ? n * P * F >= 16384
+                               : 2.0 * double(n * P * K * F) >= backend::min_parallel_flops);
         const std::size_t chunks = spread ? std::size_t(backend::pool_size()) : 1;
+        // A small image (E1's last, 7x7) is shared out by blocks of filters rather than pixels:
+        // each thread's share of 49 pixels would end in a partly wasted tile of 6
+        const std::size_t fblock = 2 * detail::direct::wide<T>::lanes;
+        const bool by_filters = P <= 64 && F / fblock >= chunks;
         grow_scratch(direct_forward() ? 0 : per * P * K, 0);
         backend::parallel_for(tasks, [&](std::size_t t, int thread) {
             const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
@@ -116,8 +123,16 @@ class Conv2D : public Layer<T> {
                     const T* xi = padded_input(x, i, std::size_t(thread));
                     T* yi = y + (i - n0) * P * F;
                     backend::parallel_for(chunks, [&](std::size_t c, int) {
-                        detail::direct::correlate(p, xi, kernel_.value.data(), b, fused_relu(), yi,
-                                                  c * P / chunks, (c + 1) * P / chunks);
+                        if (by_filters) {
+                            const std::size_t blocks = F / fblock;
+                            const std::size_t f1 =
+                                c + 1 == chunks ? F : (c + 1) * blocks / chunks * fblock;
+                            detail::direct::correlate(p, xi, kernel_.value.data(), b, fused_relu(),
+                                                      yi, 0, P, c * blocks / chunks * fblock, f1);
+                        } else {
+                            detail::direct::correlate(p, xi, kernel_.value.data(), b, fused_relu(),
+                                                      yi, c * P / chunks, (c + 1) * P / chunks);
+                        }
                     });
                 }
                 if (!fused_relu()) finish(y, rows);
@@ -125,10 +140,15 @@ class Conv2D : public Layer<T> {
                 // bias and a ReLU are applied in the loop
                 if (detail::direct::fits<T>(F)) {
                     const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
-                    for (std::size_t i = n0; i < n0 + cnt; ++i)
-                        detail::direct::small_patch_forward(
-                            g_, offsets_.data(), K, padded_input(x, i, std::size_t(thread)),
-                            kernel_.value.data(), F, b, fused_relu(), y + (i - n0) * P * F);
+                    for (std::size_t i = n0; i < n0 + cnt; ++i) {
+                        const T* xi = padded_input(x, i, std::size_t(thread));
+                        backend::parallel_for(chunks, [&](std::size_t c, int) {
+                            detail::direct::small_patch_forward(
+                                g_, offsets_.data(), K, xi, kernel_.value.data(), F, b,
+                                fused_relu(), y + (i - n0) * P * F, c * P / chunks,
+                                (c + 1) * P / chunks);
+                        });
+                    }
                 } else {
                     forward_small_patch(x, n0, cnt, std::size_t(thread), y);
                 }

@@ -114,24 +114,26 @@ void correlate_block(const plan& p, const T* x, const T* w, const T* bias, bool 
 /// y = bias + correlation of x with w (valid, stride 1), then ReLU when `relu`; bias may be null.
 /// x points at the input pixel under output pixel (0, 0); every window must lie inside x; y
 /// points at output pixel 0. Only output pixels [q_begin, q_end) (in row-major order, q_end
-/// capped at out_h * out_w) are written, so that threads can share one image; a pixel's value
-/// does not depend on the range it was computed in, nor on the vector width (each lane sums the
-/// same products in the same order). The filters go in blocks of two wide vectors, then one,
+/// capped at out_h * out_w), and only filters [f_begin, f_end) (f_begin a multiple of two wide
+/// vectors), so that threads can share one image; a value does not depend on the range it was
+/// computed in, nor on the vector width (each lane sums the same products in the same order).
+/// The filters go in blocks of two wide vectors, then one,
 /// then 32-byte ones: one block at a time, so that its weights stay in cache. Never inlined:
 /// inlined into Conv2D's input gradient loop, GCC 12 compiled the tiles 5% longer (callgrind)
 /// and E5's first convolution's backward pass ran 15% slower (56 against 48 ms,
 /// `bench_epoch --layer-times`).
 template <class T>
 [[gnu::noinline]] void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu,
-                                 T* y, std::size_t q_begin = 0,
-                                 std::size_t q_end = std::size_t(-1)) {
+                                 T* y, std::size_t q_begin = 0, std::size_t q_end = std::size_t(-1),
+                                 std::size_t f_begin = 0, std::size_t f_end = std::size_t(-1)) {
     using N = simd<T>;
     using W = wide<T>;
     constexpr std::size_t L = N::lanes, WL = W::lanes;
     q_end = std::min(q_end, p.out_h * p.out_w);
+    f_end = std::min(f_end, p.F);
     if (q_begin >= q_end) return;
-    for (std::size_t f0 = 0; f0 < p.F;) {
-        const std::size_t left = p.F - f0;
+    for (std::size_t f0 = f_begin; f0 < f_end;) {
+        const std::size_t left = f_end - f0;
         const T* b = bias ? bias + f0 : nullptr;
         if (left >= 2 * WL) {
             correlate_block<tile_rows, 2, W>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
@@ -272,7 +274,7 @@ constexpr std::size_t small_patch_vectors(std::size_t K) {
 template <std::size_t KC, std::size_t NV, class S, class T>
 void small_patch_forward_block(const window2d& g, const std::size_t* off, std::size_t K,
                                const T* img, const T* w, std::size_t F, const T* bias, bool relu,
-                               T* y) {
+                               T* y, std::size_t p_begin, std::size_t p_end) {
     using vec = typename S::vec;
     constexpr std::size_t KM = KC > 0 ? KC : 16;
     const std::size_t k_n = KC > 0 ? KC : K;
@@ -285,22 +287,25 @@ void small_patch_forward_block(const window2d& g, const std::size_t* off, std::s
         b[v] = vec{};
         if (bias) S::load(b[v], bias + v * S::lanes);
     }
-    for_each_window(g, img, [&](std::size_t p, const T* a) {
-        vec acc[NV];
+    for_each_window(
+        g, img,
+        [&](std::size_t p, const T* a) {
+            vec acc[NV];
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) acc[v] = b[v];
+            for (std::size_t v = 0; v < NV; ++v) acc[v] = b[v];
 #pragma GCC unroll 16
-        for (std::size_t k = 0; k < k_n; ++k) {
-            const T x = a[off[k]];
+            for (std::size_t k = 0; k < k_n; ++k) {
+                const T x = a[off[k]];
 #pragma GCC unroll 8
-            for (std::size_t v = 0; v < NV; ++v) acc[v] += x * wk[k][v];
-        }
+                for (std::size_t v = 0; v < NV; ++v) acc[v] += x * wk[k][v];
+            }
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) {
-            if (relu) acc[v] = acc[v] > vec{} ? acc[v] : vec{};
-            S::store(y + p * F + v * S::lanes, acc[v]);
-        }
-    });
+            for (std::size_t v = 0; v < NV; ++v) {
+                if (relu) acc[v] = acc[v] > vec{} ? acc[v] : vec{};
+                S::store(y + p * F + v * S::lanes, acc[v]);
+            }
+        },
+        p_begin, p_end);
 }
 
 /// Weight and bias gradient, one block as above, for one image: dw[k][f] += sum over the windows
@@ -382,13 +387,15 @@ void small_patch_blocks(std::size_t K, std::size_t F, Block&& block) {
 }
 
 /// y = bias + correlation (then ReLU when `relu`) for the windows of one image, a patch of K <= 16
-/// values; bias may be null.
+/// values; bias may be null. Only output pixels [p_begin, p_end) when given, so that threads can
+/// share an image.
 template <class T>
 void small_patch_forward(const window2d& g, const std::size_t* off, std::size_t K, const T* img,
-                         const T* w, std::size_t F, const T* bias, bool relu, T* y) {
+                         const T* w, std::size_t F, const T* bias, bool relu, T* y,
+                         std::size_t p_begin = 0, std::size_t p_end = std::size_t(-1)) {
     small_patch_blocks<T>(K, F, [&]<std::size_t KC, std::size_t NV, class S>(std::size_t f0) {
         small_patch_forward_block<KC, NV, S>(g, off, K, img, w + f0, F, bias ? bias + f0 : nullptr,
-                                             relu, y + f0);
+                                             relu, y + f0, p_begin, p_end);
     });
 }
 

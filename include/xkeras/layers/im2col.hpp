@@ -44,13 +44,21 @@ inline std::vector<std::size_t> window_offsets(const window2d& g) {
 
 /// Calls f(p, origin) for every output pixel p = oh * out_w + ow of one image, `img` as the
 /// windows read it (pad_image): patch value k of that window is origin[window_offsets(g)[k]],
-/// with no bounds check needed.
+/// with no bounds check needed. Only pixels [p_begin, p_end) when given.
 template <class T, class F>
-void for_each_window(const window2d& g, const T* img, F&& f) {
+void for_each_window(const window2d& g, const T* img, F&& f, std::size_t p_begin = 0,
+                     std::size_t p_end = std::size_t(-1)) {
     const std::size_t C = g.channels, pw = g.read_w();
-    for (std::size_t oh = 0, p = 0; oh < g.out_h; ++oh)
-        for (std::size_t ow = 0; ow < g.out_w; ++ow, ++p)
-            f(p, img + (oh * g.s_h * pw + ow * g.s_w) * C);
+    p_end = std::min(p_end, g.out_h * g.out_w);
+    if (p_begin >= p_end) return;
+    std::size_t oh = p_begin / g.out_w, ow = p_begin % g.out_w;
+    for (std::size_t p = p_begin; p < p_end; ++p) {
+        f(p, img + (oh * g.s_h * pw + ow * g.s_w) * C);
+        if (++ow == g.out_w) {
+            ow = 0;
+            ++oh;
+        }
+    }
 }
 
 /// The patch matrix of one image (`img` as the windows read it): row p holds output pixel p's
