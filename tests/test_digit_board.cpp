@@ -177,7 +177,7 @@ TEST_CASE("The digit board server names real MNIST digits and refuses bad reques
     // real test digits drawn 10x larger on the 400x400 canvas, as the page sends them
     const auto& test = testing::real_mnist().test;
     int right = 0;
-    const std::size_t digits = 8;
+    const std::size_t digits = 40;
     for (std::size_t i = 0; i < digits; ++i) {
         auto res = client.Post("/predict", to_body(draw_digit(i)), "application/json");
         REQUIRE(res);
@@ -198,8 +198,11 @@ TEST_CASE("The digit board server names real MNIST digits and refuses bad reques
         CHECK(b[3].get<int>() <= 335);
     }
     // the document's preprocessing stretches the box to a square and leaves the digit 16 px
-    // tall; measured 6 of these 8 with this quick model (and 22 of 30 digits in the browser)
-    CHECK(right >= 6);
+    // tall; measured 32 and 33 of these 40 with this quick model as trained before and after
+    // the AVX-512 and small-patch kernels changed its rounding (22 of 30 digits in the
+    // browser). The first 8 alone, asked for 6 right, went from 6 to 5 with that change: too
+    // few digits to tell a model from its rounding.
+    CHECK(right >= 28);
 
     struct bad {
         const char* what;
