@@ -147,6 +147,19 @@ std::vector<T> mostly_zero(std::size_t rows, std::size_t cols, std::size_t ld, d
     return a;
 }
 
+/// The largest |got - want| / (1 + |want|) over a rows x n matrix of row stride ld.
+template <class T>
+double worst_error(const std::vector<T>& got, const std::vector<T>& want, std::size_t rows,
+                   std::size_t n, std::size_t ld) {
+    double worst = 0.0;
+    for (std::size_t i = 0; i < rows; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            const double w = want[i * ld + j], g = got[i * ld + j];
+            worst = std::max(worst, std::abs(g - w) / (1 + std::abs(w)));
+        }
+    return worst;
+}
+
 template <class T>
 void check_sparse_products() {
     const std::size_t rows_list[] = {1, 3, 37, 130}, cols_list[] = {1, 9, 300};
@@ -170,14 +183,7 @@ void check_sparse_products() {
                                                      accumulate);
                         INFO("rows " << rows << " cols " << cols << " n " << n << " zeros " << zeros
                                      << " accumulate " << accumulate);
-                        double worst = 0.0;
-                        for (std::size_t i = 0; i < rows; ++i)
-                            for (std::size_t j = 0; j < n; ++j) {
-                                const double want = expect[i * ldc + j], got = c[i * ldc + j];
-                                worst =
-                                    std::max(worst, std::abs(got - want) / (1 + std::abs(want)));
-                            }
-                        REQUIRE(worst <= 1e-5);
+                        REQUIRE(worst_error(c, expect, rows, n, ldc) <= 1e-5);
                         // past the n columns, C is left alone
                         for (std::size_t i = 0; i < rows; ++i)
                             REQUIRE(c[i * ldc + n] == before[i * ldc + n]);
@@ -192,14 +198,7 @@ void check_sparse_products() {
                         naive<T>(true, false, cols, n, rows, T(1), a, lda, d, ldb, T(0), want_g,
                                  ldc);
                         xkeras::backend::sparse_gemm(t, d.data(), ldb, n, g.data(), ldc, false);
-                        worst = 0.0;
-                        for (std::size_t i = 0; i < cols; ++i)
-                            for (std::size_t j = 0; j < n; ++j) {
-                                const double want = want_g[i * ldc + j], got = g[i * ldc + j];
-                                worst =
-                                    std::max(worst, std::abs(got - want) / (1 + std::abs(want)));
-                            }
-                        REQUIRE(worst <= 1e-5);
+                        REQUIRE(worst_error(g, want_g, cols, n, ldc) <= 1e-5);
                     }
 }
 
