@@ -236,7 +236,7 @@ TEST_CASE("sparse_gemm gives the same bits on 1 and 2 threads", "[backend][spars
     xkeras::set_num_threads(before);
 }
 
-TEST_CASE("compress_rows stops past its limit; a zero input skips its weight row, NaN included",
+TEST_CASE("compress_rows stops past its limit, and a zero input skips its weight row, NaN included",
           "[backend][sparse]") {
     const std::vector<float> a{0, 1, 0, 2, 3, 0};  // 2 x 3, 3 nonzero
     xkeras::backend::sparse_rows<float> s;

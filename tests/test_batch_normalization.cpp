@@ -77,7 +77,7 @@ TEST_CASE("BatchNormalization uses the moving statistics outside training", "[bn
     CHECK(bn.get_weights()[2](0) == 1.0);
 }
 
-TEST_CASE("BatchNormalization weights: gamma, beta trainable; moving stats not", "[bn]") {
+TEST_CASE("BatchNormalization weights: gamma, beta trainable, moving stats not", "[bn]") {
     Sequential m;
     m.add(layers::Dense(8, {.input_shape = {4}}));
     m.add(layers::BatchNormalization());

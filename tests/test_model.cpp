@@ -85,7 +85,7 @@ TEST_CASE("validation_split holds out the LAST fraction, before shuffling", "[mo
     CHECK(m.evaluate(xf, yf, {.verbose = 0})[0] != Approx(h["val_loss"].back()).epsilon(1e-6));
 }
 
-TEST_CASE("The same seed gives bit-identical weights; another seed does not", "[model][fit]") {
+TEST_CASE("The same seed gives bit-identical weights, another seed does not", "[model][fit]") {
     toy data(64);
     auto train = [&](std::uint64_t seed) {
         Sequential m;
@@ -143,7 +143,7 @@ TEST_CASE("The metric is logged under the name the user gave", "[model][metrics]
     CHECK(dense_scores[1] == Approx(correct / 30));
 }
 
-TEST_CASE("verbose 0 prints nothing; verbose 2 prints one Keras line per epoch", "[model][fit]") {
+TEST_CASE("verbose 0 prints nothing, verbose 2 prints one Keras line per epoch", "[model][fit]") {
     toy data(40);
     Sequential m;
     small_model(m, 3);
@@ -230,7 +230,7 @@ TEST_CASE("Misuse throws errors that say what was expected and what came", "[mod
     CHECK(unbuilt.count_params() == 15);
 }
 
-TEST_CASE("NaN in the data is refused before training; the weights are left as they were",
+TEST_CASE("NaN in the data is refused before training, the weights left as they were",
           "[model][errors]") {
     // (a NaN / inf loss from finite data, and every other fault: test_faults.cpp)
     toy data(16);

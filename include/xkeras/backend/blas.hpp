@@ -31,6 +31,18 @@ inline void cblas_gemv(CBLAS_TRANSPOSE t, int rows, int cols, double alpha, cons
     cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
 }
 
+/// Sets OpenBLAS to one thread at xkeras's first BLAS call, as the thread pool does when it starts:
+/// xkeras runs its parallel work on its own pool, and OpenBLAS's threads would compete with it
+/// (a direct backend::gemm call before the pool existed ran on them; ThreadSanitizer, which does
+/// not see OpenBLAS's own synchronisation, reported their writes as races).
+inline void single_threaded_blas() {
+    static const bool once = [] {
+        openblas_set_num_threads(1);
+        return true;
+    }();
+    (void)once;
+}
+
 }  // namespace detail
 
 /// Row-major GEMM: C (m x n) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C.
@@ -41,6 +53,7 @@ template <class T>
 requires std::same_as<T, float> || std::same_as<T, double>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
           const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    detail::single_threaded_blas();
     const auto I = [](std::size_t v) { return static_cast<int>(v); };
     if ((m == 1 || n == 1) && k > 0) {
         // GEMV's beta = 0 must not read C (it may hold NaN): clear it first.
