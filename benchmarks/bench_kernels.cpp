@@ -160,11 +160,12 @@ void BM_conv_path(benchmark::State& state) {
                    (use_direct ? ", direct" : ", im2col + GEMM"));
 }
 
-/// Dense's forward product at E2's first layer (batch 128, 784 -> 512) with an input of the given
+/// Dense's forward product on a batch of 128 MNIST-sized inputs (784 values) with the given
 /// density (percent of nonzero entries, spread at random): arguments density, path (0 GEMM, 1
-/// sparse, compression included). The measurement behind Dense's density threshold.
+/// sparse product with its compression, 2 the compression alone), units (64: E5's MLP, 512: E2).
+/// The measurement behind Dense's density threshold (run it with XKERAS_NUM_THREADS=1).
 void BM_dense_sparse(benchmark::State& state) {
-    const std::size_t rows = 128, in = 784, units = 512;
+    const std::size_t rows = 128, in = 784, units = std::size_t(state.range(2));
     const double density = double(state.range(0)) / 100.0;
     const bool sparse = state.range(1) == 1;
     std::mt19937 gen(3);
@@ -174,7 +175,10 @@ void BM_dense_sparse(benchmark::State& state) {
     for (auto& v : w) v = u(gen) - 0.5f;
     xk::backend::sparse_rows<float> xs;
     for (auto _ : state) {
-        if (sparse) {
+        if (state.range(1) == 2) {
+            xk::backend::compress_rows(x.data(), rows, in, in, xs);
+            benchmark::DoNotOptimize(xs.value.data());
+        } else if (sparse) {
             xk::backend::compress_rows(x.data(), rows, in, in, xs);
             xk::backend::sparse_gemm(xs, w.data(), units, units, y.data(), units, false);
         } else {
@@ -183,8 +187,11 @@ void BM_dense_sparse(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(y.data());
     }
-    state.SetLabel(std::to_string(state.range(0)) + "% nonzero, " +
-                   (sparse ? "sparse product" : "GEMM"));
+    state.SetLabel(std::to_string(units) + " units, " + std::to_string(state.range(0)) +
+                   "% nonzero, " +
+                   (state.range(1) == 2 ? "compression alone"
+                    : sparse            ? "sparse product"
+                                        : "GEMM"));
 }
 
 }  // namespace
@@ -199,7 +206,7 @@ BENCHMARK(BM_conv_path)
     ->UseRealTime();
 
 BENCHMARK(BM_dense_sparse)
-    ->ArgsProduct({{10, 20, 30, 40, 50, 60}, {0, 1}})
+    ->ArgsProduct({{10, 20, 30, 40, 50, 60}, {0, 1, 2}, {64, 512}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

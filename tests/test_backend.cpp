@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -233,6 +234,49 @@ TEST_CASE("sparse_gemm gives the same bits on 1 and 2 threads", "[backend][spars
     REQUIRE(xkeras::backend::compress_rows(a.data(), 1, cols, cols, s1));
     xkeras::backend::sparse_gemm(s1, b.data(), n, n, two.data(), n, false);
     CHECK(std::equal(two.begin(), two.begin() + long(n), one.begin()));
+    xkeras::set_num_threads(before);
+}
+
+TEST_CASE("compress_rows keeps the same entries on 1 and 2 threads, NaN and -0 included",
+          "[backend][sparse][threads]") {
+    // 2 threads compress in two passes (count, then place) from 65,536 values and 8 rows on;
+    // widths with and without a remainder past 16-lane vectors, a row stride past the width
+    const int before = xkeras::get_num_threads();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (std::size_t cols : {784, 301}) {
+        const std::size_t rows = 300, lda = cols + 5;
+        auto a = mostly_zero<float>(rows, cols, lda, 0.8, cols);
+        a[7 * lda + 3] = nan;
+        a[7 * lda + cols - 1] = -0.0f;  // not kept, as 0
+        a[150 * lda + cols - 1] = std::numeric_limits<float>::infinity();
+        // the reference: one entry at a time
+        std::vector<std::size_t> start{0};
+        std::vector<std::uint32_t> index;
+        std::vector<float> value;
+        for (std::size_t r = 0; r < rows; ++r) {
+            for (std::size_t c = 0; c < cols; ++c)
+                if (a[r * lda + c] != 0.0f || std::isnan(a[r * lda + c])) {
+                    index.push_back(std::uint32_t(c));
+                    value.push_back(a[r * lda + c]);
+                }
+            start.push_back(index.size());
+        }
+        for (int threads : {1, 2}) {
+            INFO("cols " << cols << ", threads " << threads);
+            xkeras::set_num_threads(threads);
+            xkeras::backend::sparse_rows<float> s;
+            REQUIRE(xkeras::backend::compress_rows(a.data(), rows, cols, lda, s));
+            CHECK(s.start == start);
+            REQUIRE(s.nonzeros() == index.size());
+            CHECK(std::equal(index.begin(), index.end(), s.index.begin()));
+            CHECK(std::memcmp(value.data(), s.value.data(), value.size() * sizeof(float)) == 0);
+            // the limit: refused one entry short of the count, accepted at it
+            CHECK_FALSE(
+                xkeras::backend::compress_rows(a.data(), rows, cols, lda, s, index.size() - 1));
+            CHECK(xkeras::backend::compress_rows(a.data(), rows, cols, lda, s, index.size()));
+            CHECK(s.start == start);
+        }
+    }
     xkeras::set_num_threads(before);
 }
 

@@ -16,12 +16,26 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "parallel.hpp"
 #include "simd.hpp"
 
 namespace xkeras::backend {
+
+/// Whether compress_rows packs 16 values at a time (AVX-512 and float), else one at a time.
+template <class T>
+inline constexpr bool fast_compress =
+#if defined(__AVX512F__)
+    std::is_same_v<T, float>;
+#else
+    false;
+#endif
 
 /// The nonzero entries of a rows x cols matrix, row by row: row r's are entries
 /// [start[r], start[r + 1]) of `index` (their columns, ascending) and `value`.
@@ -39,6 +53,73 @@ struct sparse_rows {
     }
 };
 
+namespace detail {
+
+/// Appends the nonzero entries of the row a[0, cols) at idx/val + nz and returns the new count.
+/// Branch-free: every value is written, and kept by advancing the count, so one entry past the
+/// new count may be written; with `exact`, none is.
+template <class T>
+std::size_t compress_row(const T* a, std::size_t cols, std::uint32_t* idx, T* val, std::size_t nz,
+                         bool exact = false) {
+    std::size_t c = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+        // 16 values at a time: the nonzero lanes' values and columns packed to the front of a
+        // register (vcompressps to a register: to memory it is microcoded on Zen 4, 20x slower)
+        // and stored under a mask of as many lanes
+        __m512i column = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        for (; c + 16 <= cols; c += 16) {
+            const __m512 v = _mm512_loadu_ps(a + c);
+            // != 0, NaN included (unordered)
+            const __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            const auto kept = unsigned(__builtin_popcount(unsigned(keep)));
+            const auto first = __mmask16((1u << kept) - 1u);
+            _mm512_mask_storeu_ps(val + nz, first, _mm512_maskz_compress_ps(keep, v));
+            _mm512_mask_storeu_epi32(idx + nz, first, _mm512_maskz_compress_epi32(keep, column));
+            column = _mm512_add_epi32(column, _mm512_set1_epi32(16));
+            nz += kept;
+        }
+    }
+#endif
+    for (; c < cols; ++c) {
+        if (exact && a[c] == T(0)) continue;
+        idx[nz] = std::uint32_t(c);
+        val[nz] = a[c];
+        nz += a[c] != T(0);
+    }
+    return nz;
+}
+
+/// The number of nonzero entries (NaN included) of the row a[0, cols).
+template <class T>
+std::size_t count_nonzeros(const T* a, std::size_t cols) {
+    std::size_t n = 0, c = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+        for (; c + 16 <= cols; c += 16)
+            n += std::size_t(__builtin_popcount(unsigned(
+                _mm512_cmp_ps_mask(_mm512_loadu_ps(a + c), _mm512_setzero_ps(), _CMP_NEQ_UQ))));
+    }
+#endif
+    for (; c < cols; ++c) n += a[c] != T(0);
+    return n;
+}
+
+/// Cuts rows [0, rows) into `parts` contiguous ranges of about equal work, a row's work being
+/// its entries plus one (start: the rows' first entries, as in sparse_rows). The products and
+/// the compression cut alike, so that a thread works on the rows it compressed.
+inline std::vector<std::size_t> row_cuts(const std::vector<std::size_t>& start, std::size_t rows,
+                                         std::size_t parts) {
+    std::vector<std::size_t> cut(parts + 1, rows);
+    cut[0] = 0;
+    const double per = double(start[rows] + rows) / double(parts);
+    for (std::size_t r = 0, t = 1; r < rows && t < parts; ++r)
+        if (double(start[r + 1] + r + 1) >= per * double(t)) cut[t++] = r + 1;
+    return cut;
+}
+
+}  // namespace detail
+
 /// Compresses the row-major rows x cols matrix a (row stride lda) into s, reusing s's storage.
 /// Stops early, returning false with s unusable, once more than `max_nonzeros` entries are
 /// nonzero (a caller that would not use a denser matrix then spends only part of the pass).
@@ -48,10 +129,37 @@ bool compress_rows(const T* a, std::size_t rows, std::size_t cols, std::size_t l
     s.rows = rows;
     s.cols = cols;
     s.start.resize(rows + 1);
-    // room for the most entries kept (the limit is checked after each row), sized once: no
-    // check per entry below
+    const std::size_t threads = std::size_t(pool_size());
+    if (threads > 1 && rows >= 4 * threads && rows * cols >= (std::size_t(1) << 16)) {
+        // two passes spread over the threads: count each row's entries (a quarter of the cost
+        // of compressing), then compress each row to its place, every thread the rows that it
+        // will also multiply (sparse_gemm cuts the same way), so that they stay in its cache
+        std::vector<std::size_t> cut(threads + 1);
+        for (std::size_t t = 0; t <= threads; ++t) cut[t] = rows * t / threads;
+        parallel_for(threads, [&](std::size_t t, int) {
+            for (std::size_t r = cut[t]; r < cut[t + 1]; ++r)
+                s.start[r + 1] = detail::count_nonzeros(a + r * lda, cols);
+        });
+        s.start[0] = 0;
+        for (std::size_t r = 0; r < rows; ++r) s.start[r + 1] += s.start[r];
+        if (s.start[rows] > max_nonzeros) return false;
+        if (s.index.size() < s.start[rows] + 1) {
+            s.index.resize(s.start[rows] + 1);
+            s.value.resize(s.start[rows] + 1);
+        }
+        cut = detail::row_cuts(s.start, rows, threads);
+        parallel_for(threads, [&](std::size_t t, int) {
+            for (std::size_t r = cut[t]; r < cut[t + 1]; ++r)
+                detail::compress_row(a + r * lda, cols, s.index.data(), s.value.data(), s.start[r],
+                                     r + 1 == cut[t + 1]);  // the next row may be another's
+        });
+        return true;
+    }
+    // room for the most entries kept (the limit is checked after each row) and one written
+    // past them, sized once: no check per entry below
     const std::size_t room =
-        std::min(rows * cols, max_nonzeros == std::size_t(-1) ? rows * cols : max_nonzeros + cols);
+        std::min(rows * cols, max_nonzeros == std::size_t(-1) ? rows * cols : max_nonzeros + cols) +
+        1;
     if (s.index.size() < room) {
         s.index.resize(room);
         s.value.resize(room);
@@ -61,13 +169,7 @@ bool compress_rows(const T* a, std::size_t rows, std::size_t cols, std::size_t l
     std::size_t nz = 0;
     for (std::size_t r = 0; r < rows; ++r) {
         s.start[r] = nz;
-        const T* ar = a + r * lda;
-        for (std::size_t c = 0; c < cols; ++c) {
-            // branch-free: always written, kept by advancing nz
-            idx[nz] = std::uint32_t(c);
-            val[nz] = ar[c];
-            nz += ar[c] != T(0);
-        }
+        nz = detail::compress_row(a + r * lda, cols, idx, val, nz);
         if (nz > max_nonzeros) return false;
     }
     s.start[rows] = nz;
@@ -175,12 +277,7 @@ void sparse_gemm(const sparse_rows<T>& a, const T* b, std::size_t ldb, std::size
         return;
     }
     if (a.rows >= 4 * threads) {
-        // contiguous row ranges of about equal nonzero counts (plus a row's own cost)
-        std::vector<std::size_t> cut(threads + 1, a.rows);
-        cut[0] = 0;
-        const double per = double(a.nonzeros() + a.rows) / double(threads);
-        for (std::size_t r = 0, t = 1; r < a.rows && t < threads; ++r)
-            if (double(a.start[r + 1] + r + 1) >= per * double(t)) cut[t++] = r + 1;
+        const std::vector<std::size_t> cut = detail::row_cuts(a.start, a.rows, threads);
         parallel_for(threads, [&](std::size_t t, int) {
             detail::sparse_gemm_part(a, b, ldb, c, ldc, accumulate, cut[t], cut[t + 1], 0, n);
         });

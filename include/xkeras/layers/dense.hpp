@@ -168,15 +168,20 @@ class Dense : public Layer<T> {
 
   private:
     /// Whether to multiply by x's nonzero entries only (backend/sparse.hpp), compressing x into
-    /// xs_ when so. Measured on E2's first layer (`bench_kernels --benchmark_filter=dense_sparse`),
-    /// in the time of one multiply-add of a GEMM: compressing costs about 30 per input value and
-    /// the sparse product 3 per multiply-add it does. So with d the share of nonzero inputs, the
-    /// sparse route pays when 30 + 3 d units < units, i.e. d < 1/3 - 10 / units: never below 30
-    /// units, up to 31% at 512. At batch 1 both products are bound by reading the weights, and
-    /// the sparse one reads only the rows of nonzero inputs: it pays up to a density of 3/4.
+    /// xs_ when so. Measured at 64 and 512 units (`bench_kernels --benchmark_filter=dense_sparse`,
+    /// one thread), in the time of one multiply-add of a GEMM: where the build has AVX-512 and T
+    /// is float, compressing costs about 9.5 per input value (vcompressps) and the sparse product
+    /// 2 per multiply-add it does; so with d the share of nonzero inputs, the sparse route pays
+    /// when 9.5 + 2 d units < units, i.e. d < 1/2 - 5 / units (42% at 64 units, 49% at 512).
+    /// Elsewhere compressing costs about 30 (one value at a time) and the product 3, so
+    /// d < 1/3 - 10 / units: never below 30 units, 31% at 512. At batch 1 both products are bound
+    /// by reading the weights, and the sparse one reads only the rows of nonzero inputs: it pays
+    /// up to a density of 3/4.
     bool compress_input(const T* x, std::size_t rows, std::size_t in) {
-        const double max_density =
-            rows == 1 ? 0.75 : 1.0 / 3.0 - 10.0 / double(std::max<std::size_t>(units_, 1));
+        const double units = double(std::max<std::size_t>(units_, 1));
+        const double max_density = rows == 1                   ? 0.75
+                                   : backend::fast_compress<T> ? 0.5 - 5.0 / units
+                                                               : 1.0 / 3.0 - 10.0 / units;
         if (max_density <= 0.0) return false;
         const auto max_nonzeros = std::size_t(max_density * double(rows * in));
         return backend::compress_rows(x, rows, in, in, xs_, max_nonzeros);
