@@ -406,6 +406,8 @@ TEST_CASE("NaN or inf in x or y is refused up front, naming the array, sample an
         CHECK_THROWS_MATCHES(m.test_on_batch(x, data.y), value_error,
                              names("x", "at sample 6, position (2)"));
         CHECK_THROWS_MATCHES(m.predict(x), value_error, names("x", "at sample 6, position (2)"));
+        // predict checks each batch as it copies it: the third batch here
+        CHECK_THROWS_MATCHES(m.predict(x, 3), value_error, names("x", "at sample 6, position (2)"));
         y(9, 0) = bad;
         CHECK_THROWS_MATCHES(m.fit(data.x, y, {.verbose = 0}), value_error,
                              names("y", "at sample 9, position (0)"));
@@ -438,6 +440,25 @@ TEST_CASE("NaN or inf in x or y is refused up front, naming the array, sample an
     CHECK_THROWS_WITH(conv.predict(images),
                       Catch::Contains("x contains inf at sample 2, position (4, 5, 1)") &&
                           Catch::Contains("(3, 5, 6, 2)"));
+    // an array large enough to be scanned by 2 threads: the first bad value is named, whichever
+    // thread found it, in fit and in predict's batches
+    const int threads = get_num_threads();
+    set_num_threads(2);
+    Sequential wide;
+    wide.add(layers::Dense(2, {.input_shape = {1000}}));
+    wide.compile("sgd", "mse");
+    xt::xarray<float> many = xt::zeros<float>({300, 1000});
+    many(250, 7) = nan_f;
+    many(120, 3) = inf_f;
+    const xt::xarray<float> targets = xt::zeros<float>({300, 2});
+    for (std::size_t batch : {300, 100}) {
+        INFO("batch " << batch);
+        CHECK_THROWS_WITH(wide.predict(many, batch),
+                          Catch::Contains("x contains inf at sample 120, position (3)"));
+        CHECK_THROWS_WITH(wide.fit(many, targets, {.batch_size = batch, .verbose = 0}),
+                          Catch::Contains("x contains inf at sample 120, position (3)"));
+    }
+    set_num_threads(threads);
     // the largest finite values pass
     images(2, 4, 5, 1) = std::numeric_limits<float>::max();
     images(0, 0, 0, 0) = -std::numeric_limits<float>::max();

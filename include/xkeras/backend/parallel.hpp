@@ -11,6 +11,7 @@
 // task runs it on the caller without opening a region, so that task may open its own.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -197,6 +198,20 @@ void parallel_for(std::size_t n_tasks, F&& f) {
 /// Number of threads of the pool.
 inline int pool_size() {
     return thread_pool::instance().size();
+}
+
+/// Runs f(begin, end) on contiguous ranges covering [0, n), one per thread, each of at least
+/// `min_per_range` items; fewer items run as f(0, n) on the caller. For passes bound by memory
+/// (copies, scans), where a second core adds bandwidth.
+template <class F>
+void parallel_ranges(std::size_t n, std::size_t min_per_range, F&& f) {
+    const std::size_t parts =
+        std::min(std::size_t(pool_size()), n / std::max<std::size_t>(min_per_range, 1));
+    if (parts <= 1) {
+        f(std::size_t(0), n);
+        return;
+    }
+    parallel_for(parts, [&](std::size_t t, int) { f(n * t / parts, n * (t + 1) / parts); });
 }
 
 }  // namespace xkeras::backend
