@@ -135,3 +135,158 @@ TEST_CASE("parallel_for entered from several threads runs every task once", "[th
     for (const auto& c : counts)
         CHECK(std::all_of(c.begin(), c.end(), [](const auto& v) { return v.load() == 20; }));
 }
+
+namespace {
+
+/// A registered layer that passes its input on and notes the batch sizes it sees (predict
+/// copies it through the registry like the built-in ones).
+class RowCounter : public layers::Layer<float> {
+  public:
+    explicit RowCounter(std::string name = {}) : Layer<float>("row_counter", std::move(name), {}) {}
+    std::string class_name() const override { return "RowCounter"; }
+    static std::unique_ptr<Layer<float>> from_config(const nlohmann::json& cfg) {
+        return std::make_unique<RowCounter>(cfg.at("name").get<std::string>());
+    }
+    shape_t compute_output_shape(const shape_t& in) const override { return in; }
+    const tensor<float>& forward(const tensor<float>& x, bool) override {
+        std::lock_guard<std::mutex> lock(seen_mutex());
+        seen().push_back(x.shape()[0]);
+        return x;
+    }
+    const tensor<float>& backward(const tensor<float>& dy, bool) override { return dy; }
+    static std::vector<std::size_t> take() {
+        std::lock_guard<std::mutex> lock(seen_mutex());
+        auto out = std::move(seen());
+        seen().clear();
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+  private:
+    static std::vector<std::size_t>& seen() {
+        static std::vector<std::size_t> v;
+        return v;
+    }
+    static std::mutex& seen_mutex() {
+        static std::mutex m;
+        return m;
+    }
+};
+
+/// An MLP small enough for predict's data-parallel route (a slice of each batch per thread).
+void small_mlp(Sequential& m, std::uint64_t seed) {
+    layers::register_layer<RowCounter>("RowCounter");
+    utils::set_random_seed(seed);
+    m.add(layers::Dense(32, {.activation = "relu", .input_shape = {20}}));
+    m.add(RowCounter());
+    m.add(layers::Dropout(0.25));
+    m.add(layers::Dense(5, "softmax"));
+    m.compile(optimizers::Adam(0.01), "categorical_crossentropy", {"accuracy"});
+}
+
+/// predict(x, batch) at `threads` threads.
+xt::xarray<float> predict_at(Sequential& m, const xt::xarray<float>& x, std::size_t batch,
+                             int threads) {
+    const int before = get_num_threads();
+    set_num_threads(threads);
+    auto p = m.predict(x, batch);
+    set_num_threads(before);
+    return p;
+}
+
+/// A layer that is not in the registry: predict cannot copy it and keeps to the per-layer route.
+class Halve : public layers::Layer<float> {
+  public:
+    Halve() : Layer<float>("halve", {}, {}) {}
+    std::string class_name() const override { return "Halve"; }
+    shape_t compute_output_shape(const shape_t& in) const override { return in; }
+    const tensor<float>& forward(const tensor<float>& x, bool) override {
+        y_ = x * 0.5f;
+        return y_;
+    }
+    const tensor<float>& backward(const tensor<float>& dy, bool) override {
+        dx_ = dy * 0.5f;
+        return dx_;
+    }
+
+  private:
+    tensor<float> y_, dx_;
+};
+
+}  // namespace
+
+TEST_CASE("predict with a slice of each batch per thread gives the one-thread results",
+          "[threads][predict]") {
+    Sequential m;
+    small_mlp(m, 11);
+    xt::xarray<float> x = xt::cast<float>(random_tensor({300, 20}, 12));
+    xt::xarray<int> labels = xt::zeros<int>({300});
+    for (std::size_t i = 0; i < 300; ++i) labels(i) = int(i % 5);
+    const auto y = utils::to_categorical<float>(labels, 5);
+    auto close = [](const xt::xarray<float>& a, const xt::xarray<float>& b) {
+        return a.shape() == b.shape() && xt::allclose(a, b, 1e-5, 1e-7);
+    };
+    using sizes = std::vector<std::size_t>;
+    // batch 100 at 2 threads: each batch in two slices of 50, one per thread
+    const auto two = predict_at(m, x, 100, 2);
+    CHECK(RowCounter::take() == sizes(6, 50));
+    CHECK(close(two, predict_at(m, x, 100, 1)));
+    CHECK(RowCounter::take() == sizes(3, 100));
+    CHECK(close(predict_at(m, x, 300, 2), predict_at(m, x, 300, 1)));
+    CHECK(RowCounter::take() == sizes{150, 150, 300});
+    // a batch under two slices of 32 rows stays whole: 63 rows at once, then the 21 left
+    predict_at(m, xt::eval(xt::view(x, xt::range(0, 84))), 63, 2);
+    CHECK(RowCounter::take() == sizes{21, 63});
+    // the copies see every change of the model's weights: a fit, and set_weights
+    m.fit(x, y, {.batch_size = 32, .epochs = 2, .verbose = 0});
+    RowCounter::take();
+    CHECK(close(predict_at(m, x, 100, 2), predict_at(m, x, 100, 1)));
+    CHECK(RowCounter::take() == sizes{50, 50, 50, 50, 50, 50, 100, 100, 100});
+    auto w = m.get_weights();
+    for (auto& t : w) t *= -1.5f;
+    m.set_weights(w);
+    const auto one = predict_at(m, x, 150, 1);
+    CHECK(close(predict_at(m, x, 150, 2), one));
+    // and a write through params()
+    m.layers()[0]->params()[1]->value.fill(0.25f);
+    CHECK_FALSE(close(predict_at(m, x, 150, 2), one));
+    CHECK(close(predict_at(m, x, 150, 2), predict_at(m, x, 150, 1)));
+    sizes expected(12, 75);
+    expected.insert(expected.end(), 4, 150);
+    CHECK(RowCounter::take() == expected);
+}
+
+TEST_CASE("predict's copies of the layers draw no seed from the global generator",
+          "[threads][predict]") {
+    Sequential m;
+    small_mlp(m, 13);
+    const xt::xarray<float> x = xt::cast<float>(random_tensor({200, 20}, 14));
+    utils::set_random_seed(21);
+    predict_at(m, x, 200, 2);  // makes the copies
+    const auto after_predict = detail::next_seed();
+    utils::set_random_seed(21);
+    CHECK(detail::next_seed() == after_predict);
+}
+
+TEST_CASE("predict keeps a model with a layer outside the registry on the per-layer route",
+          "[threads][predict]") {
+    Sequential m;
+    utils::set_random_seed(15);
+    m.add(layers::Dense(8, {.input_shape = {6}}));
+    m.add(Halve());
+    const xt::xarray<float> x = xt::cast<float>(random_tensor({128, 6}, 16));
+    const auto one = predict_at(m, x, 128, 1);
+    const auto two = predict_at(m, x, 128, 2);
+    CHECK(xt::allclose(one, two, 1e-5, 1e-7));
+    CHECK(xt::allclose(two, xt::eval(m.forward(x, false)), 1e-5, 1e-7));
+}
+
+TEST_CASE("Inside a parallel_for task the pool counts one thread", "[threads]") {
+    const int before = get_num_threads();
+    set_num_threads(2);
+    CHECK(backend::pool_size() == 2);
+    std::vector<int> inside(4, 0);
+    backend::parallel_for(4, [&](std::size_t t, int) { inside[t] = backend::pool_size(); });
+    CHECK(inside == std::vector<int>(4, 1));
+    set_num_threads(before);
+}

@@ -36,6 +36,7 @@
 #include "callbacks/progbar_logger.hpp"
 #include "config.hpp"
 #include "detail/format.hpp"
+#include "detail/layer_replicas.hpp"
 #include "detail/random.hpp"
 #include "layers/input_layer.hpp"
 #include "layers/layer.hpp"
@@ -185,6 +186,7 @@ class basic_sequential {
             layer->build(layers_.empty() ? *input_shape_ : layers_.back()->output_shape());
         }
         layers_.push_back(std::move(layer));
+        replicas_.clear();
         collect_params();
         configure_fusion();
     }
@@ -214,6 +216,7 @@ class basic_sequential {
             s = l->output_shape();
         }
         input_shape_ = input_shape;
+        replicas_.clear();
         collect_params();
         configure_fusion();
     }
@@ -564,6 +567,50 @@ class basic_sequential {
     /// Values copied or scanned per thread at the least: 256 KiB of floats, about 10 us.
     static constexpr std::size_t copy_grain = std::size_t(1) << 16;
 
+    /// predict's data-parallel route: each thread runs the whole forward pass on a slice of the
+    /// batch of at least this many rows, with its own copy of the layers...
+    static constexpr std::size_t min_slice_rows = 32;
+    /// ...when a sample's activations (every layer's output) take at most this many values. Up
+    /// to there (the MLPs) a layer's work on a batch is short and each hand-over between the
+    /// threads costs a large share of it; past it (the CNNs) the layers' own splitting stays,
+    /// and copies of the layers would hold tens of MB of activations.
+    static constexpr std::size_t max_replica_values = std::size_t(1) << 14;
+
+    /// The number of slices predict splits a batch of `rows` into: 1 (the per-layer route)
+    /// unless the pool has threads to spare, the model is small and its layers can be copied.
+    std::size_t predict_slices(std::size_t rows) {
+        const std::size_t slices =
+            std::min(std::size_t(backend::pool_size()), rows / min_slice_rows);
+        if (slices < 2) return 1;
+        std::size_t values = 0;
+        for (const auto& l : layers_) values += shape_size(l->output_shape());
+        if (values > max_replica_values) return 1;
+        return replicas_.sync(layers_, slices - 1) ? slices : 1;
+    }
+
+    /// Runs rows [begin, begin + rows) of x through the layers in `slices` slices, one per
+    /// thread (the model's own layers take the first) into the same rows of `out`. Returns the
+    /// index in x of the first NaN or infinite value among those rows, x.size() if none.
+    std::size_t predict_sliced(const tensor<T>& x, std::size_t begin, std::size_t rows,
+                               std::size_t slices, tensor<T>& out) {
+        const std::size_t row = shape_size(output_shape());
+        std::atomic<std::size_t> first{x.size()};
+        backend::parallel_for(slices, [&](std::size_t t, int) {
+            const std::size_t b = begin + rows * t / slices, e = begin + rows * (t + 1) / slices;
+            auto& layers = t == 0 ? layers_ : replicas_.layers(t - 1);
+            tensor<T>& in = t == 0 ? eval_.x : replicas_.input(t - 1);
+            if (const std::size_t k = slice(x, b, e - b, in); k < x.size()) {
+                for (std::size_t seen = first.load(); k < seen;)
+                    if (first.compare_exchange_weak(seen, k)) break;
+                return;
+            }
+            const tensor<T>* h = &in;
+            for (auto& l : layers) h = &l->forward(*h, false);
+            std::copy_n(h->data(), (e - b) * row, out.data() + b * row);
+        });
+        return first.load();
+    }
+
     double regularization_penalty() const {
         double p = 0.0;
         for (const auto& l : layers_)
@@ -668,6 +715,7 @@ class basic_sequential {
     bool fused_ = false;
     std::uint64_t shuffle_seed_ = 0;
     batch_state train_, eval_;
+    detail::layer_replicas<T> replicas_;  ///< predict's copies of the layers (see predict)
     mutable detail::model_lock lock_;
 };
 
@@ -793,10 +841,16 @@ tensor<T> basic_sequential<T>::predict(const tensor<T>& x, std::size_t batch_siz
     out_shape.insert(out_shape.begin(), n);
     tensor<T> out(out_shape);
     const std::size_t row = shape_size(output_shape());
+    const std::size_t slices = predict_slices(std::min(batch_size, n));
     for (std::size_t s = 0; s < n; s += batch_size) {
         const std::size_t bn = std::min(batch_size, n - s);
         // the batch's copy and the check for NaN / infinite values in one pass: at most the
         // batches before a bad one are computed, and nothing of them is returned
+        if (const std::size_t parts = std::min(slices, bn / min_slice_rows); parts > 1) {
+            if (const std::size_t k = predict_sliced(x, s, bn, parts, out); k < x.size())
+                throw_nonfinite(x, k, "predict", "x");
+            continue;
+        }
         if (const std::size_t k = slice(x, s, bn, eval_.x); k < x.size())
             throw_nonfinite(x, k, "predict", "x");
         const tensor<T>& y = forward(eval_.x, false);

@@ -7,8 +7,9 @@
 //
 // `parallel_for(n, f)` runs f(task, thread) for task in [0, n) on the pool and the calling
 // thread, and returns when all are done; `thread` in [0, num_threads()) indexes per-thread
-// scratch buffers. Tasks are claimed dynamically. A nested call runs serially; a call with one
-// task runs it on the caller without opening a region, so that task may open its own.
+// scratch buffers. Tasks are claimed dynamically. A nested call runs serially (and pool_size()
+// inside a task is 1, so that kernels size their splits for one thread); a call with one task
+// runs it on the caller without opening a region, so that task may open its own.
 #pragma once
 
 #include <algorithm>
@@ -53,6 +54,9 @@ class thread_pool {
 
     /// Number of threads taking part in a parallel_for (workers + the caller).
     int size() const { return int(workers_.size()) + 1; }
+
+    /// Whether the calling thread is running a task of a parallel_for.
+    static bool in_task() { return in_parallel(); }
 
     /// Sets the number of threads (>= 1). Not to be called while a parallel_for runs.
     void resize(int n) {
@@ -195,9 +199,10 @@ void parallel_for(std::size_t n_tasks, F&& f) {
     thread_pool::instance().run(n_tasks, std::forward<F>(f));
 }
 
-/// Number of threads of the pool.
+/// Number of threads a parallel_for called here runs on: the pool's size, or 1 inside a task
+/// (where a nested call runs serially).
 inline int pool_size() {
-    return thread_pool::instance().size();
+    return thread_pool::in_task() ? 1 : thread_pool::instance().size();
 }
 
 /// Runs f(begin, end) on contiguous ranges covering [0, n), one per thread, each of at least

@@ -84,8 +84,28 @@ inline global_seed_state& global_seeds() {
     return s;
 }
 
-/// Draws a fresh seed from the global seed generator.
+inline bool& seed_draws_paused() {
+    thread_local bool paused = false;
+    return paused;
+}
+
+/// While it lives, next_seed() on this thread returns 0 without drawing: for layers made only to
+/// receive copies of other layers' weights (predict's replicas), so that making them leaves the
+/// global generator, and with it every later seed of the run, where it was.
+class no_seed_draws {
+  public:
+    no_seed_draws() : previous_(seed_draws_paused()) { seed_draws_paused() = true; }
+    ~no_seed_draws() { seed_draws_paused() = previous_; }
+    no_seed_draws(const no_seed_draws&) = delete;
+    no_seed_draws& operator=(const no_seed_draws&) = delete;
+
+  private:
+    bool previous_;
+};
+
+/// Draws a fresh seed from the global seed generator (0 under a no_seed_draws).
 inline std::uint64_t next_seed() {
+    if (seed_draws_paused()) return 0;
     auto& s = global_seeds();
     std::lock_guard<std::mutex> lock(s.mutex);
     return s.gen.next_u64();
