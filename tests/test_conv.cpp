@@ -294,6 +294,8 @@ TEST_CASE("Conv2D spreads a single image over the threads, with the same result"
     const Case cases[] = {
         {"direct kernels, E1's 14x14x32 -> 64", 64, {14, 14, 32}, 0.0f},
         {"direct kernels, chunks shorter than a tile", 64, {3, 3, 512}, 0.0f},
+        // each thread pads only the rows its pixels read: here its share ends mid-row
+        {"direct kernels, 11x7x64 -> 64", 64, {11, 7, 64}, 0.0f},
         // direct kernels where they are AVX-512's (up to 128 filters), a GEMM with AVX2's
         {"E1's 7x7x64 -> 128", 128, {7, 7, 64}, 1e-5f},
         {"GEMM (filters not whole vectors), 7x7x64 -> 100", 100, {7, 7, 64}, 1e-5f},

@@ -120,6 +120,42 @@ TEST_CASE("MaxPooling2D's vectorised windows match a plain maximum", "[pooling]"
     }
 }
 
+TEST_CASE("MaxPooling2D shares a single image's rows over the threads, with the same result",
+          "[pooling][threads]") {
+    // from 4,096 input values and 65 pixels a batch smaller than the pool is split by rows (as
+    // the convolution before it splits its output); smaller images stay whole
+    struct Case {
+        const char* what;
+        layers::size2 pool, strides;
+        const char* padding;
+        shape_t input;
+    };
+    const Case cases[] = {{"rows, E1's first", 2, 2, "valid", {28, 28, 32}},
+                          {"rows, 7 of them", 2, 2, "valid", {14, 14, 64}},
+                          {"rows, clipped windows", 3, 2, "same", {20, 20, 16}},
+                          {"whole, E1's last", 2, 2, "valid", {7, 7, 128}},
+                          {"whole, clipped windows", 3, 2, "same", {6, 6, 130}}};
+    const int before = get_num_threads();
+    for (const auto& c : cases) {
+        SECTION(c.what) {
+            layers::MaxPooling2D<float> p(c.pool, {.strides = c.strides, .padding = c.padding});
+            p.build(c.input);
+            shape_t xs = c.input;
+            xs.insert(xs.begin(), 1);
+            const xt::xarray<float> x = xt::cast<float>(random_tensor(xs, 18));
+            set_num_threads(1);
+            const xt::xarray<float> one = p.forward(x, false);
+            for (int threads : {2, 3}) {
+                set_num_threads(threads);
+                // the output first holds another image's result: a part no thread wrote keeps it
+                p.forward(xt::xarray<float>(-x), false);
+                CHECK(p.forward(x, false) == one);
+            }
+            set_num_threads(before);
+        }
+    }
+}
+
 TEST_CASE("MaxPooling2D gives a tied window's gradient to its first maximum", "[pooling]") {
     layers::MaxPooling2D<double> p;
     p.build({2, 4, 1});

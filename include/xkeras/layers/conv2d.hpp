@@ -120,9 +120,16 @@ class Conv2D : public Layer<T> {
                 const detail::direct::plan p = input_plan();
                 const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
                 for (std::size_t i = n0; i < n0 + cnt; ++i) {
-                    const T* xi = padded_input(x, i, std::size_t(thread));
                     T* yi = y + (i - n0) * P * F;
-                    backend::parallel_for(chunks, [&](std::size_t c, int) {
+                    backend::parallel_for(chunks, [&](std::size_t c, int th) {
+                        // Spread over the threads, each pads the rows its pixels read itself,
+                        // rows that it mostly wrote in the layer before (a pooling splits
+                        // its rows the same way); one thread padding all of them would pull
+                        // the others' halves across and hand them back.
+                        const std::size_t pix0 = by_filters ? 0 : c * P / chunks;
+                        const std::size_t pix1 = by_filters ? P : (c + 1) * P / chunks;
+                        const T* xi = chunks > 1 ? padded_input(x, i, std::size_t(th), pix0, pix1)
+                                                 : padded_input(x, i, std::size_t(thread));
                         if (by_filters) {
                             const std::size_t blocks = F / fblock;
                             const std::size_t f1 =
@@ -131,7 +138,7 @@ class Conv2D : public Layer<T> {
                                                       yi, 0, P, c * blocks / chunks * fblock, f1);
                         } else {
                             detail::direct::correlate(p, xi, kernel_.value.data(), b, fused_relu(),
-                                                      yi, c * P / chunks, (c + 1) * P / chunks);
+                                                      yi, pix0, pix1);
                         }
                     });
                 }
@@ -424,8 +431,11 @@ class Conv2D : public Layer<T> {
 
     /// Image i of x as the windows read it: x's own, or with padding its zero-bordered copy in
     /// thread th's buffer (im2col.hpp's pad_image).
-    const T* padded_input(const tensor<T>& x, std::size_t i, std::size_t th) {
-        return detail::pad_image(g_, x.data() + i * image_size(), padded_[th]);
+    /// Image i of x as the windows read it, in thread th's buffer; only what output pixels
+    /// [p0, p1) read when given (pad_image).
+    const T* padded_input(const tensor<T>& x, std::size_t i, std::size_t th, std::size_t p0 = 0,
+                          std::size_t p1 = std::size_t(-1)) {
+        return detail::pad_image(g_, x.data() + i * image_size(), padded_[th], p0, p1);
     }
 
     /// dx of `cnt` images from their dz: each dz image, padded by k - 1 all round, correlated

@@ -146,29 +146,45 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
         const bool inside = g.pad_top == 0 && g.pad_left == 0 &&
                             (g.out_h - 1) * g.s_h + g.k_h <= g.in_h &&
                             (g.out_w - 1) * g.s_w + g.k_w <= g.in_w;
-        this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
-            for (std::size_t i = n0; i < n0 + cnt; ++i) {
-                const T* src = x.data() + i * this->in_image();
-                T* dst = this->y_.data() + i * this->out_image();
-                for (std::size_t oh = 0; oh < g.out_h; ++oh)
-                    for (std::size_t ow = 0; ow < g.out_w; ++ow, dst += C) {
-                        if (inside) {
-                            window_max(src + (oh * g.s_h * g.in_w + ow * g.s_w) * C, dst);
-                            continue;
-                        }
-                        std::size_t h0, h1, w0, w1;
-                        this->window(oh, ow, h0, h1, w0, w1);
-                        const T* s = src + (h0 * g.in_w + w0) * C;
-                        for (std::size_t c = 0; c < C; ++c) dst[c] = s[c];
-                        for (std::size_t h = h0; h < h1; ++h)
-                            for (std::size_t w = (h == h0 ? w0 + 1 : w0); w < w1; ++w) {
-                                s = src + (h * g.in_w + w) * C;
-                                for (std::size_t c = 0; c < C; ++c)
-                                    dst[c] = s[c] > dst[c] ? s[c] : dst[c];
-                            }
+        // output rows [oh0, oh1) of image i
+        auto pool_rows = [&](std::size_t i, std::size_t oh0, std::size_t oh1) {
+            const T* src = x.data() + i * this->in_image();
+            T* dst = this->y_.data() + i * this->out_image() + oh0 * g.out_w * C;
+            for (std::size_t oh = oh0; oh < oh1; ++oh)
+                for (std::size_t ow = 0; ow < g.out_w; ++ow, dst += C) {
+                    if (inside) {
+                        window_max(src + (oh * g.s_h * g.in_w + ow * g.s_w) * C, dst);
+                        continue;
                     }
-            }
-        });
+                    std::size_t h0, h1, w0, w1;
+                    this->window(oh, ow, h0, h1, w0, w1);
+                    const T* s = src + (h0 * g.in_w + w0) * C;
+                    for (std::size_t c = 0; c < C; ++c) dst[c] = s[c];
+                    for (std::size_t h = h0; h < h1; ++h)
+                        for (std::size_t w = (h == h0 ? w0 + 1 : w0); w < w1; ++w) {
+                            s = src + (h * g.in_w + w) * C;
+                            for (std::size_t c = 0; c < C; ++c)
+                                dst[c] = s[c] > dst[c] ? s[c] : dst[c];
+                        }
+                }
+        };
+        // A batch smaller than the pool (batch-1 inference) shares each image's rows out over
+        // the threads, from 4,096 input values on and where a convolution before it shares its
+        // output by pixels, that is from 65 pixels on (conv2d.hpp): each thread then reads the
+        // rows it wrote there, where one thread alone would pull the others' halves across from
+        // their cores. (A smaller image, which the convolution shares by filters, stays whole:
+        // splitting its channels the same way was measured 1 us slower at batch 1 on E1.)
+        const std::size_t threads = std::size_t(backend::pool_size());
+        if (n < threads && this->in_image() >= 4096 && g.in_h * g.in_w > 64 && g.out_h >= threads) {
+            for (std::size_t i = 0; i < n; ++i)
+                backend::parallel_for(threads, [&](std::size_t t, int) {
+                    pool_rows(i, g.out_h * t / threads, g.out_h * (t + 1) / threads);
+                });
+        } else {
+            this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
+                for (std::size_t i = n0; i < n0 + cnt; ++i) pool_rows(i, 0, g.out_h);
+            });
+        }
         x_ = training ? &x : nullptr;
         return this->y_;
     }
@@ -228,11 +244,11 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
     }
 
   private:
-    /// dst = the channel-wise maximum of the window whose first cell is s, all of it inside the
-    /// input. A vector of channels takes the maximum over the whole window in a register, then is
-    /// stored once: storing after each cell and loading it back for the next stalled on every
-    /// cell (store forwarding fails for a store that straddles two cache lines), 3 us for E1's
-    /// first pooling at batch 1.
+    /// dst = the channel-wise maximum of the window whose first cell is s, all
+    /// of it inside the input. A vector of channels takes the maximum over the whole window in a
+    /// register, then is stored once: storing after each cell and loading it back for the next
+    /// stalled on every cell (store forwarding fails for a store that straddles two cache lines), 3
+    /// us for E1's first pooling at batch 1.
     void window_max(const T* s, T* dst) const {
         using S = backend::wide<T>;
         using vec = typename S::vec;
