@@ -365,7 +365,8 @@ class basic_sequential {
                                  const evaluate_options<T>& o = {});
 
     /// The model's output for `x`, batch by batch, in inference mode. x must be finite; 0 samples
-    /// give an empty (0, outputs...) result.
+    /// give an empty (0, outputs...) result. A small model runs a slice of each batch per thread,
+    /// each with its own copy of the layers (predict_slices; docs/api/model.md, "Threads").
     tensor<T> predict(const tensor<T>& x, std::size_t batch_size = 32);
 
     /// One optimizer step on one batch; returns {loss, metrics...} of that batch.
@@ -538,14 +539,20 @@ class basic_sequential {
         for (const auto& m : metric_names_) metrics_.push_back(metrics::get<T>(m, ys, ps));
     }
 
-    /// Copies rows idx[0..n) of `src` into `dst` (resized to (n, ...)).
-    static void gather(const tensor<T>& src, const std::size_t* idx, std::size_t n,
-                       tensor<T>& dst) {
+    /// Gives `dst` src's shape with n rows (keeping its buffer when it has it already); returns
+    /// the values per row.
+    static std::size_t resize_rows(const tensor<T>& src, std::size_t n, tensor<T>& dst) {
         shape_t s = shape_of(src);
         const std::size_t row = src.size() / s[0];
         s[0] = n;
         if (dst.dimension() != s.size() || !std::equal(s.begin(), s.end(), dst.shape().begin()))
             dst.resize(s);
+        return row;
+    }
+    /// Copies rows idx[0..n) of `src` into `dst` (resized to (n, ...)).
+    static void gather(const tensor<T>& src, const std::size_t* idx, std::size_t n,
+                       tensor<T>& dst) {
+        const std::size_t row = resize_rows(src, n, dst);
         backend::parallel_ranges(
             n, copy_grain / std::max<std::size_t>(row, 1), [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i)
@@ -556,11 +563,7 @@ class basic_sequential {
     /// first NaN or infinite value among them, src.size() if none.
     static std::size_t slice(const tensor<T>& src, std::size_t begin, std::size_t n,
                              tensor<T>& dst) {
-        shape_t s = shape_of(src);
-        const std::size_t row = src.size() / s[0];
-        s[0] = n;
-        if (dst.dimension() != s.size() || !std::equal(s.begin(), s.end(), dst.shape().begin()))
-            dst.resize(s);
+        const std::size_t row = resize_rows(src, n, dst);
         const std::size_t k = first_nonfinite(src.data() + begin * row, dst.data(), n * row);
         return k < n * row ? begin * row + k : src.size();
     }

@@ -105,7 +105,7 @@ class thread_pool {
 
   private:
     explicit thread_pool(int n) {
-        blas_set_num_threads(1);
+        detail::single_threaded_blas();
         resize(n);
     }
 

@@ -143,6 +143,9 @@ bool compress_rows(const T* a, std::size_t rows, std::size_t cols, std::size_t l
         s.start[0] = 0;
         for (std::size_t r = 0; r < rows; ++r) s.start[r + 1] += s.start[r];
         if (s.start[rows] > max_nonzeros) return false;
+        // one more: a row that is not its thread's last may write one entry past its own
+        // (compress_row), at the next row's first position, which is the end when every row
+        // after it is empty (each thread's last row is compressed exactly)
         if (s.index.size() < s.start[rows] + 1) {
             s.index.resize(s.start[rows] + 1);
             s.value.resize(s.start[rows] + 1);
@@ -155,11 +158,11 @@ bool compress_rows(const T* a, std::size_t rows, std::size_t cols, std::size_t l
         });
         return true;
     }
-    // room for the most entries kept (the limit is checked after each row) and one written
-    // past them, sized once: no check per entry below
+    // room for the most entries kept, sized once: no check per entry below. The limit is checked
+    // after each row, so a row starts at most at max_nonzeros; compress_row's one write past its
+    // count only happens for a zero, whose column is still inside the row's room.
     const std::size_t room =
-        std::min(rows * cols, max_nonzeros == std::size_t(-1) ? rows * cols : max_nonzeros + cols) +
-        1;
+        std::min(rows * cols, max_nonzeros == std::size_t(-1) ? rows * cols : max_nonzeros + cols);
     if (s.index.size() < room) {
         s.index.resize(room);
         s.value.resize(room);
