@@ -28,16 +28,15 @@ class layer_replicas {
     void clear() { copies_.clear(); }
 
     /// Makes sure there are at least `count` copies of `layers` and gives them the layers'
-    /// current weights and output flags. Returns false, and keeps no copy, when a layer's class
-    /// is not in the registry (a user's layer that was not registered): predict then stays on
-    /// the per-layer route.
+    /// current weights and output flags. Returns false, making no copy, when a layer's class is
+    /// not in the registry (a user's layer that was not registered): predict then stays on the
+    /// per-layer route. The caller clears the copies whenever its layers change.
     bool sync(const layer_list& layers, std::size_t count) {
-        for (const auto& l : layers)
-            if (!layers::registry<T>::contains(l->class_name())) {
-                copies_.clear();
-                return false;
-            }
-        while (copies_.size() < count) copies_.push_back(copy_of(layers));
+        if (copies_.size() < count) {
+            for (const auto& l : layers)
+                if (!layers::registry<T>::contains(l->class_name())) return false;
+            while (copies_.size() < count) copies_.push_back(copy_of(layers));
+        }
         for (auto& c : copies_)
             for (std::size_t i = 0; i < layers.size(); ++i) {
                 auto from = std::as_const(*layers[i]).params();

@@ -108,10 +108,9 @@ class Conv2D : public Layer<T> {
                                ? n * P * F >= 16384
                                : 2.0 * double(n * P * K * F) >= backend::min_parallel_flops);
         const std::size_t chunks = spread ? std::size_t(backend::pool_size()) : 1;
-        // A small image (E1's last, 7x7) is shared out by blocks of filters rather than pixels:
-        // each thread's share of 49 pixels would end in a partly wasted tile of 6
+        // A small image (E1's last, 7x7) is shared out by blocks of filters rather than pixels
         const std::size_t fblock = 2 * detail::direct::wide<T>::lanes;
-        const bool by_filters = P <= 64 && F / fblock >= chunks;
+        const bool by_filters = P <= detail::max_pixels_split_by_filters && F / fblock >= chunks;
         grow_scratch(direct_forward() ? 0 : per * P * K, 0);
         backend::parallel_for(tasks, [&](std::size_t t, int thread) {
             const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
@@ -128,8 +127,9 @@ class Conv2D : public Layer<T> {
                         // the others' halves across and hand them back.
                         const std::size_t pix0 = by_filters ? 0 : c * P / chunks;
                         const std::size_t pix1 = by_filters ? P : (c + 1) * P / chunks;
-                        const T* xi = chunks > 1 ? padded_input(x, i, std::size_t(th), pix0, pix1)
-                                                 : padded_input(x, i, std::size_t(thread));
+                        // one chunk runs on this task's thread, with its buffer
+                        const T* xi =
+                            padded_input(x, i, std::size_t(chunks > 1 ? th : thread), pix0, pix1);
                         if (by_filters) {
                             const std::size_t blocks = F / fblock;
                             const std::size_t f1 =
@@ -430,9 +430,8 @@ class Conv2D : public Layer<T> {
     }
 
     /// Image i of x as the windows read it: x's own, or with padding its zero-bordered copy in
-    /// thread th's buffer (im2col.hpp's pad_image).
-    /// Image i of x as the windows read it, in thread th's buffer; only what output pixels
-    /// [p0, p1) read when given (pad_image).
+    /// thread th's buffer (im2col.hpp's pad_image), of which only the rows output pixels
+    /// [p0, p1) read are written when given.
     const T* padded_input(const tensor<T>& x, std::size_t i, std::size_t th, std::size_t p0 = 0,
                           std::size_t p1 = std::size_t(-1)) {
         return detail::pad_image(g_, x.data() + i * image_size(), padded_[th], p0, p1);

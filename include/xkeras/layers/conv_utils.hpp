@@ -28,6 +28,11 @@ struct size2 {
 
 namespace detail {
 
+/// A single image of at most this many output pixels is shared out over the threads by blocks
+/// of filters (Conv2D) or left whole (MaxPooling2D); a larger one by pixels or rows. Each
+/// thread's share of E1's last 49 pixels would end in a partly wasted tile of 6.
+inline constexpr std::size_t max_pixels_split_by_filters = 64;
+
 /// "valid" or "same", case-insensitive as in Keras; anything else is refused.
 inline std::string padding_mode(std::string p, const char* layer) {
     std::transform(p.begin(), p.end(), p.begin(),

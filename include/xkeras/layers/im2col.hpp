@@ -24,18 +24,16 @@ const T* pad_image(const window2d& g, const T* img, std::vector<T>& buf, std::si
     if (!g.padded()) return img;
     const std::size_t C = g.channels, ph = g.read_h(), pw = g.read_w();
     if (buf.size() != ph * pw * C) buf.assign(ph * pw * C, T(0));
-    // with strides, the windows may stop short of the input's last rows and columns
-    std::size_t rows = std::min(g.in_h, ph - g.pad_top), first = 0;
-    const std::size_t cols = std::min(g.in_w, pw - g.pad_left);
     p_end = std::min(p_end, g.out_h * g.out_w);
-    if (p_begin > 0 || p_end < g.out_h * g.out_w) {
-        if (p_begin >= p_end) return buf.data();
-        // rows of the padded image that output rows [oh0, oh1] read, then of the input
-        const std::size_t oh0 = p_begin / g.out_w, oh1 = (p_end - 1) / g.out_w;
-        const std::size_t top = oh0 * g.s_h, bottom = oh1 * g.s_h + (g.k_h - 1) * g.d_h + 1;
-        first = top > g.pad_top ? top - g.pad_top : 0;
-        rows = std::min(rows, bottom > g.pad_top ? bottom - g.pad_top : 0);
-    }
+    if (p_begin >= p_end) return buf.data();
+    // the padded rows [top, bottom) that output rows oh0..oh1 read (for every pixel that is
+    // read_h: with strides, the windows may stop short of the input's last rows), then the input
+    // rows among them; all columns the windows reach
+    const std::size_t oh0 = p_begin / g.out_w, oh1 = (p_end - 1) / g.out_w;
+    const std::size_t top = oh0 * g.s_h, bottom = oh1 * g.s_h + (g.k_h - 1) * g.d_h + 1;
+    const std::size_t first = top > g.pad_top ? top - g.pad_top : 0;
+    const std::size_t rows = std::min(g.in_h, bottom > g.pad_top ? bottom - g.pad_top : 0);
+    const std::size_t cols = std::min(g.in_w, pw - g.pad_left);
     for (std::size_t h = first; h < rows; ++h)
         std::copy_n(img + h * g.in_w * C, cols * C,
                     buf.data() + ((h + g.pad_top) * pw + g.pad_left) * C);

@@ -170,12 +170,13 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
         };
         // A batch smaller than the pool (batch-1 inference) shares each image's rows out over
         // the threads, from 4,096 input values on and where a convolution before it shares its
-        // output by pixels, that is from 65 pixels on (conv2d.hpp): each thread then reads the
-        // rows it wrote there, where one thread alone would pull the others' halves across from
+        // output by pixels (past max_pixels_split_by_filters, conv_utils.hpp): each thread reads
+        // the rows it wrote there, where one thread alone would pull the others' halves across from
         // their cores. (A smaller image, which the convolution shares by filters, stays whole:
         // splitting its channels the same way was measured 1 us slower at batch 1 on E1.)
         const std::size_t threads = std::size_t(backend::pool_size());
-        if (n < threads && this->in_image() >= 4096 && g.in_h * g.in_w > 64 && g.out_h >= threads) {
+        if (n < threads && this->in_image() >= 4096 &&
+            g.in_h * g.in_w > detail::max_pixels_split_by_filters && g.out_h >= threads) {
             for (std::size_t i = 0; i < n; ++i)
                 backend::parallel_for(threads, [&](std::size_t t, int) {
                     pool_rows(i, g.out_h * t / threads, g.out_h * (t + 1) / threads);
@@ -244,11 +245,11 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
     }
 
   private:
-    /// dst = the channel-wise maximum of the window whose first cell is s, all
-    /// of it inside the input. A vector of channels takes the maximum over the whole window in a
-    /// register, then is stored once: storing after each cell and loading it back for the next
-    /// stalled on every cell (store forwarding fails for a store that straddles two cache lines), 3
-    /// us for E1's first pooling at batch 1.
+    /// dst = the channel-wise maximum of the window whose first cell is s, all of it inside the
+    /// input. A vector of channels takes the maximum over the whole window in a register, then is
+    /// stored once: storing after each cell and loading it back for the next stalled on every
+    /// cell (store forwarding fails for a store that straddles two cache lines), 3 us for E1's
+    /// first pooling at batch 1.
     void window_max(const T* s, T* dst) const {
         using S = backend::wide<T>;
         using vec = typename S::vec;
