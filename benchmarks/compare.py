@@ -39,6 +39,10 @@ GEMM_MULTIPLE_MAX = 1.3    # E1 and E2: xkeras s/epoch / GEMM-bound minimum, eve
 LATENCY_MAX_US = {"e2": 15.0, "e1": 100.0}  # batch 1, best thread count
 THROUGHPUT_RATIO_MIN = 2.0  # xkeras / PyTorch batch-1000 samples/s
 RSS_RATIO_MAX = 0.5         # E1 training peak RSS, xkeras / PyTorch
+# bench_epoch times batch 1 in blocks, each after measuring a cache line's round trip between
+# two threads. Under this many ns the host ran the VM's CPUs side by side (sharing an L3: ~60-100
+# ns on the Zen 4 VM); above it they were apart (~330 ns) or took turns on one core (us to ms).
+NEAR_CORES_NS = 200
 
 
 def parse_args():
@@ -111,6 +115,21 @@ def ratio(a, b):
 
 def get(r, key):
     return r.get(key) if r else None
+
+
+def host_note(x):
+    """How the host placed the CPUs while bench_epoch timed batch 1 (runs of 2 threads and more):
+    the median round trip, and the median latency of the blocks timed with the CPUs near and of
+    those timed with them apart."""
+    blocks = x.get("latency_blocks") or []
+    if not blocks:
+        return ""
+    note = f"; cores' round trip {x['core_round_trip_ns']:.0f} ns"
+    groups = (("near", [b for b in blocks if b["core_round_trip_ns"] < NEAR_CORES_NS]),
+              ("apart", [b for b in blocks if b["core_round_trip_ns"] >= NEAR_CORES_NS]))
+    split = [f"{label} {statistics.median(b['latency_batch1_us'] for b in group):.1f} us in "
+             f"{len(group)}/{len(blocks)} blocks" for label, group in groups if group]
+    return note + f" ({', '.join(split)}; near: < {NEAR_CORES_NS} ns)"
 
 
 def run_variant(args, label, env, has_torch, tmp):
@@ -248,7 +267,9 @@ def goals(args, variant, has_torch):
         else:
             pus, pt = best(m, "pytorch", "latency_batch1_us")
             theirs = f"; PyTorch {pus:.1f} us at {pt} thr" if pus is not None else ""
-            out.append(goal(name, m, verdict(us <= limit), f"{us:.1f} us at {t} thr{theirs}"))
+            row = next(r["xkeras"] for r in rows if r["model"] == m and r["threads"] == t)
+            out.append(goal(name, m, verdict(us <= limit),
+                            f"{us:.1f} us at {t} thr{theirs}{host_note(row)}"))
     for m in args.model_list:  # batch-1000 throughput, each side at its best thread count
         name = f"batch-1000 throughput >= {THROUGHPUT_RATIO_MIN:g}x PyTorch"
         xs, xt = best(m, "xkeras", "throughput_batch1000", max)
@@ -280,7 +301,7 @@ def goals(args, variant, has_torch):
 # ---- output ----
 
 HEADER = ["model", "thr", "xkeras s/epoch", "PyTorch s/epoch", "x/P", "xk GFLOP/s",
-          "GEMM-min s", "x/min", "lat1 xk us", "lat1 PT us", "b1000 xk/s", "b1000 PT/s",
+          "GEMM-min s", "x/min", "lat1 xk us", "lat1 PT us", "RTT ns", "b1000 xk/s", "b1000 PT/s",
           "b1000 x/P", "RSS xk MiB", "RSS PT MiB", "RSS x/P"]
 
 
@@ -303,6 +324,7 @@ def table_rows(variant):
                     fmt(r["ratio_train"], ".2f"), fmt(r["xkeras_gflops"], ".1f"),
                     fmt(r["gemm_bound_s"], ".3g"), fmt(r["xkeras_over_gemm_bound"], ".2f"),
                     fmt(get(x, "latency_batch1_us"), ".1f"), fmt(get(p, "latency_batch1_us"), ".1f"),
+                    fmt(get(x, "core_round_trip_ns"), ".0f"),
                     fmt(get(x, "throughput_batch1000"), ".0f"),
                     fmt(get(p, "throughput_batch1000"), ".0f"), fmt(r["ratio_throughput"], ".2f"),
                     fmt(get(x, "peak_rss_mib"), ".0f"), fmt(get(p, "peak_rss_mib"), ".0f"),
@@ -438,7 +460,8 @@ def main():
           f"PyTorch {torch_version or 'not installed'}; {report['date']}")
     print("s/epoch: median (min-max) of the training pass; x/P: xkeras / PyTorch; GEMM-min: "
           "training FLOPs / sgemm limit; x/min: xkeras s/epoch / GEMM-min; lat1: batch-1 "
-          "latency; b1000: batch-1000 samples/s; RSS: training peak")
+          "latency; RTT: the cores' round trip while xkeras timed batch 1 (see NEAR_CORES_NS); "
+          "b1000: batch-1000 samples/s; RSS: training peak")
     for v in results:
         print_variant(args, v)
 
