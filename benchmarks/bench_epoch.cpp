@@ -1,6 +1,7 @@
 // bench_epoch: one seed model in xkeras, measured the way benchmarks/compare.py reports it:
 // seconds per training epoch, the training FLOPs behind them, peak resident memory of the
-// training process, batch-1 latency and batch-1000 throughput of inference. compare.py runs the
+// training process, batch-1 latency (in blocks, each after measuring the round trip of a cache
+// line between two CPUs) and batch-1000 throughput of inference. compare.py runs the
 // PyTorch replica (benchmarks/pytorch/seed_models.py) with the same flags in the same run.
 //
 //   bench_epoch --model e1 --threads N --epochs K [--batch-size B] [--limit N] [--json OUT]

@@ -5,8 +5,9 @@ First measures the machine's sgemm limit per thread count (bench_epoch --gemm-li
 build/benchmarks/bench_epoch and its PyTorch replica (benchmarks/pytorch/seed_models.py)
 alternately, per model and thread count, and prints one table: seconds per training epoch
 (median, min-max) on both sides and their ratio, xkeras's GFLOP/s and its time as a multiple of
-the GEMM-bound minimum (training FLOPs / sgemm GFLOP/s), batch-1 latency, batch-1000 throughput
-and training peak RSS on both sides; then the goals of issue 5, each PASS or MISS with its figure.
+the GEMM-bound minimum (training FLOPs / sgemm GFLOP/s), batch-1 latency (with the round trip of
+a cache line between xkeras's two CPUs meanwhile), batch-1000 throughput and training peak RSS on
+both sides; then the goals of issue 5, each PASS or MISS with its figure.
 --coretype-variants runs the whole set again with OPENBLAS_CORETYPE removed from the environment.
 Everything goes to a JSON file (and, with --markdown, a Markdown fragment for the docs).
 
@@ -430,7 +431,7 @@ def main():
         else:
             print("compare.py: OPENBLAS_CORETYPE is not set in this environment, so 'as found' and "
                   "'OPENBLAS_CORETYPE unset' are the same run: running once", flush=True)
-            variants = [("as found (OPENBLAS_CORETYPE unset)", found)]
+            variants = [("as found", found)]  # the logs and the table name the core type
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -460,7 +461,8 @@ def main():
           f"PyTorch {torch_version or 'not installed'}; {report['date']}")
     print("s/epoch: median (min-max) of the training pass; x/P: xkeras / PyTorch; GEMM-min: "
           "training FLOPs / sgemm limit; x/min: xkeras s/epoch / GEMM-min; lat1: batch-1 "
-          "latency; RTT: the cores' round trip while xkeras timed batch 1 (see NEAR_CORES_NS); "
+          "latency; RTT: a cache line's round trip between the two CPUs while xkeras timed batch 1 "
+          f"(under {NEAR_CORES_NS} ns: side by side); "
           "b1000: batch-1000 samples/s; RSS: training peak")
     for v in results:
         print_variant(args, v)
