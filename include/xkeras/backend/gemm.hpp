@@ -18,13 +18,7 @@ void gemm_parallel(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std
                    const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
                    std::size_t ldc) {
     const std::size_t threads = std::size_t(pool_size());
-    const double flops = 2.0 * double(m) * double(n) * double(k);
-    // A GEMM pays off on two threads from a few MFLOP; a GEMV (one row or column of C) is
-    // bound by reading the matrix, and pays off once that matrix outgrows a core's L2 share.
-    const bool vector_product = m == 1 || n == 1;
-    const bool small =
-        vector_product ? flops * 0.5 * sizeof(T) < double(1 << 18) : flops < min_parallel_flops;
-    if (threads == 1 || small) {
+    if (threads == 1 || !worth_sharing<T>(double(m) * double(n) * double(k), m == 1 || n == 1)) {
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }

@@ -193,6 +193,16 @@ class thread_pool {
 /// core's GEMM rate, where handing half of it to another thread stops paying for the hand-over.
 inline constexpr double min_parallel_flops = 4e6;
 
+/// Whether a product of `mults` multiply-adds over values of T is worth sharing out over the
+/// threads: a matrix product from min_parallel_flops; a matrix-vector product (one row or column
+/// of the result), which is bound by reading its `mults`-value matrix, once that matrix outgrows a
+/// core's L2 share (256 KB). The rule of gemm_parallel and of sparse_gemm.
+template <class T>
+bool worth_sharing(double mults, bool vector_product) {
+    return vector_product ? mults * double(sizeof(T)) >= double(1 << 18)
+                          : 2.0 * mults >= min_parallel_flops;
+}
+
 /// Runs f(task, thread) for task in [0, n_tasks) on the pool (see the file comment).
 template <class F>
 void parallel_for(std::size_t n_tasks, F&& f) {

@@ -267,20 +267,16 @@ void sparse_gemm_part(const sparse_rows<T>& a, const T* b, std::size_t ldb, T* c
 }  // namespace detail
 
 /// C (a.rows x n, row stride ldc) = A B, plus C's own values when `accumulate`; B is a dense
-/// a.cols x n matrix (row stride ldb). Spread over the thread pool by rows of C when there are
-/// enough of them and the product reaches min_parallel_flops (the rule of gemm_parallel's GEMM),
-/// else by blocks of columns (batch-1 inference) once the rows of B it reads outgrow a core's L2
-/// share (the rule of gemm_parallel's GEMV).
+/// a.cols x n matrix (row stride ldb). Spread over the thread pool, when worth_sharing says so,
+/// by rows of C where there are enough of them (a matrix product), else by blocks of columns
+/// (batch-1 inference, a matrix-vector product).
 template <class T>
 void sparse_gemm(const sparse_rows<T>& a, const T* b, std::size_t ldb, std::size_t n, T* c,
                  std::size_t ldc, bool accumulate) {
     const std::size_t threads = std::size_t(pool_size());
-    const double products = double(a.nonzeros()) * double(n);
     const bool by_rows = a.rows >= 4 * threads;
-    // E5's MLP's first layer at batch 32 (0.6 MFLOP) took 18 us on one thread and on two
     if (threads == 1 || a.rows == 0 ||
-        (by_rows ? 2.0 * products < min_parallel_flops
-                 : products * double(sizeof(T)) < double(1 << 18))) {
+        !worth_sharing<T>(double(a.nonzeros()) * double(n), !by_rows)) {
         detail::sparse_gemm_part(a, b, ldb, c, ldc, accumulate, 0, a.rows, 0, n);
         return;
     }
