@@ -2,6 +2,7 @@
 // same padding, odd / even kernels, strides 1 and 2, dilation, the GEMM, small-patch and direct
 // (conv_direct.hpp) compute paths.
 #include "gradient_check.hpp"
+#include "thread_count.hpp"
 
 using namespace xkeras;
 using testing::check_layer_gradients;
@@ -301,7 +302,6 @@ TEST_CASE("Conv2D spreads a single image over the threads, with the same result"
         {"GEMM (filters not whole vectors), 7x7x64 -> 100", 100, {7, 7, 64}, 1e-5f},
         {"small-patch kernel, E1's 28x28x1 -> 32", 32, {28, 28, 1}, 0.0f},
     };
-    const int before = get_num_threads();
     for (const auto& c : cases) {
         SECTION(c.what) {
             utils::set_random_seed(6);
@@ -318,17 +318,18 @@ TEST_CASE("Conv2D spreads a single image over the threads, with the same result"
             shape_t xs = c.input;
             xs.insert(xs.begin(), 1);
             const xt::xarray<float> x = xt::cast<float>(random_tensor(xs, 3));
-            set_num_threads(1);
-            const xt::xarray<float> one = conv.forward(x, false);
+            const xt::xarray<float> one = [&] {
+                testing::scoped_threads single(1);
+                return xt::xarray<float>(conv.forward(x, false));
+            }();
             for (int threads : {2, 3}) {
-                set_num_threads(threads);
+                testing::scoped_threads shared(threads);
                 // the output buffer first holds another image's result: a pixel the spread pass
                 // missed would keep it
                 conv.forward(xt::xarray<float>(-x), false);
                 const xt::xarray<float> spread = conv.forward(x, false);
                 CHECK(xt::amax(xt::abs(spread - one))() <= c.tolerance);
             }
-            set_num_threads(before);
             // and the one-thread result is the convolution: spot-check against a double sum
             const auto& w = conv.params()[0]->value;
             const auto& b = conv.params()[1]->value;

@@ -1,5 +1,6 @@
 // Pooling, GlobalAveragePooling2D and Reshape: values by hand, shapes, gradients, errors.
 #include "gradient_check.hpp"
+#include "thread_count.hpp"
 
 #include <limits>
 
@@ -135,7 +136,6 @@ TEST_CASE("MaxPooling2D shares a single image's rows over the threads, with the 
                           {"rows, clipped windows", 3, 2, "same", {20, 20, 16}},
                           {"whole, E1's last", 2, 2, "valid", {7, 7, 128}},
                           {"whole, clipped windows", 3, 2, "same", {6, 6, 130}}};
-    const int before = get_num_threads();
     for (const auto& c : cases) {
         SECTION(c.what) {
             layers::MaxPooling2D<float> p(c.pool, {.strides = c.strides, .padding = c.padding});
@@ -143,15 +143,16 @@ TEST_CASE("MaxPooling2D shares a single image's rows over the threads, with the 
             shape_t xs = c.input;
             xs.insert(xs.begin(), 1);
             const xt::xarray<float> x = xt::cast<float>(random_tensor(xs, 18));
-            set_num_threads(1);
-            const xt::xarray<float> one = p.forward(x, false);
+            const xt::xarray<float> one = [&] {
+                testing::scoped_threads single(1);
+                return xt::xarray<float>(p.forward(x, false));
+            }();
             for (int threads : {2, 3}) {
-                set_num_threads(threads);
+                testing::scoped_threads shared(threads);
                 // the output first holds another image's result: a part no thread wrote keeps it
                 p.forward(xt::xarray<float>(-x), false);
                 CHECK(p.forward(x, false) == one);
             }
-            set_num_threads(before);
         }
     }
 }

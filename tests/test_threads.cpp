@@ -3,6 +3,7 @@
 // ThreadSanitizer build runs (scripts/sanitize.sh thread); in the ordinary build they check the
 // results. Catch2's assertions are not thread-safe: the threads record, the test thread checks.
 #include "gradient_check.hpp"
+#include "thread_count.hpp"
 
 #include <atomic>
 #include <thread>
@@ -187,11 +188,8 @@ void small_mlp(Sequential& m, std::uint64_t seed) {
 /// predict(x, batch) at `threads` threads.
 xt::xarray<float> predict_at(Sequential& m, const xt::xarray<float>& x, std::size_t batch,
                              int threads) {
-    const int before = get_num_threads();
-    set_num_threads(threads);
-    auto p = m.predict(x, batch);
-    set_num_threads(before);
-    return p;
+    testing::scoped_threads at(threads);
+    return m.predict(x, batch);
 }
 
 /// A layer that is not in the registry: predict cannot copy it and keeps to the per-layer route.
@@ -282,11 +280,9 @@ TEST_CASE("predict keeps a model with a layer outside the registry on the per-la
 }
 
 TEST_CASE("Inside a parallel_for task the pool counts one thread", "[threads]") {
-    const int before = get_num_threads();
-    set_num_threads(2);
+    testing::scoped_threads two(2);
     CHECK(backend::pool_size() == 2);
     std::vector<int> inside(4, 0);
     backend::parallel_for(4, [&](std::size_t t, int) { inside[t] = backend::pool_size(); });
     CHECK(inside == std::vector<int>(4, 1));
-    set_num_threads(before);
 }
