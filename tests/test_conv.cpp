@@ -344,6 +344,118 @@ TEST_CASE("Conv2D spreads a single image over the threads, with the same result"
     }
 }
 
+TEST_CASE("Conv2D's inference by Winograd's F(2x2, 3x3) gives the convolution",
+          "[conv2d][winograd][threads]") {
+    // Inference with a 3x3 window, stride 1 and at least 16 channels runs Winograd's route
+    // (conv_winograd.hpp); training runs the direct kernels, spot-checked above. Odd and even
+    // sizes (half-used tiles), channel and filter counts that leave remainders of the vector
+    // loops, "valid" and "same", with and without bias, ReLU fused or another activation after.
+    struct Case {
+        const char* what;
+        int filters;
+        shape_t input;
+        layers::Conv2DOptions options;
+    };
+    const Case cases[] = {
+        {"E1's 14x14x32 -> 64, same, relu",
+         64,
+         {14, 14, 32},
+         {.padding = "same", .activation = "relu"}},
+        {"E1's 7x7x64 -> 128, same, relu",
+         128,
+         {7, 7, 64},
+         {.padding = "same", .activation = "relu"}},
+        {"9x6x20 -> 24, valid, linear", 24, {9, 6, 20}, {.padding = "valid"}},
+        {"5x8x17 -> 40, same, no bias, tanh",
+         40,
+         {5, 8, 17},
+         {.padding = "same", .activation = "tanh", .use_bias = false}},
+        {"30x30x16 -> 16, valid, relu (several blocks of tiles)",
+         16,
+         {30, 30, 16},
+         {.padding = "valid", .activation = "relu"}},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.what) {
+            utils::set_random_seed(9);
+            layers::Conv2D<float> conv(c.filters, 3, c.options);
+            conv.build(c.input);
+            if (c.options.use_bias)
+                conv.params()[1]->value =
+                    xt::cast<float>(random_tensor({std::size_t(c.filters)}, 2, -0.2, 0.2));
+            shape_t xs = c.input;
+            xs.insert(xs.begin(), 3);
+            const xt::xarray<float> x = xt::cast<float>(random_tensor(xs, 4));
+            const auto& w = conv.params()[0]->value;
+            const xt::xarray<double> b =
+                c.options.use_bias
+                    ? xt::xarray<double>(conv.params()[1]->value)
+                    : xt::xarray<double>(xt::zeros<double>({std::size_t(c.filters)}));
+            const std::size_t pad = c.options.padding == "same" ? 1 : 0;
+            for (int threads : {1, 2, 3}) {
+                testing::scoped_threads scope(threads);
+                for (std::size_t n : {std::size_t(1), std::size_t(3)}) {  // spread, or by images
+                    const xt::xarray<float> xn = xt::view(x, xt::range(0, n));
+                    conv.forward(xt::xarray<float>(-xn), false);  // another result first
+                    const xt::xarray<float> y = conv.forward(xn, false);
+                    double worst = 0;
+                    for (std::size_t i = 0; i < n; ++i)
+                        for (std::size_t oh = 0; oh < y.shape()[1]; ++oh)
+                            for (std::size_t ow = 0; ow < y.shape()[2]; ++ow)
+                                for (std::size_t f = 0; f < y.shape()[3]; ++f) {
+                                    double z = conv_at(x, w, b, i, oh, ow, f, 1, pad, pad);
+                                    if (c.options.activation == "relu") z = std::max(z, 0.0);
+                                    if (c.options.activation == "tanh") z = std::tanh(z);
+                                    worst = std::max(worst, std::abs(double(y(i, oh, ow, f)) - z));
+                                }
+                    INFO(threads << " threads, batch " << n);
+                    CHECK(worst < 2e-5);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("Conv2D's Winograd kernel is remade whenever the kernel changes", "[conv2d][winograd]") {
+    // The transformed kernel is kept between inference passes and remade when the kernel's
+    // version (Param::changed) or storage changed: set_weights, an optimizer step, a new tensor
+    // assigned, a write in place followed by changed().
+    utils::set_random_seed(10);
+    layers::Conv2D<float> conv(16, 3, {.padding = "same"});
+    conv.build({6, 6, 16});
+    const xt::xarray<float> x = xt::cast<float>(random_tensor({1, 6, 6, 16}, 11));
+    auto inference_matches_training = [&] {
+        const xt::xarray<float> infer = conv.forward(x, false);
+        const xt::xarray<float> train = conv.forward(x, true);  // the direct kernels
+        return xt::amax(xt::abs(infer - train))() < 1e-5f * (1.0f + xt::amax(xt::abs(train))());
+    };
+    REQUIRE(inference_matches_training());
+    auto& kernel = *conv.params()[0];
+    SECTION("set_weights") {
+        conv.set_weights({xt::cast<float>(random_tensor({3, 3, 16, 16}, 12)),
+                          xt::xarray<float>(conv.params()[1]->value)});
+        CHECK(inference_matches_training());
+    }
+    SECTION("an optimizer step") {
+        conv.forward(x, true);
+        conv.backward(xt::xarray<float>(xt::ones<float>({1, 6, 6, 16})), false);
+        optimizers::SGD<float> sgd(0.01);
+        sgd.apply(conv.params());
+        CHECK(inference_matches_training());
+    }
+    SECTION("a write in place, then changed()") {
+        std::transform(kernel.value.begin(), kernel.value.end(), kernel.value.begin(),
+                       [](float v) { return -2.0f * v; });
+        kernel.changed();
+        CHECK(inference_matches_training());
+    }
+    SECTION("without changed(), a write in place is not seen: the contract is needed") {
+        std::transform(kernel.value.begin(), kernel.value.end(), kernel.value.begin(),
+                       [](float v) { return -2.0f * v; });
+        CHECK_FALSE(inference_matches_training());
+    }
+}
+
 TEST_CASE("Training a conv model twice with the same seed gives bit-identical weights",
           "[conv2d][threads]") {
     auto x = xt::xarray<float>(xt::cast<float>(random_tensor({64, 10, 10, 2}, 8)));

@@ -646,9 +646,11 @@ class basic_sequential {
         const tensor<T>& out = forward(b.x, true);
         double loss = batch_loss(b.y, out, b.grad) + regularization_penalty();
         if (!std::isfinite(loss))
-            for (std::size_t i = 0; i < state_.size(); ++i)
+            for (std::size_t i = 0; i < state_.size(); ++i) {
                 std::copy_n(state_backup_[i].data(), state_backup_[i].size(),
                             state_[i]->value.data());
+                state_[i]->changed();
+            }
         if (!std::isfinite(loss) && tolerate_invalid) return loss;  // no update; callbacks decide
         if (!std::isfinite(loss))
             throw numerical_error(detail::cat(

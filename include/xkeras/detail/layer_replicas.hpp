@@ -5,8 +5,10 @@
 // of the batch: each thread runs the whole forward pass on its rows, with no hand-over between
 // the threads until the slices are done. A copy is made as load_model makes a layer, from its
 // class name and get_config() through the registry, then built for the same input shape; its
-// weights and its output flag are copied from the model's before every predict call, so any
-// change of the model's weights (fit, set_weights, a write through params()) is seen.
+// weights, their versions (Param::version) and its output flag are copied from the model's
+// before every predict call, so any change of the model's weights (fit, set_weights, a write
+// through params()) is seen; what a copy derives from its weights (Conv2D's Winograd kernel)
+// follows the version, as in the model's own layers.
 #pragma once
 
 #include <algorithm>
@@ -41,8 +43,10 @@ class layer_replicas {
             for (std::size_t i = 0; i < layers.size(); ++i) {
                 auto from = std::as_const(*layers[i]).params();
                 auto to = c.layers[i]->params();
-                for (std::size_t j = 0; j < from.size(); ++j)
+                for (std::size_t j = 0; j < from.size(); ++j) {
                     std::copy_n(from[j]->value.data(), from[j]->value.size(), to[j]->value.data());
+                    to[j]->version = from[j]->version;
+                }
                 c.layers[i]->set_output_logits(layers[i]->output_logits());
             }
         return true;

@@ -152,6 +152,8 @@ class BatchNormalization : public Layer<T> {
                 mm[c] = T(double(mm[c]) * m + mean * (1.0 - m));
                 mv[c] = T(double(mv[c]) * m + var * (1.0 - m));
             }
+            moving_mean_.changed();
+            moving_variance_.changed();
         } else {
             for (std::size_t c = 0; c < C; ++c) {
                 mean_[c] = moving_mean_.value.data()[c];

@@ -11,6 +11,8 @@
 // until the next call. The input given to `forward(x, true)` must stay alive until `backward`.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +37,18 @@ struct Param {
     tensor<T> grad;
     bool trainable = true;
     std::optional<regularizers::Regularizer> regularizer{};
+    /// Changes whenever the library writes `value` (its initialisation, set_weights, loading, an
+    /// optimizer step): what a layer derives from its weights and keeps (Conv2D's Winograd
+    /// kernel) is remade when it changes. Code that writes `value` itself calls changed() after.
+    std::uint64_t version = 0;
+    void changed() { version = next_version(); }
+
+  private:
+    /// Process-wide, so that no two writes of any Param share a version.
+    static std::uint64_t next_version() {
+        static std::atomic<std::uint64_t> last{0};
+        return last.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
 };
 
 namespace detail {
@@ -204,7 +218,10 @@ class Layer {
                                                       shape_str(shape_of(ps[i]->value)), ", got ",
                                                       shape_str(shape_of(weights[i]))));
         }
-        for (std::size_t i = 0; i < ps.size(); ++i) ps[i]->value = weights[i];
+        for (std::size_t i = 0; i < ps.size(); ++i) {
+            ps[i]->value = weights[i];
+            ps[i]->changed();
+        }
     }
 
     /// Keras's config of the layer (the "config" of its to_json entry); each layer adds its own
@@ -280,6 +297,7 @@ class Layer {
         init.fill(p.value.data(), shape);
         p.regularizer = reg;
         p.trainable = trainable;
+        p.changed();
         return p;
     }
 

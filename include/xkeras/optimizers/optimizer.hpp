@@ -69,6 +69,7 @@ class Optimizer {
             if (!p->trainable) continue;
             auto& s = slots_[p->name];
             if (s.empty()) s = create_slots(*p);
+            p->changed();  // the step below writes it
             for (std::size_t b = 0, n = p->value.size(); b < n; b += block)
                 items_.push_back({p, &s, b, std::min(n, b + block)});
         }

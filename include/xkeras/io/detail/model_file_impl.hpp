@@ -257,7 +257,10 @@ void load_weights_into(basic_sequential<T>& m, const parsed_file& f) try {
         throw io_error(xkeras::detail::cat("'", f.path, "' has weights this model does not: ",
                                            table.begin()->first, table.size() > 1 ? ", ..." : ""));
     // everything checked: now change the model
-    for (std::size_t i = 0; i < keys.size(); ++i) keys[i].second->value = std::move(values[i]);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        keys[i].second->value = std::move(values[i]);
+        keys[i].second->changed();
+    }
 } catch (const json::exception& e) {
     throw io_error(
         xkeras::detail::cat("'", f.path, "': a header value has the wrong type: ", e.what()));
