@@ -3,7 +3,8 @@
 // BM_conv_path: the direct kernels of conv_direct.hpp against im2col + GEMM for each part of a
 // convolution (forward, weight gradient, input gradient) at the seed models' stride-1 shapes,
 // the measurement behind Conv2D's choice between them; BM_conv_winograd: the direct kernels
-// against Winograd's F(2x2, 3x3) (conv_winograd.hpp) for the forward pass at inference.
+// against Winograd's F(2x2, 3x3) and F(4x4, 3x3) (conv_winograd.hpp) for the forward pass at
+// inference.
 //
 //   build/benchmarks/bench_kernels [--benchmark_filter=...]   (XKERAS_NUM_THREADS sets threads)
 #include <benchmark/benchmark.h>
@@ -161,49 +162,66 @@ void BM_conv_path(benchmark::State& state) {
                    (use_direct ? ", direct" : ", im2col + GEMM"));
 }
 
-/// Arguments: case (3x3 ones only), path (0 the direct kernels, 1 Winograd's F(2x2, 3x3) of
-/// conv_winograd.hpp, with the copy of each image into its padded buffer). The forward pass at
-/// inference, one thread's images one after another: the measurement behind Conv2D's
-/// winograd_forward. GFLOP/s count the direct convolution's multiply-adds for both paths.
+/// One thread's inference forward pass by Winograd's F(m x m, 3x3) (conv_winograd.hpp) over
+/// N images of H x H x C, "valid": each image copied into the padded buffer, then transformed,
+/// multiplied and transformed back.
+template <std::size_t m>
+void winograd_images(const std::vector<float>& x, const std::vector<float>& w,
+                     const std::vector<float>& bias, std::size_t N, std::size_t H, std::size_t C,
+                     std::size_t F, std::vector<float>& y, benchmark::State& state) {
+    namespace wg = xk::layers::detail::winograd;
+    const std::size_t OH = H - 2, P = OH * OH;
+    const wg::tiling<m> tl(OH, OH);
+    std::vector<float> u(tl.positions * C * F), xp(tl.input_h() * tl.input_w() * C, 0.f),
+        vb(wg::v_values<m>(C)), mb(wg::m_values<m>(F));
+    wg::transform_kernel<m>(w.data(), C, F, u.data());
+    for (auto _ : state) {
+        for (std::size_t n = 0; n < N; ++n) {
+            const float* xn = x.data() + n * H * H * C;
+            for (std::size_t r = 0; r < H; ++r)
+                std::copy_n(xn + r * H * C, H * C, xp.data() + r * tl.input_w() * C);
+            wg::forward<m>(xp.data(), C, F, u.data(), bias.data(), true, y.data() + n * P * F, OH,
+                           OH, 0, tl.count(), 0, F, vb.data(), mb.data());
+        }
+        benchmark::DoNotOptimize(y.data());
+    }
+}
+
+/// Arguments: case (3x3 ones only), path (0 the direct kernels, 1 Winograd's F(2x2, 3x3), 2 its
+/// F(4x4, 3x3)). The forward pass at inference, one thread's images one after another: the
+/// measurement behind Conv2D's winograd_forward and its tile size. GFLOP/s count the direct
+/// convolution's multiply-adds for every path.
 void BM_conv_winograd(benchmark::State& state) {
-    namespace detail = xk::layers::detail;
-    namespace wg = detail::winograd;
     const path_case& pc = paths[state.range(0)];
     if (pc.k != 3) {
         state.SkipWithError("not a 3x3 window");
         return;
     }
-    const bool winograd = state.range(1) == 1;
+    const int path = int(state.range(1));
     const std::size_t H = pc.h, C = pc.c, F = pc.f, N = pc.batch, OH = H - 2, P = OH * OH;
     std::mt19937 gen(1);
     std::normal_distribution<float> normal;
     std::vector<float> x(N * H * H * C), w(9 * C * F), bias(F), y(N * P * F);
     for (auto* v : {&x, &w, &bias})
         for (auto& e : *v) e = normal(gen);
-    const wg::tiling tl(OH, OH);
-    std::vector<float> u(wg::positions * C * F), xp(tl.input_h() * tl.input_w() * C, 0.f),
-        vb(wg::v_values(C)), mb(wg::m_values(F));
-    wg::transform_kernel(w.data(), C, F, u.data());
-    const detail::direct::plan fwd{C, F, 3, 3, H, OH, OH};
-    for (auto _ : state) {
-        for (std::size_t n = 0; n < N; ++n) {
-            const float* xn = x.data() + n * H * H * C;
-            float* yn = y.data() + n * P * F;
-            if (winograd) {
-                for (std::size_t r = 0; r < H; ++r)
-                    std::copy_n(xn + r * H * C, H * C, xp.data() + r * tl.input_w() * C);
-                wg::forward(xp.data(), C, F, u.data(), bias.data(), true, yn, OH, OH, 0, tl.count(),
-                            0, F, vb.data(), mb.data());
-            } else {
-                detail::direct::correlate(fwd, xn, w.data(), bias.data(), true, yn);
-            }
+    if (path == 1) {
+        winograd_images<2>(x, w, bias, N, H, C, F, y, state);
+    } else if (path == 2) {
+        winograd_images<4>(x, w, bias, N, H, C, F, y, state);
+    } else {
+        const xk::layers::detail::direct::plan fwd{C, F, 3, 3, H, OH, OH};
+        for (auto _ : state) {
+            for (std::size_t n = 0; n < N; ++n)
+                xk::layers::detail::direct::correlate(fwd, x.data() + n * H * H * C, w.data(),
+                                                      bias.data(), true, y.data() + n * P * F);
+            benchmark::DoNotOptimize(y.data());
         }
-        benchmark::DoNotOptimize(y.data());
     }
     state.counters["GFLOP/s"] =
         benchmark::Counter(2.0 * double(N * P * 9 * C * F) * double(state.iterations()),
                            benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-    state.SetLabel(std::string(pc.model) + (winograd ? ", Winograd" : ", direct"));
+    static const char* names[] = {", direct", ", Winograd 2x2", ", Winograd 4x4"};
+    state.SetLabel(std::string(pc.model) + names[path]);
 }
 
 /// Dense's forward product on a batch of 128 MNIST-sized inputs (784 values) with the given
@@ -252,7 +270,7 @@ BENCHMARK(BM_conv_path)
     ->UseRealTime();
 
 BENCHMARK(BM_conv_winograd)
-    ->ArgsProduct({benchmark::CreateDenseRange(0, std::size(paths) - 1, 1), {0, 1}})
+    ->ArgsProduct({benchmark::CreateDenseRange(0, std::size(paths) - 1, 1), {0, 1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

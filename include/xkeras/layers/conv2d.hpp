@@ -8,7 +8,7 @@
 // the direct kernels of conv_direct.hpp, with no patch matrix: the output for up to 64 filters
 // (128 with AVX-512's kernels), the weight gradient for up to 32 (64), the input gradient (the
 // padded dz correlated with the flipped kernel) for up to 32, or 64 with "same" padding. At
-// inference a 3x3 window there, on at least 16 channels, runs Winograd's F(2x2, 3x3) instead
+// inference a 3x3 window there, on at least 16 channels, runs Winograd's F(m x m, 3x3) instead
 // (conv_winograd.hpp), from a transform of the kernel kept until the kernel's Param::version
 // changes.
 // Otherwise it runs as GEMMs: the input patches
@@ -121,8 +121,9 @@ class Conv2D : public Layer<T> {
             f0 = by_filters ? c * blocks / chunks * fblock : 0;
             f1 = by_filters && c + 1 < chunks ? (c + 1) * blocks / chunks * fblock : F;
         };
-        // Inference with 3x3 windows runs Winograd's F(2x2, 3x3): 16 multiply-adds per 2x2
-        // output pixels, channel and filter, where the direct kernels take 36
+        // Inference with 3x3 windows runs Winograd's F(2x2, 3x3) or F(4x4, 3x3): 16 multiply-adds
+        // per 2x2 output pixels, channel and filter, or 36 per 4x4, where the direct kernels
+        // take 36 or 144
         const bool wino = !training && winograd_forward();
         if (wino) winograd_prepare();
         grow_scratch(direct_forward() ? 0 : per * P * K, 0);
@@ -139,9 +140,8 @@ class Conv2D : public Layer<T> {
                         const std::size_t buf = std::size_t(chunks > 1 ? th : thread);
                         std::size_t f0, f1;
                         filter_range(c, f0, f1);
-                        if (wino) {  // by 2x2 tiles of pixels, or by filters
-                            const std::size_t tiles =
-                                detail::winograd::tiling(g_.out_h, g_.out_w).count();
+                        if (wino) {  // by tiles of pixels, or by filters
+                            const std::size_t tiles = winograd_tiles();
                             const std::size_t t0 = by_filters ? 0 : c * tiles / chunks;
                             const std::size_t t1 = by_filters ? tiles : (c + 1) * tiles / chunks;
                             winograd_image(x, i, buf, t0, t1, f0, f1, b, yi);
@@ -447,58 +447,83 @@ class Conv2D : public Layer<T> {
     }
 
     /// Winograd's route (conv_winograd.hpp): the direct kernels' conditions, a 3x3 window and at
-    /// least 16 input channels. Measured on one thread against the direct kernels: 14x14x32 to 64
-    /// filters 41 against 68 us, 7x7x64 to 128 58 against 72, 26x26x32 to 32 75 against 118; with
-    /// 3 channels (to 24 filters) 2.9 against 1.0, its transforms outweighing its products.
+    /// least 16 input channels. Measured on one thread against the direct kernels
+    /// (`bench_kernels --benchmark_filter=conv_winograd`, docs/performance.md): faster on every
+    /// seed model's shape; with 3 channels (to 24 filters) 2.6 against 1.0 us, its transforms
+    /// outweighing its products.
     bool winograd_forward() const {
         return direct_forward() && g_.k_h == 3 && g_.k_w == 3 &&
                g_.channels >= 2 * detail::direct::simd<T>::lanes;
     }
 
+    /// Calls f.template operator()<m>() with Winograd's tile size for this geometry: 4x4 tiles for
+    /// outputs of 400 pixels and more (E5's 24x24x32 to 32, 500 images on one thread: 6.5
+    /// against 10.2 ms with 2x2 tiles), else 2x2. On smaller images 4x4 tiles leave more of their
+    /// pixels unused and their larger transforms cost more than their products save (10x10x32 to
+    /// 64: 5.2 against 3.1 ms); and their transformed kernel, 36 instead of 16 values per weight
+    /// pair, no longer stays in cache in a batch-1 pass (E1's 7x7x64 to 128 in the model's pass:
+    /// 32-39 us per half of the filters, against 22 alone; docs/performance.md).
+    template <class F>
+    decltype(auto) with_winograd_tile(F&& f) const {
+        if (g_.out_h * g_.out_w >= 400) return f.template operator()<4>();
+        return f.template operator()<2>();
+    }
+
     /// Before a forward pass by Winograd's route: each thread's buffers, and the kernel's
     /// transform, remade when the kernel changed since it was made.
     void winograd_prepare() {
-        namespace wg = detail::winograd;
-        const std::size_t C = g_.channels, F = filters_;
-        const wg::tiling tl(g_.out_h, g_.out_w);
-        const std::size_t threads = std::size_t(backend::pool_size());
-        if (wino_.size() < threads) wino_.resize(threads);
-        for (auto& w : wino_) {
-            // zeroed once: the border rows and columns are never written
-            if (w.x.size() != tl.input_h() * tl.input_w() * C)
-                w.x.assign(tl.input_h() * tl.input_w() * C, T(0));
-            if (w.v.size() < wg::v_values(C)) w.v.resize(wg::v_values(C));
-            if (w.m.size() < wg::m_values(F)) w.m.resize(wg::m_values(F));
-        }
-        if (wino_kernel_version_ == kernel_.version &&
-            wino_kernel_source_ == kernel_.value.data() &&
-            wino_kernel_.size() == wg::positions * C * F)
-            return;
-        wino_kernel_.resize(detail::winograd::positions * C * F);
-        detail::winograd::transform_kernel(kernel_.value.data(), C, F, wino_kernel_.data());
-        wino_kernel_version_ = kernel_.version;
-        wino_kernel_source_ = kernel_.value.data();
+        with_winograd_tile([&]<std::size_t m>() {
+            namespace wg = detail::winograd;
+            const std::size_t C = g_.channels, F = filters_;
+            const wg::tiling<m> tl(g_.out_h, g_.out_w);
+            const std::size_t threads = std::size_t(backend::pool_size());
+            if (wino_.size() < threads) wino_.resize(threads);
+            for (auto& w : wino_) {
+                // zeroed once: the border rows and columns are never written
+                if (w.x.size() != tl.input_h() * tl.input_w() * C)
+                    w.x.assign(tl.input_h() * tl.input_w() * C, T(0));
+                if (w.v.size() < wg::v_values<m>(C)) w.v.resize(wg::v_values<m>(C));
+                if (w.m.size() < wg::m_values<m>(F)) w.m.resize(wg::m_values<m>(F));
+            }
+            if (wino_kernel_version_ == kernel_.version &&
+                wino_kernel_source_ == kernel_.value.data() &&
+                wino_kernel_.size() == tl.positions * C * F)
+                return;
+            wino_kernel_.resize(tl.positions * C * F);
+            wg::transform_kernel<m>(kernel_.value.data(), C, F, wino_kernel_.data());
+            wino_kernel_version_ = kernel_.version;
+            wino_kernel_source_ = kernel_.value.data();
+        });
+    }
+
+    /// The number of Winograd tiles of an output image.
+    std::size_t winograd_tiles() const {
+        return with_winograd_tile([&]<std::size_t m>() {
+            return detail::winograd::tiling<m>(g_.out_h, g_.out_w).count();
+        });
     }
 
     /// Tiles [t0, t1) and filters [f0, f1) of image i's output yi by Winograd's route, in thread
     /// buf's buffers: the input rows those tiles read are copied into its zero-bordered image.
     void winograd_image(const tensor<T>& x, std::size_t i, std::size_t buf, std::size_t t0,
                         std::size_t t1, std::size_t f0, std::size_t f1, const T* bias, T* yi) {
-        namespace wg = detail::winograd;
-        const std::size_t C = g_.channels, F = filters_;
-        const wg::tiling tl(g_.out_h, g_.out_w);
-        auto& w = wino_[buf];
         if (t0 >= t1) return;
-        // padded rows [2 ty0, 2 ty1 + 4) are read; input row h is padded row h + pad_top
-        const std::size_t r0 = 2 * (t0 / tl.cols), r1 = 2 * ((t1 - 1) / tl.cols) + 4;
-        const std::size_t h0 = r0 > g_.pad_top ? r0 - g_.pad_top : 0;
-        const std::size_t h1 = std::min(g_.in_h, r1 > g_.pad_top ? r1 - g_.pad_top : 0);
-        const T* src = x.data() + i * image_size();
-        for (std::size_t h = h0; h < h1; ++h)
-            std::copy_n(src + h * g_.in_w * C, g_.in_w * C,
-                        w.x.data() + ((h + g_.pad_top) * tl.input_w() + g_.pad_left) * C);
-        wg::forward(w.x.data(), C, F, wino_kernel_.data(), bias, fused_relu(), yi, g_.out_h,
-                    g_.out_w, t0, t1, f0, f1, w.v.data(), w.m.data());
+        with_winograd_tile([&]<std::size_t m>() {
+            namespace wg = detail::winograd;
+            const std::size_t C = g_.channels, F = filters_;
+            const wg::tiling<m> tl(g_.out_h, g_.out_w);
+            auto& w = wino_[buf];
+            // padded rows [m ty0, m ty1 + m + 2) are read; input row h is padded row h + pad_top
+            const std::size_t r0 = m * (t0 / tl.cols), r1 = m * ((t1 - 1) / tl.cols) + m + 2;
+            const std::size_t h0 = r0 > g_.pad_top ? r0 - g_.pad_top : 0;
+            const std::size_t h1 = std::min(g_.in_h, r1 > g_.pad_top ? r1 - g_.pad_top : 0);
+            const T* src = x.data() + i * image_size();
+            for (std::size_t h = h0; h < h1; ++h)
+                std::copy_n(src + h * g_.in_w * C, g_.in_w * C,
+                            w.x.data() + ((h + g_.pad_top) * tl.input_w() + g_.pad_left) * C);
+            wg::forward<m>(w.x.data(), C, F, wino_kernel_.data(), bias, fused_relu(), yi, g_.out_h,
+                           g_.out_w, t0, t1, f0, f1, w.v.data(), w.m.data());
+        });
     }
 
     /// Image i of x as the windows read it: x's own, or with padding its zero-bordered copy in

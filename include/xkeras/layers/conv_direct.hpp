@@ -118,11 +118,12 @@ void correlate_block(const plan& p, const T* x, const T* w, const T* bias, bool 
 /// vectors), so that threads can share one image; a value does not depend on the range it was
 /// computed in, nor on the vector width (each lane sums the same products in the same order).
 /// The filters go in blocks of two wide vectors, then one,
-/// then 32-byte ones: one block at a time, so that its weights stay in cache. Never inlined:
-/// inlined into Conv2D's input gradient loop, GCC 12 compiled the tiles 5% longer (callgrind)
-/// and E5's first convolution's backward pass ran 15% slower (56 against 48 ms,
+/// then 32-byte ones: one block at a time, so that its weights stay in cache. MR pixels per tile
+/// (tile_rows unless a caller's ranges are short: Winograd's products on 4 or 8 tiles). Never
+/// inlined: inlined into Conv2D's input gradient loop, GCC 12 compiled the tiles 5% longer
+/// (callgrind) and E5's first convolution's backward pass ran 15% slower (56 against 48 ms,
 /// `bench_epoch --layer-times`).
-template <class T>
+template <class T, std::size_t MR = tile_rows>
 [[gnu::noinline]] void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu,
                                  T* y, std::size_t q_begin = 0, std::size_t q_end = std::size_t(-1),
                                  std::size_t f_begin = 0, std::size_t f_end = std::size_t(-1)) {
@@ -136,16 +137,16 @@ template <class T>
         const std::size_t left = f_end - f0;
         const T* b = bias ? bias + f0 : nullptr;
         if (left >= 2 * WL) {
-            correlate_block<tile_rows, 2, W>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            correlate_block<MR, 2, W>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
             f0 += 2 * WL;
         } else if (WL > L && left >= WL) {
-            correlate_block<tile_rows, 1, W>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            correlate_block<MR, 1, W>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
             f0 += WL;
         } else if (left >= 2 * L) {
-            correlate_block<tile_rows, 2, N>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            correlate_block<MR, 2, N>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
             f0 += 2 * L;
         } else {
-            correlate_block<tile_rows, 1, N>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
+            correlate_block<MR, 1, N>(p, x, w + f0, b, relu, y + f0, q_begin, q_end);
             f0 += L;
         }
     }
