@@ -81,13 +81,18 @@ class thread_pool {
             return;
         }
         std::unique_lock<std::mutex> run_lock(run_mutex_);  // one parallel region at a time
+        // The region is published by open_ (release: a worker that finds it open sees the rest)
+        // and by the generation's increment below. Only those two order anything: each further
+        // ordered store would wait for the worker's core to give up a line it is reading, which
+        // costs a round trip between the cores each (up to 330 ns on this VM when the host puts
+        // its two CPUs apart, docs/performance.md).
         job_ = [&f](std::size_t task, int thread) { f(task, thread); };
         n_tasks_ = n_tasks;
-        next_.store(0);
-        finished_.store(0);
-        failed_.store(false);
+        next_.store(0, std::memory_order_relaxed);
+        finished_.store(0, std::memory_order_relaxed);
+        failed_.store(false, std::memory_order_relaxed);
         error_ = nullptr;
-        open_.store(true);
+        open_.store(true, std::memory_order_release);
         {
             std::lock_guard<std::mutex> lock(mutex_);
             generation_.fetch_add(1);
@@ -179,14 +184,17 @@ class thread_pool {
     std::vector<std::thread> workers_;
     std::mutex run_mutex_, mutex_;
     std::condition_variable wake_;
-    std::function<void(std::size_t, int)> job_;
+    // The region's description, written by the caller before it is published; the counters the
+    // threads update while it runs; and the generation the idle workers spin on, each on a cache
+    // line of its own, so that a worker spinning on one does not take the others from the caller.
+    alignas(64) std::function<void(std::size_t, int)> job_;
     std::size_t n_tasks_ = 0;
-    std::atomic<std::size_t> next_{0}, finished_{0};
-    std::atomic<std::uint64_t> generation_{0};
+    std::exception_ptr error_;
+    alignas(64) std::atomic<std::size_t> next_{0}, finished_{0};
     std::atomic<int> active_{0};
     std::atomic<bool> open_{false}, failed_{false};
+    alignas(64) std::atomic<std::uint64_t> generation_{0};
     std::atomic<bool> stopping_{false};
-    std::exception_ptr error_;
 };
 
 /// Work of fewer floating-point operations than this runs on one thread: about 45 us at one
