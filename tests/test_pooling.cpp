@@ -157,6 +157,102 @@ TEST_CASE("MaxPooling2D shares a single image's rows over the threads, with the 
     }
 }
 
+TEST_CASE("Conv2D pools its own output at inference: the two layers one after the other",
+          "[pooling][conv2d][threads]") {
+    // Conv2D::forward_fused: each chunk of the convolution's output is pooled by the thread that
+    // computed it, by bands of rows, by Winograd's tiles (one pooling window each) or by filters;
+    // every route of the convolution that owns its loops, at 1-3 threads, batch 1 and 3.
+    struct Case {
+        const char* what;
+        int filters;
+        layers::size2 window;
+        shape_t input;
+        layers::size2 pool, strides;
+        bool average;
+    };
+    const Case cases[] = {
+        // each large enough for a single image to be shared out over the threads (Conv2D's
+        // `spread`: 16,384 output values for small patches, 4 MFLOP otherwise)
+        {"small patches (E1's first), bands of rows", 32, 3, {28, 28, 1}, 2, 2, false},
+        {"direct kernels, 5x5 window, bands of rows", 64, 5, {12, 12, 16}, 2, 2, false},
+        {"Winograd 2x2 tiles (E1's second), pooled by tiles", 64, 3, {14, 14, 32}, 2, 2, false},
+        // 3 tiles a row, 2 pooled: at 3 threads the tiles are cut after a row's last tile
+        {"Winograd 2x2 tiles, odd width, average, by tiles", 128, 3, {13, 5, 64}, 2, 2, true},
+        {"Winograd by filters (E1's last)", 128, 3, {7, 7, 64}, 2, 2, false},
+        {"Winograd 4x4 tiles, bands of 4 rows", 32, 3, {22, 21, 16}, 2, 2, false},
+        {"Winograd 2x2 tiles, 3x3 pooling, bands of 6 rows", 64, 3, {17, 12, 64}, 3, 3, false},
+        {"windows smaller than the stride, odd rows, small patches",
+         32,
+         3,
+         {25, 25, 1},
+         1,
+         2,
+         false},
+        {"windows smaller than the stride, Winograd tiles", 128, 3, {9, 9, 64}, 1, 2, false},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.what) {
+            utils::set_random_seed(3);
+            layers::Conv2D<float> conv(c.filters, c.window,
+                                       {.padding = "same", .activation = "relu"});
+            conv.build(c.input);
+            std::unique_ptr<layers::Layer<float>> pool;
+            if (c.average)
+                pool = std::make_unique<layers::AveragePooling2D<float>>(
+                    c.pool, layers::Pooling2DOptions{.strides = c.strides});
+            else
+                pool = std::make_unique<layers::MaxPooling2D<float>>(
+                    c.pool, layers::Pooling2DOptions{.strides = c.strides});
+            pool->build(conv.output_shape());
+            shape_t xs = c.input;
+            xs.insert(xs.begin(), 3);
+            const xt::xarray<float> x = xt::cast<float>(random_tensor(xs, 5));
+            for (int threads : {1, 2, 3}) {
+                testing::scoped_threads scope(threads);
+                for (std::size_t n : {std::size_t(1), std::size_t(3)}) {
+                    INFO(threads << " threads, batch " << n);
+                    const xt::xarray<float> xn = xt::view(x, xt::range(0, n));
+                    const xt::xarray<float> y = conv.forward(xn, false);
+                    const xt::xarray<float> z = pool->forward(y, false);
+                    // both layers' outputs hold another result first: a part the fused pass
+                    // does not write keeps it
+                    pool->forward(conv.forward(xt::xarray<float>(-xn), false), false);
+                    const auto* fused = conv.forward_fused(xn, *pool);
+                    REQUIRE(fused != nullptr);
+                    CHECK(*fused == z);
+                    CHECK(&pool->forward(y, false) == fused);  // the pooling's own output
+                }
+            }
+        }
+    }
+    SECTION("not fused: overlapping or padded windows, another activation, another layer") {
+        layers::Conv2D<float> relu(32, 3, {.padding = "same", .activation = "relu"});
+        layers::Conv2D<float> tanh(32, 3, {.padding = "same", .activation = "tanh"});
+        relu.build({8, 8, 16});
+        tanh.build({8, 8, 16});
+        layers::MaxPooling2D<float> overlapping({3, 3}, {.strides = layers::size2{2, 2}});
+        layers::MaxPooling2D<float> padded({2, 2}, {.padding = "same"});
+        layers::MaxPooling2D<float> plain({2, 2});
+        layers::Dense<float> dense(4);
+        for (layers::Layer<float>* l :
+             {(layers::Layer<float>*)&overlapping, (layers::Layer<float>*)&plain,
+              (layers::Layer<float>*)&padded})
+            l->build({8, 8, 32});
+        layers::MaxPooling2D<float> padded_odd({2, 2}, {.padding = "same"});
+        padded_odd.build({7, 7, 32});
+        const xt::xarray<float> x = xt::cast<float>(random_tensor({1, 8, 8, 16}, 6));
+        CHECK(relu.forward_fused(x, overlapping) == nullptr);
+        CHECK(tanh.forward_fused(x, plain) == nullptr);
+        CHECK(relu.forward_fused(x, dense) == nullptr);
+        CHECK(relu.forward_fused(x, plain) != nullptr);
+        CHECK(relu.forward_fused(x, padded) != nullptr);  // "same" that needs no padding
+        CHECK_FALSE(padded_odd.pools_in_row_bands());     // 7 rows: a padded last window
+        layers::MaxPooling2D<float> other({2, 2});
+        other.build({6, 6, 32});
+        CHECK_THROWS_AS(relu.forward_fused(x, other), shape_error);  // not this layer's output
+    }
+}
+
 TEST_CASE("MaxPooling2D gives a tied window's gradient to its first maximum", "[pooling]") {
     layers::MaxPooling2D<double> p;
     p.build({2, 4, 1});

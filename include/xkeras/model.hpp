@@ -377,9 +377,7 @@ class basic_sequential {
     /// Forward pass of a whole batch (training mode enables dropout); the reference is valid
     /// until the next call.
     const tensor<T>& forward(const tensor<T>& x, bool training) {
-        const tensor<T>* h = &x;
-        for (auto& l : layers_) h = &l->forward(*h, training);
-        return *h;
+        return run_layers(layers_, x, training);
     }
 
     /// The seed of fit's shuffling: epoch e's order depends on (seed, e) only, so a model saved
@@ -607,11 +605,27 @@ class basic_sequential {
                     if (first.compare_exchange_weak(seen, k)) break;
                 return;
             }
-            const tensor<T>* h = &in;
-            for (auto& l : layers) h = &l->forward(*h, false);
-            std::copy_n(h->data(), (e - b) * row, out.data() + b * row);
+            const tensor<T>& h = run_layers(layers, in, false);
+            std::copy_n(h.data(), (e - b) * row, out.data() + b * row);
         });
         return first.load();
+    }
+
+    /// x through `layers`. At inference a layer may run the one after it in the same pass
+    /// (Layer::forward_fused: a convolution and the pooling after it).
+    template <class Layers>
+    static const tensor<T>& run_layers(Layers& layers, const tensor<T>& x, bool training) {
+        const tensor<T>* h = &x;
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            if (!training && i + 1 < layers.size())
+                if (const tensor<T>* y = layers[i]->forward_fused(*h, *layers[i + 1])) {
+                    h = y;
+                    ++i;
+                    continue;
+                }
+            h = &layers[i]->forward(*h, training);
+        }
+        return *h;
     }
 
     double regularization_penalty() const {

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <concepts>
+#include <numeric>
 #include <optional>
 #include <string>
 
@@ -34,6 +35,7 @@
 #include "conv_winograd.hpp"
 #include "im2col.hpp"
 #include "layer.hpp"
+#include "pooling2d.hpp"
 
 namespace xkeras::layers {
 
@@ -97,101 +99,24 @@ class Conv2D : public Layer<T> {
     }
 
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
-        this->check_input(x);
-        const std::size_t n = x.shape()[0], F = filters_, K = patch_size();
-        const std::size_t P = g_.out_h * g_.out_w;
-        this->ensure_shape(y_, {n, g_.out_h, g_.out_w, F});
-        if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
-        const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
-        // One task (a small batch: batch-1 inference) would leave the other threads idle: its
-        // GEMM, or each image's output pixels, are spread over the pool instead. The small-patch
-        // kernel (few multiply-adds per output value, about 0.4 ns each) spreads from 16,384
-        // output values, about 6 us of work.
-        const bool spread =
-            tasks == 1 && (small_patch() && detail::direct::fits<T>(F)
-                               ? n * P * F >= 16384
-                               : 2.0 * double(n * P * K * F) >= backend::min_parallel_flops);
-        const std::size_t chunks = spread ? std::size_t(backend::pool_size()) : 1;
-        // A small image (E1's last, 7x7) is shared out by blocks of filters rather than pixels
-        const std::size_t fblock = 2 * detail::direct::wide<T>::lanes;
-        const bool by_filters = P <= detail::max_pixels_split_by_filters && F / fblock >= chunks;
-        // chunk c's filters [f0, f1) when shared out by filters
-        auto filter_range = [&](std::size_t c, std::size_t& f0, std::size_t& f1) {
-            const std::size_t blocks = F / fblock;
-            f0 = by_filters ? c * blocks / chunks * fblock : 0;
-            f1 = by_filters && c + 1 < chunks ? (c + 1) * blocks / chunks * fblock : F;
-        };
-        // Inference with 3x3 windows runs Winograd's F(2x2, 3x3) or F(4x4, 3x3): 16 multiply-adds
-        // per 2x2 output pixels, channel and filter, or 36 per 4x4, where the direct kernels
-        // take 36 or 144
-        const bool wino = !training && winograd_forward();
-        if (wino) winograd_prepare();
-        grow_scratch(direct_forward() ? 0 : per * P * K, 0);
-        backend::parallel_for(tasks, [&](std::size_t t, int thread) {
-            const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
-            T* y = y_.data() + n0 * P * F;
-            if (direct_forward()) {
-                const detail::direct::plan p = input_plan();
-                const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
-                for (std::size_t i = n0; i < n0 + cnt; ++i) {
-                    T* yi = y + (i - n0) * P * F;
-                    backend::parallel_for(chunks, [&](std::size_t c, int th) {
-                        // one chunk runs on this task's thread, with its buffers
-                        const std::size_t buf = std::size_t(chunks > 1 ? th : thread);
-                        std::size_t f0, f1;
-                        filter_range(c, f0, f1);
-                        if (wino) {  // by tiles of pixels, or by filters
-                            const std::size_t tiles = winograd_tiles();
-                            const std::size_t t0 = by_filters ? 0 : c * tiles / chunks;
-                            const std::size_t t1 = by_filters ? tiles : (c + 1) * tiles / chunks;
-                            winograd_image(x, i, buf, t0, t1, f0, f1, b, yi);
-                            return;
-                        }
-                        // Spread over the threads, each pads the rows its pixels read itself,
-                        // rows that it mostly wrote in the layer before (a pooling splits
-                        // its rows the same way); one thread padding all of them would pull
-                        // the others' halves across and hand them back.
-                        const std::size_t pix0 = by_filters ? 0 : c * P / chunks;
-                        const std::size_t pix1 = by_filters ? P : (c + 1) * P / chunks;
-                        detail::direct::correlate(p, padded_input(x, i, buf, pix0, pix1),
-                                                  kernel_.value.data(), b, fused_relu(), yi, pix0,
-                                                  pix1, f0, f1);
-                    });
-                }
-                if (!fused_relu()) finish(y, rows);
-            } else if (small_patch()) {
-                // bias and a ReLU are applied in the loop
-                if (detail::direct::fits<T>(F)) {
-                    const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
-                    for (std::size_t i = n0; i < n0 + cnt; ++i) {
-                        const T* xi = padded_input(x, i, std::size_t(thread));
-                        backend::parallel_for(chunks, [&](std::size_t c, int) {
-                            detail::direct::small_patch_forward(
-                                g_, offsets_.data(), K, xi, kernel_.value.data(), F, b,
-                                fused_relu(), y + (i - n0) * P * F, c * P / chunks,
-                                (c + 1) * P / chunks);
-                        });
-                    }
-                } else {
-                    forward_small_patch(x, n0, cnt, std::size_t(thread), y);
-                }
-                if (!fused_relu()) finish(y, rows);
-            } else {
-                const T* a = patches(x, n0, cnt, std::size_t(thread));
-                // C starts as the bias and the GEMM adds to it (beta 1): OpenBLAS would
-                // otherwise clear C in a pass of its own and the bias take another
-                const bool bias = fill_bias(y, rows);
-                (spread ? backend::gemm_parallel<T>
-                        : backend::gemm<T>)(false, false, rows, F, K, T(1), a, K,
-                                            kernel_.value.data(), F, bias ? T(1) : T(0), y, F);
-                if (fused_relu())
-                    relu(y, rows);
-                else
-                    finish(y, rows);
-            }
-        });
-        x_ = training ? &x : nullptr;
-        return y_;
+        return run_forward(x, training, nullptr);
+    }
+
+    /// With a pooling after it (MaxPooling2D, AveragePooling2D) whose windows fall in bands of
+    /// rows (pools_in_row_bands), on the direct and small-patch routes and through a ReLU or no
+    /// activation: each thread pools the part of the output it computed, while it is in its
+    /// cache. At batch 1 that saves the pooling's own hand-over between the threads (E1 in the
+    /// model's pass: docs/performance.md).
+    const tensor<T>* forward_fused(const tensor<T>& x, Layer<T>& next) override {
+        auto* pool = dynamic_cast<detail::pooling2d_base<T>*>(&next);
+        const bool own_loops =
+            direct_forward() || (small_patch() && detail::direct::fits<T>(filters_));
+        const bool activated_in_loops =
+            fused_relu() || (activation_ == activations::kind::linear && !this->output_logits_);
+        if (!pool || !pool->pools_in_row_bands() || !own_loops || !activated_in_loops)
+            return nullptr;
+        run_forward(x, false, pool);
+        return &pool->output();
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
@@ -286,6 +211,140 @@ class Conv2D : public Layer<T> {
     const tensor<T>* logits() const override { return this->output_logits_ ? &logits_ : nullptr; }
 
   private:
+    /// forward, and with `pool` the pooling after it (forward_fused).
+    const tensor<T>& run_forward(const tensor<T>& x, bool training,
+                                 detail::pooling2d_base<T>* pool) {
+        this->check_input(x);
+        const std::size_t n = x.shape()[0], F = filters_, K = patch_size();
+        const std::size_t P = g_.out_h * g_.out_w;
+        this->ensure_shape(y_, {n, g_.out_h, g_.out_w, F});
+        if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
+        if (pool) pool->begin_fused(y_);
+        const std::size_t per = images_per_task(), tasks = (n + per - 1) / per;
+        // One task (a small batch: batch-1 inference) would leave the other threads idle: its
+        // GEMM, or each image's output pixels, are spread over the pool instead. The small-patch
+        // kernel (few multiply-adds per output value, about 0.4 ns each) spreads from 16,384
+        // output values, about 6 us of work.
+        const bool spread =
+            tasks == 1 && (small_patch() && detail::direct::fits<T>(F)
+                               ? n * P * F >= 16384
+                               : 2.0 * double(n * P * K * F) >= backend::min_parallel_flops);
+        const std::size_t chunks = spread ? std::size_t(backend::pool_size()) : 1;
+        // A small image (E1's last, 7x7) is shared out by blocks of filters rather than pixels
+        const std::size_t fblock = 2 * detail::direct::wide<T>::lanes;
+        const bool by_filters = P <= detail::max_pixels_split_by_filters && F / fblock >= chunks;
+        // chunk c's filters [f0, f1) when shared out by filters
+        auto filter_range = [&](std::size_t c, std::size_t& f0, std::size_t& f1) {
+            const std::size_t blocks = F / fblock;
+            f0 = by_filters ? c * blocks / chunks * fblock : 0;
+            f1 = by_filters && c + 1 < chunks ? (c + 1) * blocks / chunks * fblock : F;
+        };
+        // Inference with 3x3 windows runs Winograd's F(2x2, 3x3) or F(4x4, 3x3): 16 multiply-adds
+        // per 2x2 output pixels, channel and filter, or 36 per 4x4, where the direct kernels
+        // take 36 or 144
+        const bool wino = !training && winograd_forward();
+        if (wino) winograd_prepare();
+        const std::size_t tile = wino ? winograd_tile() : 1;
+        // A fused pooling pools the part of the output each chunk computed: its m x m Winograd
+        // tiles when each is one pooling window's (pools_in_tiles), else whole bands of rows
+        // (then chunk c's pixels are such bands, each the pooling's stride and whole rows of
+        // tiles, the larger shares first: the calling thread takes chunk 0 while the others are
+        // still on their way).
+        const bool pool_tiles = pool && wino && !by_filters && pool->pools_in_tiles(tile);
+        // chunk c's output pixels [p0, p1) when shared out by pixels
+        auto pixel_range = [&](std::size_t c, std::size_t& p0, std::size_t& p1) {
+            if (by_filters || !pool || pool_tiles) {
+                p0 = by_filters ? 0 : c * P / chunks;
+                p1 = by_filters ? P : (c + 1) * P / chunks;
+                return;
+            }
+            const std::size_t unit = std::lcm(pool->strides().h, tile);
+            const std::size_t bands = (g_.out_h + unit - 1) / unit, base = bands / chunks,
+                              extra = bands % chunks;
+            const std::size_t b0 = c * base + std::min(c, extra), b1 = b0 + base + (c < extra);
+            p0 = std::min(g_.out_h, b0 * unit) * g_.out_w;
+            p1 = std::min(g_.out_h, b1 * unit) * g_.out_w;
+        };
+        grow_scratch(direct_forward() ? 0 : per * P * K, 0);
+        backend::parallel_for(tasks, [&](std::size_t t, int thread) {
+            const std::size_t n0 = t * per, cnt = std::min(per, n - n0), rows = cnt * P;
+            T* y = y_.data() + n0 * P * F;
+            if (direct_forward()) {
+                const detail::direct::plan p = input_plan();
+                const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
+                for (std::size_t i = n0; i < n0 + cnt; ++i) {
+                    T* yi = y + (i - n0) * P * F;
+                    backend::parallel_for(chunks, [&](std::size_t c, int th) {
+                        // one chunk runs on this task's thread, with its buffers
+                        const std::size_t buf = std::size_t(chunks > 1 ? th : thread);
+                        std::size_t f0, f1, pix0, pix1;
+                        filter_range(c, f0, f1);
+                        pixel_range(c, pix0, pix1);
+                        if (wino) {  // by tiles of pixels, or by filters
+                            const std::size_t tiles = winograd_tiles(), cols = tiles_per_row();
+                            std::size_t t0 = c * tiles / chunks, t1 = (c + 1) * tiles / chunks;
+                            if (by_filters || (pool && !pool_tiles)) {  // whole rows of tiles
+                                t0 = pix0 / g_.out_w / tile * cols;
+                                t1 = (pix1 / g_.out_w + tile - 1) / tile * cols;
+                            }
+                            winograd_image(x, i, buf, t0, t1, f0, f1, b, yi);
+                            if (pool_tiles) {
+                                pool->pool_input_tiles(y_, i, t0, t1, cols);
+                                return;
+                            }
+                        } else {
+                            // Spread over the threads, each pads the rows its pixels read
+                            // itself, rows that it mostly wrote in the layer before (a pooling
+                            // splits its rows the same way); one thread padding all of them
+                            // would pull the others' halves across and hand them back.
+                            detail::direct::correlate(p, padded_input(x, i, buf, pix0, pix1),
+                                                      kernel_.value.data(), b, fused_relu(), yi,
+                                                      pix0, pix1, f0, f1);
+                        }
+                        if (pool)
+                            pool->pool_input_rows(y_, i, pix0 / g_.out_w, pix1 / g_.out_w, f0, f1);
+                    });
+                }
+                if (!fused_relu()) finish(y, rows);
+            } else if (small_patch()) {
+                // bias and a ReLU are applied in the loop
+                if (detail::direct::fits<T>(F)) {
+                    const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
+                    for (std::size_t i = n0; i < n0 + cnt; ++i) {
+                        const T* xi = padded_input(x, i, std::size_t(thread));
+                        backend::parallel_for(chunks, [&](std::size_t c, int) {
+                            std::size_t pix0, pix1;
+                            pixel_range(c, pix0, pix1);
+                            detail::direct::small_patch_forward(
+                                g_, offsets_.data(), K, xi, kernel_.value.data(), F, b,
+                                fused_relu(), y + (i - n0) * P * F, pix0, pix1);
+                            if (pool)
+                                pool->pool_input_rows(y_, i, pix0 / g_.out_w, pix1 / g_.out_w, 0,
+                                                      F);
+                        });
+                    }
+                } else {
+                    forward_small_patch(x, n0, cnt, std::size_t(thread), y);
+                }
+                if (!fused_relu()) finish(y, rows);
+            } else {
+                const T* a = patches(x, n0, cnt, std::size_t(thread));
+                // C starts as the bias and the GEMM adds to it (beta 1): OpenBLAS would
+                // otherwise clear C in a pass of its own and the bias take another
+                const bool bias = fill_bias(y, rows);
+                (spread ? backend::gemm_parallel<T>
+                        : backend::gemm<T>)(false, false, rows, F, K, T(1), a, K,
+                                            kernel_.value.data(), F, bias ? T(1) : T(0), y, F);
+                if (fused_relu())
+                    relu(y, rows);
+                else
+                    finish(y, rows);
+            }
+        });
+        x_ = training ? &x : nullptr;
+        return y_;
+    }
+
     /// One image group of the backward pass: dz, its share of dW / db in partial `slot`
     /// (which also picks the scratch buffers), and dx.
     void backward_task(const tensor<T>& dy, std::size_t t, std::size_t per, std::size_t slot,
@@ -496,11 +555,18 @@ class Conv2D : public Layer<T> {
         });
     }
 
-    /// The number of Winograd tiles of an output image.
+    /// The number of Winograd tiles of an output image, of a row of them, their size.
     std::size_t winograd_tiles() const {
         return with_winograd_tile([&]<std::size_t m>() {
             return detail::winograd::tiling<m>(g_.out_h, g_.out_w).count();
         });
+    }
+    std::size_t tiles_per_row() const {
+        return with_winograd_tile(
+            [&]<std::size_t m>() { return detail::winograd::tiling<m>(g_.out_h, g_.out_w).cols; });
+    }
+    std::size_t winograd_tile() const {
+        return with_winograd_tile([&]<std::size_t m>() { return m; });
     }
 
     /// Tiles [t0, t1) and filters [f0, f1) of image i's output yi by Winograd's route, in thread

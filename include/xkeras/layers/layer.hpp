@@ -179,6 +179,15 @@ class Layer {
     /// Computes the output for a batch `x`. `training` enables dropout and the like.
     virtual const tensor<T>& forward(const tensor<T>& x, bool training) = 0;
 
+    /// Inference (training false) of this layer and then of `next`, the layer after it, in one
+    /// pass where this layer knows how: Conv2D pools its output while it computes it when a
+    /// pooling follows, each thread the part it wrote, with no hand-over between the threads in
+    /// between. Returns next's output, both layers' outputs being what their forward calls give;
+    /// or nullptr, computing nothing, and the caller runs the two forward calls.
+    virtual const tensor<T>* forward_fused(const tensor<T>& /*x*/, Layer& /*next*/) {
+        return nullptr;
+    }
+
     /// Given dL/d(output) of the last forward(x, true), fills the params' grads and returns
     /// dL/dx (or an empty tensor when `need_input_grad` is false).
     virtual const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad = true) = 0;

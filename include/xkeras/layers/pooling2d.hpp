@@ -42,6 +42,51 @@ class pooling2d_base : public Layer<T> {
         return {g.out_h, g.out_w, g.channels};
     }
 
+    /// For the layer before it, which may pool its own output while it computes it
+    /// (Conv2D::forward_fused, at inference): whether output rows [oh0, oh1) read input rows
+    /// [oh0 * s_h, oh1 * s_h) only, so that bands of rows can be pooled by the thread that
+    /// computed them: no padding, every window inside the input, none taller than the stride.
+    bool pools_in_row_bands() const {
+        const auto& g = g_;
+        return this->built_ && g.pad_top == 0 && g.pad_left == 0 && g.k_h <= g.s_h &&
+               (g.out_h - 1) * g.s_h + g.k_h <= g.in_h && (g.out_w - 1) * g.s_w + g.k_w <= g.in_w;
+    }
+    /// Whether, besides, output pixel (oh, ow) reads only the input's m x m tile (oh, ow) (both
+    /// strides m, windows no larger), so that the tiles' owners can pool them.
+    bool pools_in_tiles(std::size_t m) const {
+        return pools_in_row_bands() && g_.s_h == m && g_.s_w == m && g_.k_w <= m;
+    }
+    /// Starts such a fused pass over the batch x (the layer before's output, not yet computed):
+    /// checks its shape and sizes the output. Returns the output, which pool_part then fills.
+    const tensor<T>& begin_fused(const tensor<T>& x) {
+        this->check_input(x);
+        this->ensure_shape(y_, {x.shape()[0], g_.out_h, g_.out_w, g_.channels});
+        x_ = nullptr;  // inference: no backward from here
+        return y_;
+    }
+    /// Pools, of image i of x, channels [c0, c1), the output rows whose windows lie in input
+    /// rows [r0, r1): r0 a multiple of the stride, r1 too or the input's height
+    /// (pools_in_row_bands).
+    void pool_input_rows(const tensor<T>& x, std::size_t i, std::size_t r0, std::size_t r1,
+                         std::size_t c0, std::size_t c1) {
+        if (r0 >= r1) return;
+        const std::size_t q1 = (r1 == g_.in_h ? g_.out_h : r1 / g_.s_h) * g_.out_w;
+        pool_part(x, i, r0 / g_.s_h * g_.out_w, q1, c0, c1);
+    }
+    /// Pools, of image i of x, the output pixels of input tiles [t0, t1), m x m each in rows of
+    /// `cols` (pools_in_tiles(m)): tile (y, x) is output pixel (y, x), or none for the last
+    /// tile of a row or the last row of tiles when the windows leave it out (a row of tiles
+    /// holds at most one more than a row of the output, and so do the columns).
+    void pool_input_tiles(const tensor<T>& x, std::size_t i, std::size_t t0, std::size_t t1,
+                          std::size_t cols) {
+        auto first = [&](std::size_t t) {  // the first output pixel from tile t on
+            return std::min(t / cols * g_.out_w + t % cols, g_.out_h * g_.out_w);
+        };
+        if (first(t0) < first(t1)) pool_part(x, i, first(t0), first(t1), 0, g_.channels);
+    }
+    /// The output of the last forward or fused pass.
+    const tensor<T>& output() const { return y_; }
+
     nlohmann::json get_config() const override {
         auto c = Layer<T>::get_config();
         c["pool_size"] = {pool_.h, pool_.w};
@@ -87,6 +132,11 @@ class pooling2d_base : public Layer<T> {
                               xkeras::detail::cat("layer '", this->name(), "' (", cls_, ")"));
     }
 
+    /// Output pixels [q0, q1) (in row-major order), channels [c0, c1) of image i of x, as
+    /// forward computes them.
+    virtual void pool_part(const tensor<T>& x, std::size_t i, std::size_t q0, std::size_t q1,
+                           std::size_t c0, std::size_t c1) = 0;
+
     std::size_t in_image() const { return g_.in_h * g_.in_w * g_.channels; }
     std::size_t out_image() const { return g_.out_h * g_.out_w * g_.channels; }
 
@@ -117,6 +167,7 @@ class pooling2d_base : public Layer<T> {
     const char* cls_;
     window2d g_;
     tensor<T> y_, dx_;
+    const tensor<T>* x_ = nullptr;  ///< the input of the last training forward
 };
 
 }  // namespace detail
@@ -139,62 +190,70 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
         this->check_input(x);
         const std::size_t n = x.shape()[0], C = this->g_.channels;
         this->ensure_shape(this->y_, {n, this->g_.out_h, this->g_.out_w, C});
-        // Forward keeps no argmax: the maxima are found again in backward, from x and y. That
-        // keeps the forward loop a plain vectorised max (inference pays nothing for training).
         const auto& g = this->g_;
-        // windows inside the input ("valid", or "same" that needs no padding): no clipping
-        const bool inside = g.pad_top == 0 && g.pad_left == 0 &&
-                            (g.out_h - 1) * g.s_h + g.k_h <= g.in_h &&
-                            (g.out_w - 1) * g.s_w + g.k_w <= g.in_w;
-        // output rows [oh0, oh1) of image i
-        auto pool_rows = [&](std::size_t i, std::size_t oh0, std::size_t oh1) {
-            const T* src = x.data() + i * this->in_image();
-            T* dst = this->y_.data() + i * this->out_image() + oh0 * g.out_w * C;
-            for (std::size_t oh = oh0; oh < oh1; ++oh)
-                for (std::size_t ow = 0; ow < g.out_w; ++ow, dst += C) {
-                    if (inside) {
-                        window_max(src + (oh * g.s_h * g.in_w + ow * g.s_w) * C, dst);
-                        continue;
-                    }
-                    std::size_t h0, h1, w0, w1;
-                    this->window(oh, ow, h0, h1, w0, w1);
-                    const T* s = src + (h0 * g.in_w + w0) * C;
-                    for (std::size_t c = 0; c < C; ++c) dst[c] = s[c];
-                    for (std::size_t h = h0; h < h1; ++h)
-                        for (std::size_t w = (h == h0 ? w0 + 1 : w0); w < w1; ++w) {
-                            s = src + (h * g.in_w + w) * C;
-                            for (std::size_t c = 0; c < C; ++c)
-                                dst[c] = s[c] > dst[c] ? s[c] : dst[c];
-                        }
-                }
-        };
         // A batch smaller than the pool (batch-1 inference) shares each image's rows out over
         // the threads, from 4,096 input values on and where a convolution before it shares its
         // output by pixels (past max_pixels_split_by_filters, conv_utils.hpp): each thread reads
         // the rows it wrote there, where one thread alone would pull the others' halves across from
         // their cores. (A smaller image, which the convolution shares by filters, stays whole:
-        // splitting its channels the same way was measured 1 us slower at batch 1 on E1.)
+        // splitting its channels the same way was measured 1 us slower at batch 1 on E1.) In a
+        // model's inference such a convolution pools its own output (Conv2D::forward_fused).
         const std::size_t threads = std::size_t(backend::pool_size());
         if (n < threads && this->in_image() >= 4096 &&
             g.in_h * g.in_w > detail::max_pixels_split_by_filters && g.out_h >= threads) {
             for (std::size_t i = 0; i < n; ++i)
                 backend::parallel_for(threads, [&](std::size_t t, int) {
-                    pool_rows(i, g.out_h * t / threads, g.out_h * (t + 1) / threads);
+                    pool_part(x, i, g.out_h * t / threads * g.out_w,
+                              g.out_h * (t + 1) / threads * g.out_w, 0, C);
                 });
         } else {
             this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
-                for (std::size_t i = n0; i < n0 + cnt; ++i) pool_rows(i, 0, g.out_h);
+                for (std::size_t i = n0; i < n0 + cnt; ++i)
+                    pool_part(x, i, 0, g.out_h * g.out_w, 0, C);
             });
         }
-        x_ = training ? &x : nullptr;
+        this->x_ = training ? &x : nullptr;
         return this->y_;
     }
 
+  protected:
+    /// Forward keeps no argmax: the maxima are found again in backward, from x and y. That keeps
+    /// the forward loop a plain vectorised max (inference pays nothing for training).
+    void pool_part(const tensor<T>& x, std::size_t i, std::size_t q0, std::size_t q1,
+                   std::size_t c0, std::size_t c1) override {
+        const auto& g = this->g_;
+        const std::size_t C = g.channels;
+        // windows inside the input ("valid", or "same" that needs no padding): no clipping
+        const bool inside = g.pad_top == 0 && g.pad_left == 0 &&
+                            (g.out_h - 1) * g.s_h + g.k_h <= g.in_h &&
+                            (g.out_w - 1) * g.s_w + g.k_w <= g.in_w;
+        const T* src = x.data() + i * this->in_image() + c0;
+        T* dst = this->y_.data() + i * this->out_image() + q0 * C + c0;
+        for (std::size_t q = q0; q < q1; ++q, dst += C) {
+            const std::size_t oh = q / g.out_w, ow = q % g.out_w;
+            if (inside) {
+                window_max(src + (oh * g.s_h * g.in_w + ow * g.s_w) * C, dst, c1 - c0);
+                continue;
+            }
+            std::size_t h0, h1, w0, w1;
+            this->window(oh, ow, h0, h1, w0, w1);
+            const T* s = src + (h0 * g.in_w + w0) * C;
+            for (std::size_t c = 0; c < c1 - c0; ++c) dst[c] = s[c];
+            for (std::size_t h = h0; h < h1; ++h)
+                for (std::size_t w = (h == h0 ? w0 + 1 : w0); w < w1; ++w) {
+                    s = src + (h * g.in_w + w) * C;
+                    for (std::size_t c = 0; c < c1 - c0; ++c)
+                        dst[c] = s[c] > dst[c] ? s[c] : dst[c];
+                }
+        }
+    }
+
+  public:
     /// Routes each output gradient to the first input of its window (in row-major order) that
     /// equals the window's maximum, as TensorFlow's max-pool gradient does; needs the input of
     /// the last training forward, which the layer before keeps unchanged until its next forward.
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        this->require_training_forward(x_ != nullptr);
+        this->require_training_forward(this->x_ != nullptr);
         if (!need_input_grad) return this->dx_;
         const std::size_t n = dy.shape()[0], C = this->g_.channels;
         this->ensure_shape(this->dx_, this->batched(n, this->input_shape_));
@@ -205,7 +264,7 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
             if (!disjoint) std::fill(dx, dx + cnt * this->in_image(), T(0));
             std::vector<T> open(C);  // per channel: 1 until the window's maximum is found
             for (std::size_t i = n0; i < n0 + cnt; ++i, dx += this->in_image()) {
-                const T* src = x_->data() + i * this->in_image();
+                const T* src = this->x_->data() + i * this->in_image();
                 const T* y = this->y_.data() + i * this->out_image();
                 const T* d = dy.data() + i * this->out_image();
                 if (disjoint) clear_uncovered(dx);
@@ -220,7 +279,8 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                                 const std::size_t off = (h * this->g_.in_w + w) * C;
                                 const T* s = src + off;
                                 T* o = dx + off;
-                                // written so that it vectorises: masks as T, selects, no branch;
+                                // written so that it vectorises: masks as T, selects, no
+                                // branch;
                                 // `&`, not `&&`, so that every load is unconditional (GCC makes
                                 // a conditional load a masked one, which is slow on AMD)
                                 if (disjoint)
@@ -245,19 +305,19 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
     }
 
   private:
-    /// dst = the channel-wise maximum of the window whose first cell is s, all of it inside the
-    /// input. A vector of channels takes the maximum over the whole window in a register, then is
-    /// stored once: storing after each cell and loading it back for the next stalled on every
-    /// cell (store forwarding fails for a store that straddles two cache lines), 3 us for E1's
-    /// first pooling at batch 1.
-    void window_max(const T* s, T* dst) const {
+    /// dst[0, count) = the channel-wise maximum of the window whose first cell is s (channels
+    /// s[0, count) of it), all of it inside the input. A vector of channels takes the maximum
+    /// over the whole window in a register, then is stored once: storing after each cell and
+    /// loading it back for the next stalled on every cell (store forwarding fails for a store
+    /// that straddles two cache lines), 3 us for E1's first pooling at batch 1.
+    void window_max(const T* s, T* dst, std::size_t count) const {
         using S = backend::wide<T>;
         using vec = typename S::vec;
         const auto& g = this->g_;
         const std::size_t C = g.channels, row = g.in_w * C;
         std::size_t c = 0;
         if (g.k_h == 2 && g.k_w == 2)  // the usual window, unrolled
-            for (; c + S::lanes <= C; c += S::lanes) {
+            for (; c + S::lanes <= count; c += S::lanes) {
                 vec a, b, d, e;
                 S::load(a, s + c);
                 S::load(b, s + C + c);
@@ -268,7 +328,7 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                 a = d > a ? d : a;
                 S::store(dst + c, a);
             }
-        for (; c + S::lanes <= C; c += S::lanes) {
+        for (; c + S::lanes <= count; c += S::lanes) {
             vec m, v;
             S::load(m, s + c);
             for (std::size_t h = 0; h < g.k_h; ++h)
@@ -278,7 +338,7 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                 }
             S::store(dst + c, m);
         }
-        for (; c < C; ++c) {
+        for (; c < count; ++c) {
             T m = s[c];
             for (std::size_t h = 0; h < g.k_h; ++h)
                 for (std::size_t w = h == 0 ? 1 : 0; w < g.k_w; ++w) {
@@ -300,8 +360,6 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                 if (!covered) std::fill_n(dx + (h * g.in_w + w) * C, C, T(0));
             }
     }
-
-    const tensor<T>* x_ = nullptr;
 };
 
 /// Keras's alias.
@@ -328,27 +386,35 @@ class AveragePooling2D : public detail::pooling2d_base<T> {
         const std::size_t n = x.shape()[0], C = this->g_.channels;
         this->ensure_shape(this->y_, {n, this->g_.out_h, this->g_.out_w, C});
         this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
-            for (std::size_t i = n0; i < n0 + cnt; ++i) {
-                const T* src = x.data() + i * this->in_image();
-                T* dst = this->y_.data() + i * this->out_image();
-                for (std::size_t oh = 0; oh < this->g_.out_h; ++oh)
-                    for (std::size_t ow = 0; ow < this->g_.out_w; ++ow, dst += C) {
-                        std::size_t h0, h1, w0, w1;
-                        this->window(oh, ow, h0, h1, w0, w1);
-                        std::fill(dst, dst + C, T(0));
-                        for (std::size_t h = h0; h < h1; ++h)
-                            for (std::size_t w = w0; w < w1; ++w) {
-                                const T* s = src + (h * this->g_.in_w + w) * C;
-                                for (std::size_t c = 0; c < C; ++c) dst[c] += s[c];
-                            }
-                        const T inv = T(1) / T((h1 - h0) * (w1 - w0));
-                        for (std::size_t c = 0; c < C; ++c) dst[c] *= inv;
-                    }
-            }
+            for (std::size_t i = n0; i < n0 + cnt; ++i)
+                pool_part(x, i, 0, this->out_image() / C, 0, C);
         });
         return this->y_;
     }
 
+  protected:
+    void pool_part(const tensor<T>& x, std::size_t i, std::size_t q0, std::size_t q1,
+                   std::size_t c0, std::size_t c1) override {
+        const auto& g = this->g_;
+        const std::size_t C = g.channels;
+        const T* src = x.data() + i * this->in_image() + c0;
+        T* dst = this->y_.data() + i * this->out_image() + q0 * C + c0;
+        for (std::size_t q = q0; q < q1; ++q, dst += C) {
+            const std::size_t oh = q / g.out_w, ow = q % g.out_w;
+            std::size_t h0, h1, w0, w1;
+            this->window(oh, ow, h0, h1, w0, w1);
+            std::fill(dst, dst + (c1 - c0), T(0));
+            for (std::size_t h = h0; h < h1; ++h)
+                for (std::size_t w = w0; w < w1; ++w) {
+                    const T* s = src + (h * g.in_w + w) * C;
+                    for (std::size_t c = 0; c < c1 - c0; ++c) dst[c] += s[c];
+                }
+            const T inv = T(1) / T((h1 - h0) * (w1 - w0));
+            for (std::size_t c = 0; c < c1 - c0; ++c) dst[c] *= inv;
+        }
+    }
+
+  public:
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         if (!need_input_grad) return this->dx_;
         const std::size_t n = dy.shape()[0], C = this->g_.channels;
