@@ -229,22 +229,26 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                             (g.out_w - 1) * g.s_w + g.k_w <= g.in_w;
         const T* src = x.data() + i * this->in_image() + c0;
         T* dst = this->y_.data() + i * this->out_image() + q0 * C + c0;
-        for (std::size_t q = q0; q < q1; ++q, dst += C) {
-            const std::size_t oh = q / g.out_w, ow = q % g.out_w;
+        // pixel q is (oh, ow)
+        for (std::size_t q = q0, oh = q0 / g.out_w, ow = q0 % g.out_w; q < q1; ++q, dst += C) {
             if (inside) {
                 window_max(src + (oh * g.s_h * g.in_w + ow * g.s_w) * C, dst, c1 - c0);
-                continue;
+            } else {
+                std::size_t h0, h1, w0, w1;
+                this->window(oh, ow, h0, h1, w0, w1);
+                const T* s = src + (h0 * g.in_w + w0) * C;
+                for (std::size_t c = 0; c < c1 - c0; ++c) dst[c] = s[c];
+                for (std::size_t h = h0; h < h1; ++h)
+                    for (std::size_t w = (h == h0 ? w0 + 1 : w0); w < w1; ++w) {
+                        s = src + (h * g.in_w + w) * C;
+                        for (std::size_t c = 0; c < c1 - c0; ++c)
+                            dst[c] = s[c] > dst[c] ? s[c] : dst[c];
+                    }
             }
-            std::size_t h0, h1, w0, w1;
-            this->window(oh, ow, h0, h1, w0, w1);
-            const T* s = src + (h0 * g.in_w + w0) * C;
-            for (std::size_t c = 0; c < c1 - c0; ++c) dst[c] = s[c];
-            for (std::size_t h = h0; h < h1; ++h)
-                for (std::size_t w = (h == h0 ? w0 + 1 : w0); w < w1; ++w) {
-                    s = src + (h * g.in_w + w) * C;
-                    for (std::size_t c = 0; c < c1 - c0; ++c)
-                        dst[c] = s[c] > dst[c] ? s[c] : dst[c];
-                }
+            if (++ow == g.out_w) {
+                ow = 0;
+                ++oh;
+            }
         }
     }
 
@@ -399,8 +403,8 @@ class AveragePooling2D : public detail::pooling2d_base<T> {
         const std::size_t C = g.channels;
         const T* src = x.data() + i * this->in_image() + c0;
         T* dst = this->y_.data() + i * this->out_image() + q0 * C + c0;
-        for (std::size_t q = q0; q < q1; ++q, dst += C) {
-            const std::size_t oh = q / g.out_w, ow = q % g.out_w;
+        // pixel q is (oh, ow)
+        for (std::size_t q = q0, oh = q0 / g.out_w, ow = q0 % g.out_w; q < q1; ++q, dst += C) {
             std::size_t h0, h1, w0, w1;
             this->window(oh, ow, h0, h1, w0, w1);
             std::fill(dst, dst + (c1 - c0), T(0));
@@ -411,6 +415,10 @@ class AveragePooling2D : public detail::pooling2d_base<T> {
                 }
             const T inv = T(1) / T((h1 - h0) * (w1 - w0));
             for (std::size_t c = 0; c < c1 - c0; ++c) dst[c] *= inv;
+            if (++ow == g.out_w) {
+                ow = 0;
+                ++oh;
+            }
         }
     }
 
