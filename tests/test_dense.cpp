@@ -51,7 +51,8 @@ TEST_CASE("Dense gradients without bias and on rank-3 input", "[dense][gradient]
 TEST_CASE("Dense multiplies mostly-zero inputs by their nonzero entries, with the same results",
           "[dense][gradient][sparse]") {
     // 64 units of doubles: the sparse route runs below a density of 1/3 - 10/64 = 18% (1 in 10
-    // here), and at batch 1 below 3/4; a dense input keeps the GEMM
+    // here), and at batch 1 up to 85% where the units fill whole vectors; a dense input keeps
+    // the GEMM
     auto sparse_x = [](std::size_t rows, std::size_t in, std::uint64_t seed) {
         auto x = random_tensor({rows, in}, seed);
         for (std::size_t i = 0; i < x.size(); ++i)
@@ -82,6 +83,22 @@ TEST_CASE("Dense multiplies mostly-zero inputs by their nonzero entries, with th
     SECTION("batch 1") {
         check_layer_gradients(d, sparse_x(1, 40, 31));
         CHECK(d.sparse_input());
+    }
+    SECTION("batch 1: up to 85% on whole vectors of units, never with a partial vector") {
+        auto with_density = [](std::size_t in, std::size_t nonzero) {
+            xt::xarray<float> x = xt::cast<float>(random_tensor({1, in}, 34, 0.1, 1.0));
+            for (std::size_t i = nonzero; i < in; ++i) x.data()[i] = 0.f;
+            return x;
+        };
+        layers::Dense<float> whole(64), partial(10);
+        whole.build({100});
+        partial.build({100});
+        whole.forward(with_density(100, 80), false);
+        CHECK(whole.sparse_input());
+        whole.forward(with_density(100, 90), false);
+        CHECK_FALSE(whole.sparse_input());
+        partial.forward(with_density(100, 20), false);
+        CHECK_FALSE(partial.sparse_input());
     }
     SECTION("a dense input keeps the GEMM") {
         d.forward(random_tensor({6, 40}, 32), false);
