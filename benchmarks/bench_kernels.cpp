@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <xkeras/xkeras.hpp>
@@ -258,6 +259,43 @@ void BM_dense_sparse(benchmark::State& state) {
                                         : "GEMM"));
 }
 
+/// Dense at batch 1, a matrix-vector product: the input compressed and multiplied by its nonzero
+/// entries, against OpenBLAS's product (one thread unless XKERAS_NUM_THREADS says otherwise), for
+/// in -> units at a share of nonzero inputs; the measurements behind Dense::compress_input's
+/// batch-1 rule.
+void BM_dense_batch1(benchmark::State& state) {
+    const auto in = std::size_t(state.range(0)), units = std::size_t(state.range(1));
+    const double density = double(state.range(2)) / 100.0;
+    const bool sparse = state.range(3) == 1;
+    std::mt19937 gen(5);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    std::vector<float> x(in), w(in * units), y(units);
+    for (auto& v : x) v = u(gen) < density ? u(gen) + 0.01f : 0.f;
+    for (auto& v : w) v = u(gen) - 0.5f;
+    xk::backend::sparse_rows<float> xs;
+    for (auto _ : state) {
+        if (sparse) {
+            xk::backend::compress_rows(x.data(), 1, in, in, xs);
+            xk::backend::sparse_gemm(xs, w.data(), units, units, y.data(), units, false);
+        } else {
+            xk::backend::gemm_parallel(false, false, 1, units, in, 1.f, x.data(), in, w.data(),
+                                       units, 0.f, y.data(), units);
+        }
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.SetLabel(std::to_string(in) + " to " + std::to_string(units) + ", " +
+                   std::to_string(state.range(2)) + "% nonzero, " +
+                   (sparse ? "sparse product" : "GEMM"));
+}
+
+void dense_batch1_args(benchmark::internal::Benchmark* b) {
+    const std::pair<int, int> shapes[] = {{1152, 128}, {512, 256}, {784, 512},
+                                          {784, 64},   {128, 10},  {128, 20}};
+    for (auto [in, units] : shapes)
+        for (int density : {50, 75, 85, 90, 100})
+            for (int sparse : {0, 1}) b->Args({in, units, density, sparse});
+}
+
 }  // namespace
 
 BENCHMARK(BM_sgemm)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -278,5 +316,7 @@ BENCHMARK(BM_dense_sparse)
     ->ArgsProduct({{10, 20, 30, 40, 50, 60}, {0, 1, 2}, {64, 512}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
+
+BENCHMARK(BM_dense_batch1)->Apply(dense_batch1_args)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK_MAIN();
