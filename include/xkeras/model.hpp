@@ -613,8 +613,8 @@ class basic_sequential {
 
     /// x through `layers`. At inference a layer may run the one after it in the same pass
     /// (Layer::forward_fused: a convolution and the pooling after it).
-    template <class Layers>
-    static const tensor<T>& run_layers(Layers& layers, const tensor<T>& x, bool training) {
+    static const tensor<T>& run_layers(std::vector<std::unique_ptr<layer_type>>& layers,
+                                       const tensor<T>& x, bool training) {
         const tensor<T>* h = &x;
         for (std::size_t i = 0; i < layers.size(); ++i) {
             if (!training && i + 1 < layers.size())

@@ -244,7 +244,9 @@ class Conv2D : public Layer<T> {
         // take 36 or 144
         const bool wino = !training && winograd_forward();
         if (wino) winograd_prepare();
-        const std::size_t tile = wino ? winograd_tile() : 1;
+        // Winograd's tile size, its tiles in an image and in a row of it
+        const std::size_t tile = wino ? winograd_tile() : 1, tiles = wino ? winograd_tiles() : 0,
+                          cols = wino ? tiles_per_row() : 0;
         // A fused pooling pools the part of the output each chunk computed: its m x m Winograd
         // tiles when each is one pooling window's (pools_in_tiles), else whole bands of rows
         // (then chunk c's pixels are such bands, each the pooling's stride and whole rows of
@@ -281,7 +283,6 @@ class Conv2D : public Layer<T> {
                         filter_range(c, f0, f1);
                         pixel_range(c, pix0, pix1);
                         if (wino) {  // by tiles of pixels, or by filters
-                            const std::size_t tiles = winograd_tiles(), cols = tiles_per_row();
                             std::size_t t0 = c * tiles / chunks, t1 = (c + 1) * tiles / chunks;
                             if (by_filters || (pool && !pool_tiles)) {  // whole rows of tiles
                                 t0 = pix0 / g_.out_w / tile * cols;

@@ -46,23 +46,18 @@ class pooling2d_base : public Layer<T> {
     /// (Conv2D::forward_fused, at inference): whether output rows [oh0, oh1) read input rows
     /// [oh0 * s_h, oh1 * s_h) only, so that bands of rows can be pooled by the thread that
     /// computed them: no padding, every window inside the input, none taller than the stride.
-    bool pools_in_row_bands() const {
-        const auto& g = g_;
-        return this->built_ && g.pad_top == 0 && g.pad_left == 0 && g.k_h <= g.s_h &&
-               (g.out_h - 1) * g.s_h + g.k_h <= g.in_h && (g.out_w - 1) * g.s_w + g.k_w <= g.in_w;
-    }
+    bool pools_in_row_bands() const { return this->built_ && windows_inside() && g_.k_h <= g_.s_h; }
     /// Whether, besides, output pixel (oh, ow) reads only the input's m x m tile (oh, ow) (both
     /// strides m, windows no larger), so that the tiles' owners can pool them.
     bool pools_in_tiles(std::size_t m) const {
         return pools_in_row_bands() && g_.s_h == m && g_.s_w == m && g_.k_w <= m;
     }
     /// Starts such a fused pass over the batch x (the layer before's output, not yet computed):
-    /// checks its shape and sizes the output. Returns the output, which pool_part then fills.
-    const tensor<T>& begin_fused(const tensor<T>& x) {
+    /// checks its shape and sizes the output, which pool_input_rows or pool_input_tiles fill.
+    void begin_fused(const tensor<T>& x) {
         this->check_input(x);
         this->ensure_shape(y_, {x.shape()[0], g_.out_h, g_.out_w, g_.channels});
         x_ = nullptr;  // inference: no backward from here
-        return y_;
     }
     /// Pools, of image i of x, channels [c0, c1), the output rows whose windows lie in input
     /// rows [r0, r1): r0 a multiple of the stride, r1 too or the input's height
@@ -136,6 +131,12 @@ class pooling2d_base : public Layer<T> {
     /// forward computes them.
     virtual void pool_part(const tensor<T>& x, std::size_t i, std::size_t q0, std::size_t q1,
                            std::size_t c0, std::size_t c1) = 0;
+
+    /// Every window inside the input ("valid", or "same" that needs no padding): no clipping.
+    bool windows_inside() const {
+        return g_.pad_top == 0 && g_.pad_left == 0 && (g_.out_h - 1) * g_.s_h + g_.k_h <= g_.in_h &&
+               (g_.out_w - 1) * g_.s_w + g_.k_w <= g_.in_w;
+    }
 
     std::size_t in_image() const { return g_.in_h * g_.in_w * g_.channels; }
     std::size_t out_image() const { return g_.out_h * g_.out_w * g_.channels; }
@@ -223,10 +224,7 @@ class MaxPooling2D : public detail::pooling2d_base<T> {
                    std::size_t c0, std::size_t c1) override {
         const auto& g = this->g_;
         const std::size_t C = g.channels;
-        // windows inside the input ("valid", or "same" that needs no padding): no clipping
-        const bool inside = g.pad_top == 0 && g.pad_left == 0 &&
-                            (g.out_h - 1) * g.s_h + g.k_h <= g.in_h &&
-                            (g.out_w - 1) * g.s_w + g.k_w <= g.in_w;
+        const bool inside = this->windows_inside();
         const T* src = x.data() + i * this->in_image() + c0;
         T* dst = this->y_.data() + i * this->out_image() + q0 * C + c0;
         // pixel q is (oh, ow)
@@ -391,7 +389,7 @@ class AveragePooling2D : public detail::pooling2d_base<T> {
         this->ensure_shape(this->y_, {n, this->g_.out_h, this->g_.out_w, C});
         this->for_images(n, [&](std::size_t n0, std::size_t cnt) {
             for (std::size_t i = n0; i < n0 + cnt; ++i)
-                pool_part(x, i, 0, this->out_image() / C, 0, C);
+                pool_part(x, i, 0, this->g_.out_h * this->g_.out_w, 0, C);
         });
         return this->y_;
     }
