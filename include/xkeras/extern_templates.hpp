@@ -24,6 +24,9 @@
 /// (docs/adding-a-layer.md).
 #define XKERAS_DETAIL_FLOAT_CLASSES(M)       \
     M(basic_sequential)                      \
+    M(training::Trainer)                     \
+    M(training::ArrayDataAdapter)            \
+    M(inference::Executor)                   \
     M(layers::Layer)                         \
     M(layers::Dense)                         \
     M(layers::Conv2D)                        \

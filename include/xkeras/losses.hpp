@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <concepts>
 #include <memory>
 #include <string>
 
@@ -395,3 +396,23 @@ std::unique_ptr<Loss<T>> from_json(const nlohmann::json& j) {
 }
 
 }  // namespace xkeras::losses
+
+namespace xkeras {
+
+/// A loss given to compile(): a name ("categorical_crossentropy") or a loss object.
+template <class T>
+class loss_arg {
+  public:
+    loss_arg(const char* name) : ptr_(losses::get<T>(name)) {}         // NOLINT
+    loss_arg(const std::string& name) : ptr_(losses::get<T>(name)) {}  // NOLINT
+    template <class L>
+    requires std::derived_from<std::decay_t<L>, losses::Loss<T>> loss_arg(L&& l)  // NOLINT
+        : ptr_(std::make_unique<std::decay_t<L>>(std::forward<L>(l))) {}
+    loss_arg(std::unique_ptr<losses::Loss<T>> p) : ptr_(std::move(p)) {}  // NOLINT
+    std::unique_ptr<losses::Loss<T>> release() { return std::move(ptr_); }
+
+  private:
+    std::unique_ptr<losses::Loss<T>> ptr_;
+};
+
+}  // namespace xkeras

@@ -11,7 +11,9 @@
 #include <cctype>
 #include <cmath>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "tensor.hpp"
@@ -140,6 +142,16 @@ std::unique_ptr<Metric<T>> get(const std::string& name, const shape_t& y_true_sh
 /// Throws value_error when `name` is not a metric `get` knows (checked at compile time).
 inline void check_name(const std::string& name) {
     get<float>(name, {1, 2}, {1, 2});
+}
+
+/// check_name for each of compile's metrics; a name given twice, or "loss", is refused too.
+inline void check_names(const std::vector<std::string>& names) {
+    std::set<std::string> seen;
+    for (const auto& m : names) {
+        check_name(m);
+        if (!seen.insert(m).second || m == "loss")
+            throw value_error(xkeras::detail::cat("compile: metric '", m, "' is given twice"));
+    }
 }
 
 }  // namespace xkeras::metrics

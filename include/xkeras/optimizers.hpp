@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <concepts>
 #include <memory>
 #include <string>
 
@@ -99,3 +100,24 @@ std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
 }
 
 }  // namespace xkeras::optimizers
+
+namespace xkeras {
+
+/// An optimizer given to compile(): a name ("adam") or an optimizer object (Adam(1e-3)).
+template <class T>
+class optimizer_arg {
+  public:
+    optimizer_arg(const char* name) : ptr_(optimizers::get<T>(name)) {}         // NOLINT
+    optimizer_arg(const std::string& name) : ptr_(optimizers::get<T>(name)) {}  // NOLINT
+    template <class O>
+    requires std::derived_from<std::decay_t<O>, optimizers::Optimizer<T>> optimizer_arg(
+        O&& o)  // NOLINT
+        : ptr_(std::make_unique<std::decay_t<O>>(std::forward<O>(o))) {}
+    optimizer_arg(std::unique_ptr<optimizers::Optimizer<T>> p) : ptr_(std::move(p)) {}  // NOLINT
+    std::unique_ptr<optimizers::Optimizer<T>> release() { return std::move(ptr_); }
+
+  private:
+    std::unique_ptr<optimizers::Optimizer<T>> ptr_;
+};
+
+}  // namespace xkeras

@@ -213,24 +213,34 @@ class Layer {
         return out;
     }
 
-    /// Sets the weights from tensors in Keras order and shapes; checks count and shapes.
-    void set_weights(const std::vector<tensor<T>>& weights) {
+    /// Throws unless w[0, count) hold one tensor of the right shape for each of the layer's
+    /// weights, in Keras order; changes nothing.
+    void check_weights(const tensor<T>* w, std::size_t count) const {
         auto ps = params();
-        if (weights.size() != ps.size())
+        if (count != ps.size())
             throw value_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
                                                   ") expects ", ps.size(), " weight tensors, got ",
-                                                  weights.size()));
-        for (std::size_t i = 0; i < ps.size(); ++i) {
-            if (shape_of(weights[i]) != shape_of(ps[i]->value))
+                                                  count));
+        for (std::size_t i = 0; i < ps.size(); ++i)
+            if (shape_of(w[i]) != shape_of(ps[i]->value))
                 throw shape_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
                                                       "): weight '", ps[i]->name, "' has shape ",
                                                       shape_str(shape_of(ps[i]->value)), ", got ",
-                                                      shape_str(shape_of(weights[i]))));
-        }
+                                                      shape_str(shape_of(w[i]))));
+    }
+
+    /// Sets the weights from w[0, count), tensors in Keras order and shapes; checks count and
+    /// shapes first.
+    void set_weights(const tensor<T>* w, std::size_t count) {
+        check_weights(w, count);
+        auto ps = params();
         for (std::size_t i = 0; i < ps.size(); ++i) {
-            ps[i]->value = weights[i];
+            ps[i]->value = w[i];
             ps[i]->changed();
         }
+    }
+    void set_weights(const std::vector<tensor<T>>& weights) {
+        set_weights(weights.data(), weights.size());
     }
 
     /// Keras's config of the layer (the "config" of its to_json entry); each layer adds its own

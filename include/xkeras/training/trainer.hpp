@@ -1,0 +1,358 @@
+// xkeras/training/trainer.hpp - fit, evaluate, train_on_batch and test_on_batch (Keras's
+// Trainer): the epoch and batch loops, the callbacks, the metrics, and the training step.
+//
+// The model owns one Trainer and forwards its training calls to it. A step runs the forward
+// pass in training mode, the loss, the backward pass and one optimizer update; when the loss is
+// not finite nothing changes, the moving statistics included (see train_step).
+#pragma once
+
+#include <climits>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../callbacks/callback.hpp"
+#include "../callbacks/history.hpp"
+#include "../callbacks/progbar_logger.hpp"
+#include "../config.hpp"
+#include "../layers/layer.hpp"
+#include "../metrics.hpp"
+#include "../tensor.hpp"
+#include "data.hpp"
+
+namespace xkeras {
+
+template <class T>
+class basic_sequential;
+
+/// Options of fit(); every default is Keras's.
+template <class T>
+struct fit_options {
+    std::size_t batch_size = 32;
+    int epochs = 1;
+    int verbose = 1;  ///< 0 silent, 1 progress bar, 2 one line per epoch.
+    std::vector<std::shared_ptr<callbacks::Callback<T>>> callbacks{};
+    /// Fraction of the data held out for validation: the LAST samples, taken before shuffling.
+    double validation_split = 0.0;
+    /// (x_val, y_val); overrides validation_split. `.validation_data = std::pair{x, y}`.
+    std::optional<std::pair<tensor<T>, tensor<T>>> validation_data{};
+    bool shuffle = true;  ///< Reshuffle the training samples every epoch.
+    int initial_epoch = 0;
+};
+
+/// Options of evaluate().
+template <class T>
+struct evaluate_options {
+    std::size_t batch_size = 32;
+    int verbose = 1;
+    std::vector<std::shared_ptr<callbacks::Callback<T>>> callbacks{};
+};
+
+namespace training {
+
+template <class T>
+class Trainer {
+  public:
+    using model_type = basic_sequential<T>;
+
+    callbacks::History<T> fit(model_type& m, const tensor<T>& x, const tensor<T>& y,
+                              const fit_options<T>& o);
+    /// fit's loop over batches from `train`, validating on `val` (null: none) after each epoch;
+    /// the caller holds the model's lock and has checked the data.
+    callbacks::History<T> fit(model_type& m, DataAdapter<T>& train, DataAdapter<T>* val,
+                              const fit_options<T>& o);
+    std::vector<double> evaluate(model_type& m, const tensor<T>& x, const tensor<T>& y,
+                                 const evaluate_options<T>& o);
+    std::vector<double> train_on_batch(model_type& m, const tensor<T>& x, const tensor<T>& y);
+    std::vector<double> test_on_batch(model_type& m, const tensor<T>& x, const tensor<T>& y);
+
+  private:
+    struct batch_state {
+        tensor<T> x, y, grad;
+    };
+
+    /// What every call starts with: the model's lock, a compiled model, x that fits its input
+    /// (the model is built from it when needed), finite x and y that fit the loss, and metrics
+    /// fresh for y.
+    std::unique_lock<std::recursive_mutex> begin(model_type& m, const char* who, const tensor<T>& x,
+                                                 const tensor<T>& y) {
+        auto lock = m.lock_.hold();
+        m.require_compiled(who);
+        prepare_input(m, x, who);
+        check_xy(m, x, y, who);
+        metrics_ = make_metrics(m, shape_of(y));
+        fuse_loss(m);
+        return lock;
+    }
+
+    /// Fuses the last activation with the loss when both allow it (softmax + crossentropy): the
+    /// last layer keeps its logits and its backward pass takes dL/d(logits).
+    void fuse_loss(model_type& m) {
+        auto& layers = m.layers_;
+        fused_ = m.loss_->fuses_with(layers.back()->output_activation());
+        layers.back()->set_output_logits(fused_);
+        for (std::size_t i = 0; i + 1 < layers.size(); ++i) layers[i]->set_output_logits(false);
+    }
+
+    /// Finite x and y (`prefix` "validation_data " names the validation pair), as many samples
+    /// each, targets that fit the loss and the output.
+    static void check_xy(const model_type& m, const tensor<T>& x, const tensor<T>& y,
+                         const char* who, const std::string& prefix = "") {
+        const std::string where = detail::cat("model '", m.name(), "': ", who);
+        check_finite(x, where, prefix + "x");
+        check_finite(y, where, prefix + "y");
+        if (y.dimension() == 0 || y.shape()[0] != x.shape()[0])
+            throw shape_error(detail::cat(
+                where, ": ", prefix, "x has ", x.shape()[0], " samples but its targets have ",
+                y.dimension() ? y.shape()[0] : 0, " (shapes ", shape_str(shape_of(x)), " and ",
+                shape_str(shape_of(y)), ")"));
+        m.loss().check_targets(y, m.output_shape());
+    }
+
+    static shape_t batched(std::size_t n, shape_t s) {
+        s.insert(s.begin(), n);
+        return s;
+    }
+
+    static void check_batch_size(const char* who, std::size_t batch_size) {
+        if (batch_size == 0)
+            throw value_error(detail::cat(who, ": batch_size must be >= 1, got 0"));
+    }
+
+    /// A batch count as the callbacks' Params take it.
+    static int steps_of(const DataAdapter<T>& data) {
+        if (data.num_batches() > std::size_t(INT_MAX))
+            throw value_error(detail::cat(data.num_batches(), " batches per epoch are more than ",
+                                          INT_MAX, "; use a larger batch_size"));
+        return int(data.num_batches());
+    }
+
+    using metric_list = std::vector<std::unique_ptr<metrics::Metric<T>>>;
+
+    /// The compiled metrics for targets of shape `ys` (batch axis first): "accuracy" takes its
+    /// kind from the shapes, as Keras.
+    static metric_list make_metrics(const model_type& m, const shape_t& ys) {
+        shape_t ps = m.output_shape();
+        ps.insert(ps.begin(), ys[0]);
+        metric_list out;
+        for (const auto& name : m.metric_names()) out.push_back(metrics::get<T>(name, ys, ps));
+        return out;
+    }
+
+    static callbacks::Logs current_logs(double loss, const metric_list& metrics) {
+        callbacks::Logs logs{{"loss", loss}};
+        for (const auto& mt : metrics) logs[mt->name()] = mt->result();
+        return logs;
+    }
+
+    static std::vector<double> logs_to_list(const model_type& m, const callbacks::Logs& logs) {
+        std::vector<double> out{logs.at("loss")};
+        for (const auto& name : m.metric_names()) out.push_back(logs.at(name));
+        return out;
+    }
+
+    static double regularization_penalty(const model_type& m) {
+        double p = 0.0;
+        for (const auto& l : m.layers_)
+            for (const auto* prm : std::as_const(*l).params())
+                if (prm->regularizer)
+                    p += prm->regularizer->penalty(prm->value.data(), prm->value.size());
+        return p;
+    }
+
+    /// Loss of the batch's current output, with dL/d(output or logits) in `grad`.
+    double batch_loss(model_type& m, const tensor<T>& y, const tensor<T>& out, tensor<T>& grad) {
+        if (fused_) return m.loss_->compute_from_logits(y, *m.layers_.back()->logits(), grad);
+        return m.loss_->compute(y, out, grad);
+    }
+
+    double train_step(model_type& m, batch_state& b, int epoch, std::size_t step,
+                      bool tolerate_invalid = false);
+    callbacks::Logs run_evaluation(model_type& m, DataAdapter<T>& data, metric_list& metrics,
+                                   callbacks::CallbackList<T>& cbs);
+
+    metric_list metrics_;  ///< the current call's
+    bool fused_ = false;   ///< whether the loss takes the last layer's logits (fuse_loss)
+    std::vector<tensor<T>> state_backup_;  ///< the non-trainable weights before the current step
+    batch_state train_, eval_;
+};
+
+template <class T>
+callbacks::History<T> Trainer<T>::fit(model_type& m, const tensor<T>& x, const tensor<T>& y,
+                                      const fit_options<T>& o) {
+    check_batch_size("fit", o.batch_size);
+    if (o.epochs < 0) throw value_error(detail::cat("fit: epochs must be >= 0, got ", o.epochs));
+    if (o.initial_epoch < 0)
+        throw value_error(detail::cat("fit: initial_epoch must be >= 0, got ", o.initial_epoch));
+    if (!(o.validation_split >= 0.0 && o.validation_split < 1.0))
+        throw value_error(
+            detail::cat("fit: validation_split must be in [0, 1), got ", o.validation_split));
+    if (o.verbose < 0 || o.verbose > 2)
+        throw value_error(detail::cat("fit: verbose must be 0, 1 or 2, got ", o.verbose));
+    auto lock = begin(m, "fit", x, y);
+    const std::size_t n = x.shape()[0];
+    // validation: explicit data, else the LAST fraction of (x, y), split before shuffling
+    const std::size_t n_train = o.validation_data ? n : training_samples(n, o.validation_split);
+    ArrayDataAdapter<T> train(x, y, 0, n_train, o.batch_size, o.shuffle, m.shuffle_seed());
+    std::optional<ArrayDataAdapter<T>> val;
+    if (o.validation_data) {
+        const auto& [vx, vy] = *o.validation_data;
+        prepare_input(m, vx, "fit (validation_data)");
+        check_xy(m, vx, vy, "fit", "validation_data ");
+        val.emplace(vx, vy, 0, vx.shape()[0], o.batch_size);
+    } else if (n_train < n) {
+        val.emplace(x, y, n_train, n, o.batch_size);
+    }
+    return fit(m, train, val ? &*val : nullptr, o);
+}
+
+template <class T>
+callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, DataAdapter<T>* val,
+                                      const fit_options<T>& o) {
+    auto history = std::make_shared<callbacks::History<T>>();
+    callbacks::CallbackList<T> cbs(o.callbacks);
+    cbs.add(history);
+    if (o.verbose > 0) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
+    const int steps = steps_of(train);
+    cbs.set_model(&m);
+    cbs.set_params({o.verbose, o.epochs, steps});
+    callbacks::CallbackList<T> no_callbacks;
+    // the validation pass has metrics of its own, made for its targets
+    metric_list val_metrics;
+    if (val) val_metrics = make_metrics(m, batched(val->num_samples(), val->target_shape()));
+
+    m.stop_training = false;
+    const bool tolerate_invalid = cbs.handles_invalid_loss();
+    callbacks::Logs logs;
+    cbs.on_train_begin(logs);
+    for (int epoch = o.initial_epoch; epoch < o.epochs; ++epoch) {
+        for (auto& mt : metrics_) mt->reset();
+        cbs.on_epoch_begin(epoch, {});
+        train.on_epoch_begin(epoch);
+        double loss_sum = 0.0;
+        std::size_t seen = 0;
+        for (int step = 0; step < steps; ++step) {
+            cbs.on_train_batch_begin(step, {});
+            const std::size_t bn = train.get_batch(std::size_t(step), train_.x, train_.y);
+            loss_sum +=
+                train_step(m, train_, epoch, std::size_t(step), tolerate_invalid) * double(bn);
+            seen += bn;
+            logs = current_logs(loss_sum / double(seen), metrics_);
+            cbs.on_train_batch_end(step, logs);
+            if (m.stop_training) break;
+        }
+        if (val) {
+            for (const auto& [k, v] : run_evaluation(m, *val, val_metrics, no_callbacks))
+                logs["val_" + k] = v;
+        }
+        cbs.on_epoch_end(epoch, logs);
+        if (m.stop_training) break;
+    }
+    cbs.on_train_end(logs);
+    return *history;
+}
+
+template <class T>
+std::vector<double> Trainer<T>::evaluate(model_type& m, const tensor<T>& x, const tensor<T>& y,
+                                         const evaluate_options<T>& o) {
+    check_batch_size("evaluate", o.batch_size);
+    auto lock = begin(m, "evaluate", x, y);
+    callbacks::CallbackList<T> cbs(o.callbacks);
+    if (o.verbose > 0) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
+    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], o.batch_size);
+    cbs.set_model(&m);
+    cbs.set_params({o.verbose, 1, steps_of(data)});
+    return logs_to_list(m, run_evaluation(m, data, metrics_, cbs));
+}
+
+template <class T>
+std::vector<double> Trainer<T>::train_on_batch(model_type& m, const tensor<T>& x,
+                                               const tensor<T>& y) {
+    auto lock = begin(m, "train_on_batch", x, y);
+    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0]);
+    data.get_batch(0, train_.x, train_.y);
+    return logs_to_list(m, current_logs(train_step(m, train_, 0, 0), metrics_));
+}
+
+template <class T>
+std::vector<double> Trainer<T>::test_on_batch(model_type& m, const tensor<T>& x,
+                                              const tensor<T>& y) {
+    auto lock = begin(m, "test_on_batch", x, y);
+    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0]);
+    callbacks::CallbackList<T> none;
+    return logs_to_list(m, run_evaluation(m, data, metrics_, none));
+}
+
+/// Forward, loss, backward and one optimizer step. When the loss is not finite no weight
+/// changes (moving statistics included): numerical_error is thrown, or, with `tolerate_invalid`
+/// (a TerminateOnNaN among the callbacks), the loss is returned for the callbacks to see.
+template <class T>
+double Trainer<T>::train_step(model_type& m, batch_state& b, int epoch, std::size_t step,
+                              bool tolerate_invalid) {
+    // The forward pass in training mode moves the non-trainable state (BatchNormalization's
+    // moving statistics): keep a copy (a few values per channel) to undo a bad batch.
+    const auto& state = m.state_;
+    state_backup_.resize(state.size());
+    for (std::size_t i = 0; i < state.size(); ++i) {
+        const auto& v = state[i]->value;
+        auto& keep = state_backup_[i];
+        if (keep.size() != v.size())
+            keep = v;
+        else
+            std::copy_n(v.data(), v.size(), keep.data());
+    }
+    const tensor<T>& out = m.forward(b.x, true);
+    const double loss = batch_loss(m, b.y, out, b.grad) + regularization_penalty(m);
+    if (!std::isfinite(loss)) {
+        for (std::size_t i = 0; i < state.size(); ++i) {
+            std::copy_n(state_backup_[i].data(), state_backup_[i].size(), state[i]->value.data());
+            state[i]->changed();
+        }
+        if (tolerate_invalid) return loss;  // no update; the callbacks decide
+        throw numerical_error(detail::cat(
+            "model '", m.name(), "': the training loss is ", loss, " at epoch ", epoch + 1,
+            ", batch ", step,
+            "; training stopped before applying this batch's update (the data is finite, so "
+            "training diverged: lower the learning rate)"));
+    }
+    const tensor<T>* g = &b.grad;
+    for (std::size_t i = m.layers_.size(); i-- > 0;) g = &m.layers_[i]->backward(*g, i > 0);
+    for (auto* p : m.trainable_)
+        if (p->regularizer)
+            p->regularizer->add_gradient(p->value.data(), p->grad.data(), p->value.size());
+    m.optimizer_->apply(m.trainable_);
+    for (auto& mt : metrics_) mt->update(b.y, out);
+    return loss;
+}
+
+/// Mean loss and metrics over the batches of `data`, in inference mode.
+template <class T>
+callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
+                                           metric_list& metrics, callbacks::CallbackList<T>& cbs) {
+    for (auto& mt : metrics) mt->reset();
+    double loss_sum = 0.0;
+    std::size_t seen = 0;
+    const double penalty = regularization_penalty(m);
+    callbacks::Logs logs;
+    cbs.on_test_begin(logs);
+    data.on_epoch_begin(0);
+    for (std::size_t step = 0; step < data.num_batches(); ++step) {
+        cbs.on_test_batch_begin(int(step), {});
+        const std::size_t n = data.get_batch(step, eval_.x, eval_.y);
+        const tensor<T>& out = m.forward(eval_.x, false);
+        loss_sum += (batch_loss(m, eval_.y, out, eval_.grad) + penalty) * double(n);
+        seen += n;
+        for (auto& mt : metrics) mt->update(eval_.y, out);
+        logs = current_logs(loss_sum / double(seen), metrics);
+        cbs.on_test_batch_end(int(step), logs);
+    }
+    cbs.on_test_end(logs);
+    return logs;
+}
+
+}  // namespace training
+}  // namespace xkeras
