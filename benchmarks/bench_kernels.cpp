@@ -1,10 +1,10 @@
 // bench_kernels: Google Benchmark micro-benchmarks of Conv2D forward and backward at E1's shapes
 // (batch 500), with GFLOP/s next to the machine's sgemm GFLOP/s measured in the same run; and
-// BM_conv_path: the direct kernels of conv_direct.hpp against im2col + GEMM for each part of a
-// convolution (forward, weight gradient, input gradient) at the seed models' stride-1 shapes,
+// BM_conv_path: the direct kernels of backend/conv/direct.hpp against im2col + GEMM for each part
+// of a convolution (forward, weight gradient, input gradient) at the seed models' stride-1 shapes,
 // the measurement behind Conv2D's choice between them; BM_conv_winograd: the direct kernels
-// against Winograd's F(2x2, 3x3) and F(4x4, 3x3) (conv_winograd.hpp) for the forward pass at
-// inference.
+// against Winograd's F(2x2, 3x3) and F(4x4, 3x3) (backend/conv/winograd.hpp) for the forward pass
+// at inference.
 //
 //   build/benchmarks/bench_kernels [--benchmark_filter=...]   (XKERAS_NUM_THREADS sets threads)
 #include <benchmark/benchmark.h>
@@ -95,8 +95,8 @@ const path_case paths[] = {{26, 32, 32, 3, 128, false, "E5 CNN conv2d_1"},
 /// Arguments: case, part (0 forward, 1 weight gradient, 2 input gradient), path (0 GEMM, 1
 /// direct). One thread's work: the images one after another, as one Conv2D task does them.
 void BM_conv_path(benchmark::State& state) {
-    namespace detail = xk::layers::detail;
-    namespace direct = detail::direct;
+    namespace conv = xk::backend::conv;
+    namespace direct = conv::direct;
     const path_case& pc = paths[state.range(0)];
     const int part = int(state.range(1));
     const bool use_direct = state.range(2) == 1;
@@ -113,14 +113,14 @@ void BM_conv_path(benchmark::State& state) {
                              dz = random(N * P * F);
     std::vector<float> y(N * P * F), dw(K * F), dx(N * H * H * C), cols(P * K), dcols(P * K);
     std::vector<float> flipped(K * F), zpad;
-    // Conv2D's own data movement (im2col.hpp) over the valid H x H convolution
-    const auto g = detail::window2d::make({H, H, C}, int(k), 1, 1, false, "bench");
-    const std::vector<std::size_t> offsets = detail::window_offsets(g);
-    detail::flip_kernel(g, F, w.data(), flipped.data());
+    // Conv2D's own data movement (backend/conv/im2col.hpp) over the valid H x H convolution
+    const auto g = xk::backend::window2d::make({H, H, C}, k, k, 1, 1, 1, 1, false, "bench");
+    const std::vector<std::size_t> offsets = conv::window_offsets(g);
+    conv::flip_kernel(g, F, w.data(), flipped.data());
     const direct::plan fwd{C, F, k, k, H, OH, OH};
     // the input gradient is wanted under the real input only: without the "same" border
     const std::size_t pad = pc.same ? (k - 1) / 2 : 0, in = pc.same ? OH : H;
-    const direct::plan bwd{F, C, k, k, detail::padded_gradient_w(g), in, in};
+    const direct::plan bwd{F, C, k, k, conv::padded_gradient_w(g), in, in};
     for (auto _ : state) {
         for (std::size_t n = 0; n < N; ++n) {
             const float* xn = x.data() + n * H * H * C;
@@ -130,7 +130,7 @@ void BM_conv_path(benchmark::State& state) {
             if (part == 0 && use_direct) {
                 direct::correlate(fwd, xn, w.data(), bias.data(), true, yn);
             } else if (part == 0) {  // as Conv2D did: bias, GEMM with beta 1, ReLU
-                detail::im2col(g, offsets.data(), xn, cols.data());
+                conv::im2col(g, offsets.data(), xn, cols.data());
                 for (std::size_t p = 0; p < P; ++p) std::copy_n(bias.data(), F, yn + p * F);
                 xk::backend::gemm(false, false, P, F, K, 1.f, cols.data(), K, w.data(), F, 1.f, yn,
                                   F);
@@ -138,17 +138,17 @@ void BM_conv_path(benchmark::State& state) {
             } else if (part == 1 && use_direct) {
                 direct::weight_gradient(fwd, xn, dzn, dw.data());
             } else if (part == 1) {
-                detail::im2col(g, offsets.data(), xn, cols.data());
+                conv::im2col(g, offsets.data(), xn, cols.data());
                 xk::backend::gemm(true, false, K, F, P, 1.f, cols.data(), K, dzn, F, 1.f, dw.data(),
                                   F);
             } else if (use_direct) {  // dz padded by k - 1, correlated with the flipped kernel
-                const float* z = detail::pad_output_gradient(g, F, dzn, zpad, pad, pad);
+                const float* z = conv::pad_output_gradient(g, F, dzn, zpad, pad, pad);
                 direct::correlate(bwd, z, flipped.data(), static_cast<const float*>(nullptr), false,
                                   dxn);
             } else {  // GEMM into the patch gradients, then col2im
                 xk::backend::gemm(false, true, P, K, F, 1.f, dzn, F, w.data(), F, 0.f, dcols.data(),
                                   K);
-                detail::col2im(g, dcols.data(), 1, dxn);
+                conv::col2im(g, dcols.data(), 1, dxn);
             }
         }
         benchmark::DoNotOptimize(y.data());
@@ -163,14 +163,14 @@ void BM_conv_path(benchmark::State& state) {
                    (use_direct ? ", direct" : ", im2col + GEMM"));
 }
 
-/// One thread's inference forward pass by Winograd's F(m x m, 3x3) (conv_winograd.hpp) over
+/// One thread's inference forward pass by Winograd's F(m x m, 3x3) (backend/conv/winograd.hpp) over
 /// N images of H x H x C, "valid": each image copied into the padded buffer, then transformed,
 /// multiplied and transformed back.
 template <std::size_t m>
 void winograd_images(const std::vector<float>& x, const std::vector<float>& w,
                      const std::vector<float>& bias, std::size_t N, std::size_t H, std::size_t C,
                      std::size_t F, std::vector<float>& y, benchmark::State& state) {
-    namespace wg = xk::layers::detail::winograd;
+    namespace wg = xk::backend::conv::winograd;
     const std::size_t OH = H - 2, P = OH * OH;
     const wg::tiling<m> tl(OH, OH);
     std::vector<float> u(tl.positions * C * F), xp(tl.input_h() * tl.input_w() * C, 0.f),
@@ -190,7 +190,7 @@ void winograd_images(const std::vector<float>& x, const std::vector<float>& w,
 
 /// Arguments: case (3x3 ones only), path (0 the direct kernels, 1 Winograd's F(2x2, 3x3), 2 its
 /// F(4x4, 3x3)). The forward pass at inference, one thread's images one after another: the
-/// measurement behind Conv2D's winograd_forward and its tile size. GFLOP/s count the direct
+/// measurement behind select_route's Winograd routes and their tile size. GFLOP/s count the direct
 /// convolution's multiply-adds for every path.
 void BM_conv_winograd(benchmark::State& state) {
     const path_case& pc = paths[state.range(0)];
@@ -210,11 +210,11 @@ void BM_conv_winograd(benchmark::State& state) {
     } else if (path == 2) {
         winograd_images<4>(x, w, bias, N, H, C, F, y, state);
     } else {
-        const xk::layers::detail::direct::plan fwd{C, F, 3, 3, H, OH, OH};
+        const xk::backend::conv::direct::plan fwd{C, F, 3, 3, H, OH, OH};
         for (auto _ : state) {
             for (std::size_t n = 0; n < N; ++n)
-                xk::layers::detail::direct::correlate(fwd, x.data() + n * H * H * C, w.data(),
-                                                      bias.data(), true, y.data() + n * P * F);
+                xk::backend::conv::direct::correlate(fwd, x.data() + n * H * H * C, w.data(),
+                                                     bias.data(), true, y.data() + n * P * F);
             benchmark::DoNotOptimize(y.data());
         }
     }

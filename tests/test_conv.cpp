@@ -1,6 +1,6 @@
 // Conv2D: forward values by hand, Keras's output shapes and errors, gradient checks for valid /
 // same padding, odd / even kernels, strides 1 and 2, dilation, the GEMM, small-patch and direct
-// (conv_direct.hpp) compute paths.
+// (backend/conv/direct.hpp) compute paths.
 #include "gradient_check.hpp"
 #include "thread_count.hpp"
 
@@ -144,8 +144,8 @@ TEST_CASE("Conv2D gradients match central differences", "[conv2d][gradient]") {
          3,
          {.padding = "same", .activation = "softmax", .use_bias = false},
          {4, 4, 2}},
-        // conv_direct.hpp's kernels (stride 1, whole vectors of filters: 4 doubles): tiles that
-        // cross row ends and a last tile moved back, one and two vectors of filters
+        // backend/conv/direct.hpp's kernels (stride 1, whole vectors of filters: 4 doubles): tiles
+        // that cross row ends and a last tile moved back, one and two vectors of filters
         {"valid 3x3, 8 filters, 4 channels (direct kernels)",
          8,
          3,
@@ -347,8 +347,8 @@ TEST_CASE("Conv2D spreads a single image over the threads, with the same result"
 TEST_CASE("Conv2D's inference by Winograd's F(2x2, 3x3) gives the convolution",
           "[conv2d][winograd][threads]") {
     // Inference with a 3x3 window, stride 1 and at least 16 channels runs Winograd's route
-    // (conv_winograd.hpp); training runs the direct kernels, spot-checked above. Odd and even
-    // sizes (half-used tiles), channel and filter counts that leave remainders of the vector
+    // (backend/conv/winograd.hpp); training runs the direct kernels, spot-checked above. Odd and
+    // even sizes (half-used tiles), channel and filter counts that leave remainders of the vector
     // loops, "valid" and "same", with and without bias, ReLU fused or another activation after.
     struct Case {
         const char* what;

@@ -159,7 +159,7 @@ TEST_CASE("MaxPooling2D shares a single image's rows over the threads, with the 
 
 TEST_CASE("Conv2D pools its own output at inference: the two layers one after the other",
           "[pooling][conv2d][threads]") {
-    // Conv2D::forward_fused: each chunk of the convolution's output is pooled by the thread that
+    // Conv2D::forward_pooled: each chunk of the convolution's output is pooled by the thread that
     // computed it, by bands of rows, by Winograd's tiles (one pooling window each) or by filters;
     // every route of the convolution that owns its loops, at 1-3 threads, batch 1 and 3.
     struct Case {
@@ -214,13 +214,13 @@ TEST_CASE("Conv2D pools its own output at inference: the two layers one after th
                     const xt::xarray<float> xn = xt::view(x, xt::range(0, n));
                     const xt::xarray<float> y = conv.forward(xn, false);
                     const xt::xarray<float> z = pool->forward(y, false);
-                    // both layers' outputs hold another result first: a part the fused pass
-                    // does not write keeps it
-                    pool->forward(conv.forward(xt::xarray<float>(-xn), false), false);
-                    const auto* fused = conv.forward_fused(xn, *pool);
+                    // the pooled output holds another result first: a part the fused pass does
+                    // not write keeps it
+                    conv.forward_pooled(xt::xarray<float>(-xn), *pool->as_pooling());
+                    const auto* fused = conv.forward_pooled(xn, *pool->as_pooling());
                     REQUIRE(fused != nullptr);
                     CHECK(*fused == z);
-                    CHECK(&pool->forward(y, false) == fused);  // the pooling's own output
+                    CHECK(conv.forward(xn, false) == y);  // the convolution's output is the same
                 }
             }
         }
@@ -241,15 +241,16 @@ TEST_CASE("Conv2D pools its own output at inference: the two layers one after th
         layers::MaxPooling2D<float> padded_odd({2, 2}, {.padding = "same"});
         padded_odd.build({7, 7, 32});
         const xt::xarray<float> x = xt::cast<float>(random_tensor({1, 8, 8, 16}, 6));
-        CHECK(relu.forward_fused(x, overlapping) == nullptr);
-        CHECK(tanh.forward_fused(x, plain) == nullptr);
-        CHECK(relu.forward_fused(x, dense) == nullptr);
-        CHECK(relu.forward_fused(x, plain) != nullptr);
-        CHECK(relu.forward_fused(x, padded) != nullptr);  // "same" that needs no padding
-        CHECK_FALSE(padded_odd.pools_in_row_bands());     // 7 rows: a padded last window
+        CHECK(relu.forward_pooled(x, *overlapping.as_pooling()) == nullptr);
+        CHECK(tanh.forward_pooled(x, *plain.as_pooling()) == nullptr);
+        CHECK(dense.as_pooling() == nullptr);
+        CHECK(relu.forward_pooled(x, *plain.as_pooling()) != nullptr);
+        CHECK(relu.forward_pooled(x, *padded.as_pooling()) != nullptr);  // needs no padding
+        CHECK_FALSE(padded_odd.as_pooling()->pools_in_row_bands());      // a padded last window
         layers::MaxPooling2D<float> other({2, 2});
         other.build({6, 6, 32});
-        CHECK_THROWS_AS(relu.forward_fused(x, other), shape_error);  // not this layer's output
+        // not this layer's output
+        CHECK_THROWS_AS(relu.forward_pooled(x, *other.as_pooling()), shape_error);
     }
 }
 

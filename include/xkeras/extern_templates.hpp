@@ -30,7 +30,7 @@
     M(layers::Layer)                         \
     M(layers::Dense)                         \
     M(layers::Conv2D)                        \
-    M(layers::detail::pooling2d_base)        \
+    M(layers::detail::pooling2d)             \
     M(layers::MaxPooling2D)                  \
     M(layers::AveragePooling2D)              \
     M(layers::Flatten)                       \

@@ -1,11 +1,11 @@
 // xkeras/inference/executor.hpp - the forward pass and predict.
 //
 // The model owns one Executor. Its forward pass runs the layers in order; at inference a layer
-// may run the one after it in the same pass (a convolution pools its own output, see
-// Layer::forward_fused). predict runs the data batch by batch; a small model (the MLPs) runs a
-// slice of each batch per thread instead, each thread with its own copy of the layers
-// (detail/layer_replicas.hpp), so that a batch crosses between the cores once. Past
-// max_replica_values the layers' own splitting over the threads stays: their work per batch is
+// followed by a pooling may pool its own output in the same pass (Layer::forward_pooled: a
+// convolution's threads each pool what they computed). predict runs the data batch by batch; a
+// small model (the MLPs) runs a slice of each batch per thread instead, each thread with its own
+// copy of the layers (detail/layer_replicas.hpp), so that a batch crosses between the cores once.
+// Past max_replica_values the layers' own splitting over the threads stays: their work per batch is
 // long enough to pay for it, and copies would hold tens of MB of activations.
 #pragma once
 
@@ -41,11 +41,12 @@ class Executor {
         const tensor<T>* h = &x;
         for (std::size_t i = 0; i < layers.size(); ++i) {
             if (!training && i + 1 < layers.size())
-                if (const tensor<T>* y = layers[i]->forward_fused(*h, *layers[i + 1])) {
-                    h = y;
-                    ++i;
-                    continue;
-                }
+                if (const backend::pool2d* pool = layers[i + 1]->as_pooling())
+                    if (const tensor<T>* y = layers[i]->forward_pooled(*h, *pool)) {
+                        h = y;
+                        ++i;
+                        continue;
+                    }
             h = &layers[i]->forward(*h, training);
         }
         return *h;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "../activations.hpp"
+#include "../backend/pool2d.hpp"
 #include "../config.hpp"
 #include "../initializers.hpp"
 #include "../regularizers.hpp"
@@ -179,12 +180,16 @@ class Layer {
     /// Computes the output for a batch `x`. `training` enables dropout and the like.
     virtual const tensor<T>& forward(const tensor<T>& x, bool training) = 0;
 
-    /// Inference (training false) of this layer and then of `next`, the layer after it, in one
-    /// pass where this layer knows how: Conv2D pools its output while it computes it when a
-    /// pooling follows, each thread the part it wrote, with no hand-over between the threads in
-    /// between. Returns next's output, both layers' outputs being what their forward calls give;
-    /// or nullptr, computing nothing, and the caller runs the two forward calls.
-    virtual const tensor<T>* forward_fused(const tensor<T>& /*x*/, Layer& /*next*/) {
+    /// When this layer is a 2-D pooling: what it computes (kind and window geometry), so that
+    /// the layer before it can pool its own output at inference (forward_pooled); else null.
+    virtual const backend::pool2d* as_pooling() const { return nullptr; }
+
+    /// Inference (training false) of this layer followed by `pool`, in one pass where this layer
+    /// knows how (Conv2D: each thread pools the part it computed, with no hand-over between the
+    /// threads in between). Returns the pooled output, valid until the next call; or nullptr,
+    /// computing nothing, and the caller runs this layer's and the pooling's forward calls.
+    virtual const tensor<T>* forward_pooled(const tensor<T>& /*x*/,
+                                            const backend::pool2d& /*pool*/) {
         return nullptr;
     }
 

@@ -1,4 +1,4 @@
-// xkeras/layers/conv_winograd.hpp - Winograd's F(m x m, 3 x 3), m = 2 or 4, for Conv2D's
+// xkeras/backend/conv/winograd.hpp - Winograd's F(m x m, 3 x 3), m = 2 or 4, for a convolution's
 // inference forward pass: 3x3 windows, stride 1, no dilation, NHWC. An m x m block of output
 // pixels ("tile") is computed from its (m + 2) x (m + 2) input window with (m + 2)^2 multiply-adds
 // per (channel, filter) instead of 9 m^2: 16 instead of 36 for m = 2, 36 instead of 144 for m = 4.
@@ -6,7 +6,7 @@
 //   U = G g G^T  (each 3x3 kernel g, per channel and filter; once per change of the weights),
 //   M[xi] = V[xi] U[xi]  ((m + 2)^2 matrix products, xi a position of the window, over channels),
 //   y = A^T M A + bias   (the tile, per filter).
-// The products run on the direct kernels (conv_direct.hpp) as 1x1 correlations: rows are tiles,
+// The products run on the direct kernels (direct.hpp) as 1x1 correlations: rows are tiles,
 // columns filters. Results differ from the direct correlation by rounding only: the transforms
 // add and scale a few values, about 1e-6 of the output's scale for m = 2 and a few times that
 // for m = 4. Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016), gives
@@ -16,9 +16,9 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "conv_direct.hpp"
+#include "direct.hpp"
 
-namespace xkeras::layers::detail::winograd {
+namespace xkeras::backend::conv::winograd {
 
 /// The 1-D transforms of F(m, 3) over a value type V (a vector or a scalar): input (a = m + 2
 /// values in and out), kernel (3 in, a out) and output (a in, m out).
@@ -234,7 +234,7 @@ void forward(const T* xp, std::size_t C, std::size_t F, const T* U, const T* bia
         const direct::plan p{C, F, 1, 1, n, 1, n};  // n "pixels" of C channels: one tile each
         const T* none = nullptr;
         for (std::size_t xi = 0; xi < positions; ++xi) {
-            // a few tiles (E1's last image has 4 of 4x4): tiles of 4 rows waste none of them
+            // a few tiles (a 7x7 image has 4 of 4x4): tiles of 4 rows waste none of them
             if (n < 12)
                 direct::correlate<T, 4>(p, V + xi * n * C, U + xi * C * F, none, false,
                                         M + xi * n * F, 0, n, f0, f1);
@@ -246,4 +246,4 @@ void forward(const T* xp, std::size_t C, std::size_t F, const T* U, const T* bia
     }
 }
 
-}  // namespace xkeras::layers::detail::winograd
+}  // namespace xkeras::backend::conv::winograd

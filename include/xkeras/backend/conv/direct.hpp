@@ -1,12 +1,11 @@
-// xkeras/layers/conv_direct.hpp - register-blocked direct convolution kernels for Conv2D with
-// stride 1 and no dilation over NHWC data, when the filter count is a multiple of 8 floats. They
-// replace im2col + GEMM where the GEMM is narrow (32 to 128 filters): there every patch value was
-// copied twice (im2col, then the BLAS's packing) for a few dozen multiply-adds.
+// xkeras/backend/conv/direct.hpp - register-blocked direct convolution kernels for stride 1 and
+// no dilation over NHWC data, when the filter count is a whole number of 32-byte vectors. They
+// replace im2col + GEMM where the GEMM is narrow (up to about 128 filters): there every patch
+// value is copied twice (im2col, then the BLAS's packing) for a few dozen multiply-adds.
 //
 // Each kernel keeps a tile of 6 x 2 vectors in registers (12 accumulators, 2 operands and one
 // broadcast: 15 of AVX2's 16 registers) and streams the rest. Where the build targets AVX-512 the
-// vectors are 64 bytes (16 floats), else 32: with half the instructions per multiply-add, the
-// wide tiles ran 25-40% faster on Zen 4 (forward at the machine's sgemm rate).
+// vectors are 64 bytes (16 floats), else 32, which halves the instructions per multiply-add.
 //   - correlate: y[p][f] = init + sum over (ky, kx, c) of x[p + (ky, kx)][c] * w[ky][kx][c][f],
 //     6 output pixels x 2 vectors of filters. It is the forward pass, and also the input gradient
 //     (the dz image padded by k - 1 all round, correlated with the kernel flipped and transposed).
@@ -17,10 +16,9 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "../backend/simd.hpp"
-#include "im2col.hpp"
+#include "../simd.hpp"
 
-namespace xkeras::layers::detail::direct {
+namespace xkeras::backend::conv::direct {
 
 /// The vector types (backend/simd.hpp): `simd<T>` is 32 bytes, `wide<T>` 64 where the build
 /// targets AVX-512. Filter counts need only be whole 32-byte vectors (`fits`): a remainder
@@ -30,9 +28,8 @@ using backend::wide;
 using backend::wide_bytes;
 
 /// Pixels (correlate) or channels (weight_gradient) per register tile, with 2 vectors of filters
-/// (12 accumulators, 2 operands and one broadcast: 15 of AVX2's 16 registers). With AVX-512's
-/// 64-byte vectors the same shape ran fastest: 8 and 12 rows were 2-15% slower
-/// (`bench_kernels --benchmark_filter=conv_path`, Zen 4).
+/// (12 accumulators, 2 operands and one broadcast: 15 of AVX2's 16 registers); the fastest shape
+/// with AVX-512's vectors too (docs/performance.md).
 inline constexpr std::size_t tile_rows = 6;
 
 /// The layout of one correlation: an input image of rows of `x_w` pixels with `C` channels, a
@@ -120,9 +117,8 @@ void correlate_block(const plan& p, const T* x, const T* w, const T* bias, bool 
 /// The filters go in blocks of two wide vectors, then one,
 /// then 32-byte ones: one block at a time, so that its weights stay in cache. MR pixels per tile
 /// (tile_rows unless a caller's ranges are short: Winograd's products on 4 or 8 tiles). Never
-/// inlined: inlined into Conv2D's input gradient loop, GCC 12 compiled the tiles 5% longer
-/// (callgrind) and E5's first convolution's backward pass ran 15% slower (56 against 48 ms,
-/// `bench_epoch --layer-times`).
+/// inlined: inlined into the input gradient's loop, GCC compiles the tiles worse
+/// (docs/performance.md).
 template <class T, std::size_t MR = tile_rows>
 [[gnu::noinline]] void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu,
                                  T* y, std::size_t q_begin = 0, std::size_t q_end = std::size_t(-1),
@@ -253,163 +249,4 @@ void weight_gradient(const plan& p, const T* x, const T* dz, T* dw) {
     }
 }
 
-// ---- Small patches ---------------------------------------------------------------------------
-// A first layer on one channel has 4 or 9 values per patch: too few for a GEMM (all packing) and
-// for the tiles above (all broadcasts). Here a block of filters' whole kernel is held in
-// registers, and each window is read once per block: the forward pass writes the biased,
-// rectified output; the weight gradient takes the output gradient, applies ReLU's mask and sums
-// the bias gradient in the same pass, so a first layer's backward reads dy and y once and writes
-// nothing per pixel. Any stride, padding (through pad_image) and dilation.
-
-/// Vectors S of filters per block for K patch values: the kernel block (K x NV vectors) and the
-/// working vectors must fit the registers (32 with AVX-512, 16 without).
-template <class S>
-constexpr std::size_t small_patch_vectors(std::size_t K) {
-    const std::size_t registers = wide_bytes == 64 ? 32 : 16, spare = 6;
-    const std::size_t nv = K == 0 || K * 2 > registers - spare ? 1 : (registers - spare) / K;
-    return std::min<std::size_t>(nv, 4);
-}
-
-/// Forward, one block of NV vectors S of filters from f0 (w, bias and y point at f0), for the
-/// windows of one image; KC patch values when KC > 0, else K at run time (at most 16).
-template <std::size_t KC, std::size_t NV, class S, class T>
-void small_patch_forward_block(const window2d& g, const std::size_t* off, std::size_t K,
-                               const T* img, const T* w, std::size_t F, const T* bias, bool relu,
-                               T* y, std::size_t p_begin, std::size_t p_end) {
-    using vec = typename S::vec;
-    constexpr std::size_t KM = KC > 0 ? KC : 16;
-    const std::size_t k_n = KC > 0 ? KC : K;
-    vec wk[KM][NV], b[NV];
-    for (std::size_t k = 0; k < k_n; ++k)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) S::load(wk[k][v], w + k * F + v * S::lanes);
-#pragma GCC unroll 8
-    for (std::size_t v = 0; v < NV; ++v) {
-        b[v] = vec{};
-        if (bias) S::load(b[v], bias + v * S::lanes);
-    }
-    for_each_window(
-        g, img,
-        [&](std::size_t p, const T* a) {
-            vec acc[NV];
-#pragma GCC unroll 8
-            for (std::size_t v = 0; v < NV; ++v) acc[v] = b[v];
-#pragma GCC unroll 16
-            for (std::size_t k = 0; k < k_n; ++k) {
-                const T x = a[off[k]];
-#pragma GCC unroll 8
-                for (std::size_t v = 0; v < NV; ++v) acc[v] += x * wk[k][v];
-            }
-#pragma GCC unroll 8
-            for (std::size_t v = 0; v < NV; ++v) {
-                if (relu) acc[v] = acc[v] > vec{} ? acc[v] : vec{};
-                S::store(y + p * F + v * S::lanes, acc[v]);
-            }
-        },
-        p_begin, p_end);
-}
-
-/// Weight and bias gradient, one block as above, for one image: dw[k][f] += sum over the windows
-/// of a[off[k]] * dz[p][f] and db[f] += sum of dz[p][f], with dz = dy where y > 0 when y is
-/// given (a ReLU's output), else dz = dy. db may be null.
-template <std::size_t KC, std::size_t NV, class S, class T>
-void small_patch_weight_gradient_block(const window2d& g, const std::size_t* off, std::size_t K,
-                                       const T* img, const T* dy, const T* y, std::size_t F, T* dw,
-                                       T* db) {
-    using vec = typename S::vec;
-    constexpr std::size_t KM = KC > 0 ? KC : 16;
-    const std::size_t k_n = KC > 0 ? KC : K;
-    vec acc[KM][NV], dbv[NV];
-    for (std::size_t k = 0; k < k_n; ++k)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) acc[k][v] = vec{};
-#pragma GCC unroll 8
-    for (std::size_t v = 0; v < NV; ++v) dbv[v] = vec{};
-    for_each_window(g, img, [&](std::size_t p, const T* a) {
-        vec d[NV];
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) {
-            S::load(d[v], dy + p * F + v * S::lanes);
-            if (y) {  // loaded unconditionally and selected: a blend, not a masked load
-                vec yv;
-                S::load(yv, y + p * F + v * S::lanes);
-                d[v] = yv > vec{} ? d[v] : vec{};
-            }
-            dbv[v] += d[v];
-        }
-#pragma GCC unroll 16
-        for (std::size_t k = 0; k < k_n; ++k) {
-            const T x = a[off[k]];
-#pragma GCC unroll 8
-            for (std::size_t v = 0; v < NV; ++v) acc[k][v] += x * d[v];
-        }
-    });
-    for (std::size_t k = 0; k < k_n; ++k)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) {
-            vec o;
-            S::load(o, dw + k * F + v * S::lanes);
-            o += acc[k][v];
-            S::store(dw + k * F + v * S::lanes, o);
-        }
-    if (db)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NV; ++v) {
-            vec o;
-            S::load(o, db + v * S::lanes);
-            o += dbv[v];
-            S::store(db + v * S::lanes, o);
-        }
-}
-
-/// Calls block.template operator()<KC, NV, S>(f0) for every block of filters: wide vectors, then
-/// 32-byte ones for a remainder; KC is 4 or 9 (a 2x2 or 3x3 window on one channel) or 0 (K at
-/// run time). F must be a whole number of 32-byte vectors (`fits`).
-template <class T, class Block>
-void small_patch_blocks(std::size_t K, std::size_t F, Block&& block) {
-    auto run = [&]<std::size_t KC>() {
-        using W = wide<T>;
-        using N = simd<T>;
-        constexpr std::size_t NVW = small_patch_vectors<W>(KC), NVN = small_patch_vectors<N>(KC);
-        std::size_t f0 = 0;
-        for (; f0 + NVW * W::lanes <= F; f0 += NVW * W::lanes)
-            block.template operator()<KC, NVW, W>(f0);
-        for (; f0 + W::lanes <= F; f0 += W::lanes) block.template operator()<KC, 1, W>(f0);
-        for (; f0 + NVN * N::lanes <= F; f0 += NVN * N::lanes)
-            block.template operator()<KC, NVN, N>(f0);
-        for (; f0 < F; f0 += N::lanes) block.template operator()<KC, 1, N>(f0);
-    };
-    if (K == 9)
-        run.template operator()<9>();
-    else if (K == 4)
-        run.template operator()<4>();
-    else
-        run.template operator()<0>();
-}
-
-/// y = bias + correlation (then ReLU when `relu`) for the windows of one image, a patch of K <= 16
-/// values; bias may be null. Only output pixels [p_begin, p_end) when given, so that threads can
-/// share an image.
-template <class T>
-void small_patch_forward(const window2d& g, const std::size_t* off, std::size_t K, const T* img,
-                         const T* w, std::size_t F, const T* bias, bool relu, T* y,
-                         std::size_t p_begin = 0, std::size_t p_end = std::size_t(-1)) {
-    small_patch_blocks<T>(K, F, [&]<std::size_t KC, std::size_t NV, class S>(std::size_t f0) {
-        small_patch_forward_block<KC, NV, S>(g, off, K, img, w + f0, F, bias ? bias + f0 : nullptr,
-                                             relu, y + f0, p_begin, p_end);
-    });
-}
-
-/// dw += the weight gradient and db += the bias gradient (db may be null) of one image, from dy
-/// through ReLU's mask when y (the ReLU's output) is given.
-template <class T>
-void small_patch_weight_gradient(const window2d& g, const std::size_t* off, std::size_t K,
-                                 const T* img, const T* dy, const T* y, std::size_t F, T* dw,
-                                 T* db) {
-    small_patch_blocks<T>(K, F, [&]<std::size_t KC, std::size_t NV, class S>(std::size_t f0) {
-        small_patch_weight_gradient_block<KC, NV, S>(g, off, K, img, dy + f0, y ? y + f0 : nullptr,
-                                                     F, dw + f0, db ? db + f0 : nullptr);
-    });
-}
-
-}  // namespace xkeras::layers::detail::direct
+}  // namespace xkeras::backend::conv::direct

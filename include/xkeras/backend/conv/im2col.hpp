@@ -1,17 +1,16 @@
-// xkeras/layers/im2col.hpp - the data movement around Conv2D's arithmetic, over NHWC images and
-// a window2d geometry (conv_utils.hpp): zero-bordered copies of an input image (padding) and of
+// xkeras/backend/conv/im2col.hpp - the data movement around a convolution's arithmetic, over
+// NHWC images and a window2d geometry: zero-bordered copies of an input image (padding) and of
 // an output-gradient image (the direct input gradient), the patch matrix of an image (im2col)
 // and its adjoint (col2im), and the kernel flipped for the input gradient's correlation.
-// Conv2D calls them; bench_kernels times the same functions.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <vector>
 
-#include "conv_utils.hpp"
+#include "../window2d.hpp"
 
-namespace xkeras::layers::detail {
+namespace xkeras::backend::conv {
 
 /// The image g's windows read for input image `img` (in_h, in_w, C): `img` itself, or with
 /// padding its copy in `buf`, a (read_h, read_w, C) zero-bordered image. `buf` is zeroed only
@@ -142,4 +141,4 @@ const T* pad_output_gradient(const window2d& g, std::size_t F, const T* dz, std:
     return buf.data() + (top * zw + left) * F;
 }
 
-}  // namespace xkeras::layers::detail
+}  // namespace xkeras::backend::conv
