@@ -55,13 +55,19 @@ inline xt::xarray<double> numeric_gradient(xt::xarray<double>& v, const std::fun
 }
 
 /// Checks dL/dx and dL/d(trainable params) of `layer` (built already) at input `x`, in training
-/// mode (layers must be deterministic there, e.g. Dropout with rate 0).
+/// mode. A layer with a training state (Dropout's mask stream) is given the state it had on
+/// entry before every pass, so that each pass draws the same masks.
 inline void check_layer_gradients(xk::layers::Layer<double>& layer, xt::xarray<double> x,
                                   double tolerance = 1e-6, std::uint64_t seed = 7) {
-    auto y0 = layer.forward(x, true);
+    const nlohmann::json state = layer.training_state();
+    auto forward = [&]() -> const xt::xarray<double>& {
+        if (!state.is_null()) layer.set_training_state(state);
+        return layer.forward(x, true);
+    };
+    auto y0 = forward();
     auto r = random_tensor(xk::shape_of(y0), seed);
     auto loss = [&] {
-        const auto& y = layer.forward(x, true);
+        const auto& y = forward();
         double s = 0.0;
         for (std::size_t i = 0; i < y.size(); ++i) s += y.data()[i] * r.data()[i];
         return s;

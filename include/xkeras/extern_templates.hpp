@@ -20,25 +20,15 @@
 #include "xkeras.hpp"
 
 /// The class templates whose float instantiation the two headers cover, each as M(name within
-/// xkeras). A new layer, loss, metric, optimizer or callback is added here
-/// (docs/adding-a-layer.md).
+/// xkeras), besides the built-in layers (XKERAS_BUILTIN_LAYERS, layers/builtin.hpp). A new
+/// loss, metric, optimizer or callback is added here.
 #define XKERAS_DETAIL_FLOAT_CLASSES(M)       \
     M(basic_sequential)                      \
     M(training::Trainer)                     \
     M(training::ArrayDataAdapter)            \
     M(inference::Executor)                   \
     M(layers::Layer)                         \
-    M(layers::Dense)                         \
-    M(layers::Conv2D)                        \
     M(layers::detail::pooling2d)             \
-    M(layers::MaxPooling2D)                  \
-    M(layers::AveragePooling2D)              \
-    M(layers::Flatten)                       \
-    M(layers::Dropout)                       \
-    M(layers::BatchNormalization)            \
-    M(layers::Activation)                    \
-    M(layers::GlobalAveragePooling2D)        \
-    M(layers::Reshape)                       \
     M(losses::Loss)                          \
     M(losses::BinaryCrossentropy)            \
     M(losses::CategoricalCrossentropy)       \
@@ -70,6 +60,9 @@
 
 namespace xkeras {
 #define XKERAS_DETAIL_EXTERN(C) extern template class C<float>;
+#define XKERAS_DETAIL_EXTERN_LAYER(L) extern template class layers::L<float>;
 XKERAS_DETAIL_FLOAT_CLASSES(XKERAS_DETAIL_EXTERN)
+XKERAS_BUILTIN_LAYERS(XKERAS_DETAIL_EXTERN_LAYER)
 #undef XKERAS_DETAIL_EXTERN
+#undef XKERAS_DETAIL_EXTERN_LAYER
 }  // namespace xkeras

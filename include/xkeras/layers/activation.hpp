@@ -60,6 +60,8 @@ class Activation : public Layer<T> {
         return c;
     }
 
+    static layer_example example() { return {{{"activation", "tanh"}}, {5}}; }
+
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Activation");
         const std::string act = r.activation();

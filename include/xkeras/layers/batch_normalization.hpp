@@ -68,6 +68,8 @@ class BatchNormalization : public Layer<T> {
         return c;
     }
 
+    static layer_example example() { return {{{"momentum", 0.9}}, {3, 4}}; }
+
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "BatchNormalization");
         BatchNormalizationOptions o;

@@ -163,6 +163,12 @@ class Conv2D : public Layer<T> {
         return c;
     }
 
+    static layer_example example() {
+        return {
+            {{"filters", 8}, {"kernel_size", {3, 3}}, {"padding", "same"}, {"activation", "tanh"}},
+            {6, 5, 3}};
+    }
+
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Conv2D");
         Conv2DOptions o;

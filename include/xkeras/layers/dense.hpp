@@ -143,6 +143,8 @@ class Dense : public Layer<T> {
         return c;
     }
 
+    static layer_example example() { return {{{"units", 3}, {"activation", "softmax"}}, {5}}; }
+
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Dense");
         DenseOptions o;

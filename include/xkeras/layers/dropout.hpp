@@ -45,6 +45,21 @@ class Dropout : public Layer<T> {
         calls_ = calls;
     }
 
+    nlohmann::json training_state() const override {
+        return {{"seed", stream_seed_}, {"calls", calls_}};
+    }
+    void set_training_state(const nlohmann::json& s) override {
+        auto get = [&](const char* key) {
+            if (!s.is_object() || !s.contains(key) || !s[key].is_number_unsigned())
+                throw value_error(xkeras::detail::cat(
+                    "layer '", this->name(),
+                    "' (Dropout): its training state needs non-negative integers 'seed' and "
+                    "'calls'"));
+            return s[key].template get<std::uint64_t>();
+        };
+        set_stream_state(get("seed"), get("calls"));
+    }
+
     nlohmann::json get_config() const override {
         auto c = Layer<T>::get_config();
         c["rate"] = rate_;
@@ -52,6 +67,8 @@ class Dropout : public Layer<T> {
         c["noise_shape"] = nullptr;
         return c;
     }
+
+    static layer_example example() { return {{{"rate", 0.4}, {"seed", 7}}, {6}}; }
 
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Dropout");

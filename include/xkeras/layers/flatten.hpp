@@ -29,6 +29,8 @@ class Flatten : public Layer<T> {
         return c;
     }
 
+    static layer_example example() { return {nlohmann::json::object(), {2, 3, 2}}; }
+
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Flatten");
         r.expect("data_format", "channels_last");

@@ -28,6 +28,8 @@ class GlobalAveragePooling2D : public Layer<T> {
         return c;
     }
 
+    static layer_example example() { return {nlohmann::json::object(), {3, 4, 2}}; }
+
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "GlobalAveragePooling2D");
         r.expect("data_format", "channels_last");

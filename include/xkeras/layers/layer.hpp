@@ -134,6 +134,14 @@ inline void clear_session() {
 
 namespace xkeras::layers {
 
+/// A configuration and input shape (batch axis excluded) a layer class can be built with: its
+/// static example(), which the tests that run on every registered layer use
+/// (tests/test_every_layer.cpp).
+struct layer_example {
+    nlohmann::json config;
+    shape_t input_shape;
+};
+
 /// Base of every layer. `T` is the scalar type (float for training, double for gradient checks).
 template <class T>
 class Layer {
@@ -252,6 +260,17 @@ class Layer {
     /// keys to these.
     virtual nlohmann::json get_config() const {
         return {{"name", name()}, {"trainable", trainable}, {"dtype", config::dtype_policy<T>()}};
+    }
+
+    /// State beyond the weights that a saved model keeps for an exact resume (Dropout: its
+    /// seed and the number of masks drawn); null when the layer has none.
+    virtual nlohmann::json training_state() const { return nullptr; }
+    /// Restores what training_state() gave; throws value_error naming the layer for a state it
+    /// cannot take.
+    virtual void set_training_state(const nlohmann::json& state) {
+        if (!state.is_null())
+            throw value_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
+                                                  ") keeps no training state, but one was given"));
     }
 
     /// The activation applied last by this layer (softmax for Dense(10, "softmax")).

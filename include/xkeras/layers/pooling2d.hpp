@@ -184,6 +184,9 @@ class MaxPooling2D : public detail::pooling2d<T> {
         : detail::pooling2d<T>(backend::pool2d::kind::max, "max_pooling2d", "MaxPooling2D",
                                pool_size, std::move(o)) {}
     std::string class_name() const override { return "MaxPooling2D"; }
+    static layer_example example() {
+        return {{{"pool_size", {3, 3}}, {"strides", {2, 2}}}, {7, 6, 2}};  // overlapping windows
+    }
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         return MaxPooling2D::template pooling_from_config<MaxPooling2D<T>>(cfg, "MaxPooling2D",
                                                                            {2, 2});
@@ -202,6 +205,9 @@ class AveragePooling2D : public detail::pooling2d<T> {
         : detail::pooling2d<T>(backend::pool2d::kind::average, "average_pooling2d",
                                "AveragePooling2D", pool_size, std::move(o)) {}
     std::string class_name() const override { return "AveragePooling2D"; }
+    static layer_example example() {
+        return {{{"pool_size", {2, 2}}, {"padding", "same"}}, {5, 4, 3}};  // clipped windows
+    }
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         return AveragePooling2D::template pooling_from_config<AveragePooling2D<T>>(
             cfg, "AveragePooling2D", {});

@@ -1,17 +1,20 @@
-// xkeras/layers/registry.hpp - Keras class name -> layer factory.
+// xkeras/layers/registry.hpp - Keras class name -> layer factory and example.
 //
-// One line per built-in layer below; a user's layer joins with `register_layer<MyLayer>("MyLayer")`
-// (it needs `get_config()` and a static `from_config(const nlohmann::json&)`).
-// Keras's aliases (MaxPool2D, AvgPool2D) map to the same factories.
+// The built-in layers come from the list in builtin.hpp; a user's layer joins with
+// `register_layer<MyLayer>("MyLayer")` (it needs `get_config()` and a static
+// `from_config(const nlohmann::json&)`; a static `example()` lets the tests that run on every
+// registered layer take it too). Keras's aliases (MaxPool2D, AvgPool2D) map to the same entries.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include "../layers.hpp"
+#include "builtin.hpp"
 
 namespace xkeras::layers {
 
@@ -24,17 +27,7 @@ class registry {
     /// class for one xkeras does not have.
     static std::unique_ptr<Layer<T>> create(const std::string& class_name,
                                             const nlohmann::json& config) {
-        auto& t = table();
-        std::lock_guard<std::mutex> lock(mutex());
-        auto it = t.find(class_name);
-        if (it == t.end()) {
-            std::string known;
-            for (const auto& [k, f] : t) known += (known.empty() ? "" : ", ") + k;
-            throw value_error(xkeras::detail::cat(
-                "layer class '", class_name, "' is not supported by xkeras (it has: ", known,
-                "); register your own with register_layer<L>(name)"));
-        }
-        return it->second(config);
+        return find(class_name).create(config);
     }
 
     static bool contains(const std::string& class_name) {
@@ -42,27 +35,53 @@ class registry {
         return table().count(class_name) > 0;
     }
 
-    static void add(const std::string& class_name, factory f) {
+    /// Every class name the registry knows (aliases included), sorted.
+    static std::vector<std::string> names() {
         std::lock_guard<std::mutex> lock(mutex());
-        table()[class_name] = std::move(f);
+        std::vector<std::string> out;
+        for (const auto& [name, e] : table()) out.push_back(name);
+        return out;
+    }
+
+    /// The example config and input shape of `class_name`, if its class gives one.
+    static std::optional<layer_example> example(const std::string& class_name) {
+        return find(class_name).example;
+    }
+
+    static void add(const std::string& class_name, factory f,
+                    std::optional<layer_example> example = std::nullopt) {
+        std::lock_guard<std::mutex> lock(mutex());
+        table()[class_name] = {std::move(f), std::move(example)};
     }
 
   private:
-    static std::map<std::string, factory>& table() {
-        static std::map<std::string, factory> t{
-            {"Activation", &Activation<T>::from_config},
-            {"AveragePooling2D", &AveragePooling2D<T>::from_config},
-            {"AvgPool2D", &AveragePooling2D<T>::from_config},
-            {"BatchNormalization", &BatchNormalization<T>::from_config},
-            {"Conv2D", &Conv2D<T>::from_config},
-            {"Dense", &Dense<T>::from_config},
-            {"Dropout", &Dropout<T>::from_config},
-            {"Flatten", &Flatten<T>::from_config},
-            {"GlobalAveragePooling2D", &GlobalAveragePooling2D<T>::from_config},
-            {"MaxPool2D", &MaxPooling2D<T>::from_config},
-            {"MaxPooling2D", &MaxPooling2D<T>::from_config},
-            {"Reshape", &Reshape<T>::from_config},
-        };
+    struct entry {
+        factory create;
+        std::optional<layer_example> example;
+    };
+
+    static entry find(const std::string& class_name) {
+        std::lock_guard<std::mutex> lock(mutex());
+        const auto& t = table();
+        if (auto it = t.find(class_name); it != t.end()) return it->second;
+        std::string known;
+        for (const auto& [k, e] : t) known += (known.empty() ? "" : ", ") + k;
+        throw value_error(xkeras::detail::cat("layer class '", class_name,
+                                              "' is not supported by xkeras (it has: ", known,
+                                              "); register your own with register_layer<L>(name)"));
+    }
+
+    static std::map<std::string, entry>& table() {
+        static std::map<std::string, entry> t = [] {
+            std::map<std::string, entry> m;
+#define XKERAS_DETAIL_REGISTER(L) m[#L] = {&L<T>::from_config, L<T>::example()};
+#define XKERAS_DETAIL_ALIAS(A, L) m[#A] = m.at(#L);
+            XKERAS_BUILTIN_LAYERS(XKERAS_DETAIL_REGISTER)
+            XKERAS_BUILTIN_LAYER_ALIASES(XKERAS_DETAIL_ALIAS)
+#undef XKERAS_DETAIL_REGISTER
+#undef XKERAS_DETAIL_ALIAS
+            return m;
+        }();
         return t;
     }
     static std::mutex& mutex() {
@@ -72,10 +91,12 @@ class registry {
 };
 
 /// Makes `L` loadable from model files and Keras JSON under `class_name` (the string its
-/// class_name() returns).
+/// class_name() returns), with its example when it has a static `example()`.
 template <class L>
 void register_layer(const std::string& class_name) {
-    registry<typename L::value_type>::add(class_name, &L::from_config);
+    std::optional<layer_example> example;
+    if constexpr (requires { L::example(); }) example = L::example();
+    registry<typename L::value_type>::add(class_name, &L::from_config, std::move(example));
 }
 
 }  // namespace xkeras::layers

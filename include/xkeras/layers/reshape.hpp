@@ -40,6 +40,8 @@ class Reshape : public Layer<T> {
         return c;
     }
 
+    static layer_example example() { return {{{"target_shape", {3, 4}}}, {12}}; }
+
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Reshape");
         auto target = r.get("target_shape", std::vector<long>{});

@@ -67,15 +67,11 @@ std::string serialize(const basic_sequential<T>& m, const std::string& kind) {
     }
     header["weights"] = std::move(weights);
     if (kind == "model") {
-        json state = {{"shuffle_seed", m.shuffle_seed()}};
-        json dropout = json::object();
+        json states = json::object();
         for (auto* l : m.layers())
-            if (auto* d = dynamic_cast<const layers::Dropout<T>*>(l)) {
-                auto [seed, calls] = d->stream_state();
-                dropout[l->name()] = {{"seed", seed}, {"calls", calls}};
-            }
-        state["dropout"] = std::move(dropout);
-        header["training_state"] = std::move(state);
+            if (json s = l->training_state(); !s.is_null()) states[l->name()] = std::move(s);
+        header["training_state"] = {{"shuffle_seed", m.shuffle_seed()},
+                                    {"layers", std::move(states)}};
         if (m.compiled()) {
             const auto& opt = m.optimizer();
             json slots = json::array();
@@ -317,11 +313,15 @@ basic_sequential<T> load_model_from(const parsed_file& f) try {
     const json state = f.header.value("training_state", json::object());
     if (state.contains("shuffle_seed"))
         m.set_shuffle_seed(state["shuffle_seed"].get<std::uint64_t>());
-    if (state.contains("dropout"))
-        for (const auto& [name, s] : state["dropout"].items())
-            if (auto* d = dynamic_cast<layers::Dropout<T>*>(&m.get_layer(name)))
-                d->set_stream_state(s.at("seed").template get<std::uint64_t>(),
-                                    s.at("calls").template get<std::uint64_t>());
+    // each layer's own state (Layer::training_state); files written before that key was
+    // generic kept Dropout's under "dropout", in the same form
+    const char* key = state.contains("layers") ? "layers" : "dropout";
+    if (state.contains(key)) try {
+            for (const auto& [name, s] : state[key].items())
+                m.get_layer(name).set_training_state(s);
+        } catch (const error& e) {
+            throw io_error(xkeras::detail::cat("'", f.path, "': training_state: ", e.what()));
+        }
     if (m.compiled() && f.header.contains("optimizer_state")) {
         const json& os = f.header["optimizer_state"];
         auto& opt = m.optimizer();

@@ -1,0 +1,37 @@
+// xkeras/layers/builtin.hpp - the list of built-in layers.
+//
+// XKERAS_BUILTIN_LAYERS is the one list: it feeds the registry (Keras class name -> from_config
+// and example, registry.hpp), registry<T>::names(), and the extern templates
+// (extern_templates.hpp), and through names() the tests that run on every layer
+// (tests/test_every_layer.cpp). A new layer is its header, included here, and one line of the
+// list (docs/adding-a-layer.md).
+#pragma once
+
+#include "activation.hpp"
+#include "batch_normalization.hpp"
+#include "conv2d.hpp"
+#include "dense.hpp"
+#include "dropout.hpp"
+#include "flatten.hpp"
+#include "global_average_pooling2d.hpp"
+#include "pooling2d.hpp"
+#include "reshape.hpp"
+
+/// X(Name) for every built-in layer: the C++ class template xkeras::layers::Name, whose Keras
+/// class name is "Name".
+#define XKERAS_BUILTIN_LAYERS(X) \
+    X(Activation)                \
+    X(AveragePooling2D)          \
+    X(BatchNormalization)        \
+    X(Conv2D)                    \
+    X(Dense)                     \
+    X(Dropout)                   \
+    X(Flatten)                   \
+    X(GlobalAveragePooling2D)    \
+    X(MaxPooling2D)              \
+    X(Reshape)
+
+/// X(Alias, Name) for Keras's other names of built-in layers.
+#define XKERAS_BUILTIN_LAYER_ALIASES(X) \
+    X(AvgPool2D, AveragePooling2D)      \
+    X(MaxPool2D, MaxPooling2D)
