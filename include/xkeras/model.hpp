@@ -196,7 +196,8 @@ class basic_sequential {
         }
     }
 
-    /// Trainable parameters (those of trainable layers), in layer order.
+    /// The weights the optimizer updates (those of trainable layers), in layer order, as of the
+    /// last compile() (Keras applies a change of `trainable` at the next compile).
     const std::vector<layers::Param<T>*>& trainable_params() const { return trainable_; }
 
     // ---- summary and saving (utils/summary.hpp, io/) ----------------------------------------
@@ -223,7 +224,7 @@ class basic_sequential {
 
     /// Configures the model for training. `metrics`: "accuracy" (resolved like Keras from the
     /// shapes), "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy", "mse",
-    /// "mae".
+    /// "mae". The layers' `trainable` flags are read here.
     void compile(optimizer_arg<T> optimizer = "rmsprop",
                  loss_arg<T> loss = "categorical_crossentropy",
                  std::vector<std::string> metrics = {}) {
@@ -234,6 +235,7 @@ class basic_sequential {
         loss_ = std::move(l);
         shuffle_seed_ = detail::next_seed();
         metric_names_ = std::move(metrics);
+        collect_params();
     }
 
     bool compiled() const { return loss_ != nullptr; }
