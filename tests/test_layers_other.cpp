@@ -1,4 +1,5 @@
-// Activation, Dropout, Flatten: values, gradients and Keras's training-only dropout.
+// Activation, Dropout, Flatten: values, gradients and Keras's training-only dropout; the
+// activation functions by name, as Dense, Conv2D and Activation take them.
 #include "gradient_check.hpp"
 
 using namespace xkeras;
@@ -13,6 +14,7 @@ TEST_CASE("Activation values match the formulas", "[activation]") {
         return xt::xarray<double>(a.forward(x, false));
     };
     CHECK((run("relu") == xt::xarray<double>{{0.0, 0.0, 2.0}}));
+    CHECK((run("leaky_relu") == xt::xarray<double>{{-0.2, 0.0, 2.0}}));  // Keras's slope 0.2
     CHECK((run("linear") == x));
     auto s = run("sigmoid");
     CHECK(s(0, 0) == Approx(1.0 / (1.0 + std::exp(1.0))));
@@ -23,6 +25,18 @@ TEST_CASE("Activation values match the formulas", "[activation]") {
     CHECK(sm(0, 2) == Approx(std::exp(2.0) / z));
 }
 
+TEST_CASE("leaky_relu with a given negative slope, forward and backward", "[activation]") {
+    const xt::xarray<double> x{{-2.0, -0.5, 0.0, 3.0}};
+    xt::xarray<double> y = xt::zeros<double>(x.shape()), dx = y;
+    activations::leaky_relu(x.data(), y.data(), 1, 4, 0.1);
+    CHECK((y == xt::xarray<double>{{-0.2, -0.05, 0.0, 3.0}}));
+    const xt::xarray<double> dy{{1.0, 2.0, 3.0, 4.0}};
+    activations::leaky_relu_backward(y.data(), dy.data(), dx.data(), 1, 4, 0.1);
+    CHECK(xt::allclose(dx, xt::xarray<double>{{0.1, 0.2, 0.3, 4.0}}));
+    activations::leaky_relu(x.data(), y.data(), 1, 4, 0.0);  // slope 0 is ReLU
+    CHECK((y == xt::xarray<double>{{0.0, 0.0, 0.0, 3.0}}));
+}
+
 TEST_CASE("Softmax is stable for large logits", "[activation]") {
     xt::xarray<float> x{{1000.f, 1001.f, 999.f}};
     activations::apply(activations::kind::softmax, x.data(), 1, 3);
@@ -31,7 +45,7 @@ TEST_CASE("Softmax is stable for large logits", "[activation]") {
 }
 
 TEST_CASE("Activation gradients match central differences", "[activation][gradient]") {
-    for (const char* act : {"linear", "relu", "sigmoid", "tanh", "softmax"}) {
+    for (const char* act : {"linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"}) {
         SECTION(act) {
             layers::Activation<double> a(act);
             a.build({2, 5});

@@ -1,10 +1,12 @@
 // xkeras/activations.hpp - element-wise activations, by Keras name.
 //
-// linear (also "" / "None"), relu = max(x, 0), sigmoid = 1 / (1 + exp(-x)), tanh, and softmax over
-// the last axis, computed stably as exp(x - max) / sum. Each works in place on a (rows, cols)
-// block; the backward pass uses the activation's output y, so no input copy is kept:
-//   relu' = [y > 0], sigmoid' = y (1 - y), tanh' = 1 - y^2,
-//   softmax: dx_i = y_i (dy_i - sum_j dy_j y_j).
+// linear (also "" / "None"), relu = max(x, 0), leaky_relu = x for x > 0 and negative_slope * x
+// otherwise (0.2 by name, as Keras), sigmoid = 1 / (1 + exp(-x)), tanh, and softmax over the last
+// axis, computed stably as exp(x - max) / sum. Each works in place on a (rows, cols) block; the
+// backward pass uses the activation's output y, so no input copy is kept:
+//   relu' = [y > 0], leaky_relu' = [y > 0] + negative_slope [y <= 0] (y has x's sign for a
+//   slope >= 0), sigmoid' = y (1 - y), tanh' = 1 - y^2, softmax: dx_i = y_i (dy_i - sum_j dy_j
+//   y_j).
 #pragma once
 
 #include <algorithm>
@@ -17,7 +19,10 @@
 
 namespace xkeras::activations {
 
-enum class kind { linear, relu, sigmoid, tanh, softmax };
+enum class kind { linear, relu, sigmoid, tanh, softmax, leaky_relu };
+
+/// leaky_relu's negative_slope when the activation is given by name (Keras's default).
+inline constexpr double default_negative_slope = 0.2;
 
 /// The activation for a Keras name; throws value_error for an unknown one.
 inline kind get(const std::string& name) {
@@ -26,8 +31,10 @@ inline kind get(const std::string& name) {
     if (name == "sigmoid") return kind::sigmoid;
     if (name == "tanh") return kind::tanh;
     if (name == "softmax") return kind::softmax;
-    throw value_error(detail::cat("unknown activation '", name,
-                                  "'; expected one of linear, relu, sigmoid, tanh, softmax"));
+    if (name == "leaky_relu") return kind::leaky_relu;
+    throw value_error(
+        detail::cat("unknown activation '", name,
+                    "'; expected one of linear, relu, sigmoid, tanh, softmax, leaky_relu"));
 }
 
 /// Keras's name of an activation.
@@ -43,6 +50,8 @@ inline const char* name(kind k) {
             return "tanh";
         case kind::softmax:
             return "softmax";
+        case kind::leaky_relu:
+            return "leaky_relu";
     }
     return "linear";
 }
@@ -78,6 +87,19 @@ void by_rows(std::size_t rows, std::size_t cols, F&& f) {
 }
 
 template <class T>
+void leaky_relu_serial(const T* in, T* out, std::size_t n, T slope) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : slope * in[i];
+}
+
+template <class T>
+void leaky_relu_backward_serial(const T* y, const T* dy, T* dx, std::size_t n, T slope) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const T d = dy[i];  // read whatever y is: a blend, not a masked load
+        dx[i] = y[i] > T(0) ? d : slope * d;
+    }
+}
+
+template <class T>
 void apply_serial(kind k, const T* in, T* out, std::size_t rows, std::size_t cols) {
     const std::size_t n = rows * cols;
     switch (k) {
@@ -95,6 +117,9 @@ void apply_serial(kind k, const T* in, T* out, std::size_t rows, std::size_t col
             return;
         case kind::softmax:
             softmax_rows(in, out, rows, cols);
+            return;
+        case kind::leaky_relu:
+            leaky_relu_serial(in, out, n, T(default_negative_slope));
             return;
     }
 }
@@ -119,6 +144,9 @@ void backward_serial(kind k, const T* y, const T* dy, T* dx, std::size_t rows, s
             return;
         case kind::tanh:
             for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
+            return;
+        case kind::leaky_relu:
+            leaky_relu_backward_serial(y, dy, dx, n, T(default_negative_slope));
             return;
         case kind::softmax:
             for (std::size_t r = 0; r < rows; ++r) {
@@ -156,6 +184,24 @@ void backward(kind k, const T* y, const T* dy, T* dx, std::size_t rows, std::siz
     if (k == kind::linear && dy == dx) return;
     impl::by_rows(rows, cols, [&](std::size_t r, std::size_t n) {
         impl::backward_serial(k, y + r * cols, dy + r * cols, dx + r * cols, n, cols);
+    });
+}
+
+/// out = leaky_relu(in) with the given negative slope (>= 0) over a (rows, cols) block.
+template <class T>
+void leaky_relu(const T* in, T* out, std::size_t rows, std::size_t cols, T negative_slope) {
+    impl::by_rows(rows, cols, [&](std::size_t r, std::size_t n) {
+        impl::leaky_relu_serial(in + r * cols, out + r * cols, n * cols, negative_slope);
+    });
+}
+
+/// dx from dy and leaky_relu's output y, with the given negative slope (>= 0).
+template <class T>
+void leaky_relu_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols,
+                         T negative_slope) {
+    impl::by_rows(rows, cols, [&](std::size_t r, std::size_t n) {
+        impl::leaky_relu_backward_serial(y + r * cols, dy + r * cols, dx + r * cols, n * cols,
+                                         negative_slope);
     });
 }
 
