@@ -14,6 +14,7 @@
 #include "dropout.hpp"
 #include "flatten.hpp"
 #include "global_average_pooling2d.hpp"
+#include "leaky_relu.hpp"
 #include "pooling2d.hpp"
 #include "reshape.hpp"
 
@@ -28,6 +29,7 @@
     X(Dropout)                   \
     X(Flatten)                   \
     X(GlobalAveragePooling2D)    \
+    X(LeakyReLU)                 \
     X(MaxPooling2D)              \
     X(Reshape)
 
