@@ -91,7 +91,7 @@ class basic_sequential {
                                               "': all layers must have unique names; '",
                                               layer->name(), "' is already in the model"));
         // As in Keras, `input_shape` counts on the first layer only; later layers' are ignored
-        // (E1's tutorial passes input_shape=[28, 28, 1] to all three of its Conv2D layers).
+        // (tutorials pass the same input_shape to every Conv2D of a stack).
         if (layers_.empty() && !input_shape_ && !layer->declared_input_shape().empty())
             input_shape_ = layer->declared_input_shape();
         // Built on the previous output, so that shape errors show up at add() and a layer that

@@ -48,7 +48,7 @@ inline void single_threaded_blas() {
 /// Row-major GEMM: C (m x n) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C.
 /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored. A product with a single row
 /// or column of C (batch-1 inference, say) goes to GEMV: OpenBLAS's GEMM packs both operands
-/// even then, and was 4x slower than GEMV on E2's layers at batch 1.
+/// even then, which costs more than the product (docs/performance.md).
 template <class T>
 requires std::same_as<T, float> || std::same_as<T, double>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,

@@ -84,8 +84,8 @@ class thread_pool {
         // The region is published by open_ (release: a worker that finds it open sees the rest)
         // and by the generation's increment below. Only those two order anything: each further
         // ordered store would wait for the worker's core to give up a line it is reading, which
-        // costs a round trip between the cores each (up to 330 ns on this VM when the host puts
-        // its two CPUs apart, docs/performance.md).
+        // costs a round trip between the cores each, dear when the host puts the two CPUs apart
+        // (docs/performance.md).
         job_ = [&f](std::size_t task, int thread) { f(task, thread); };
         n_tasks_ = n_tasks;
         next_.store(0, std::memory_order_relaxed);
@@ -197,8 +197,8 @@ class thread_pool {
     std::atomic<bool> stopping_{false};
 };
 
-/// Work of fewer floating-point operations than this runs on one thread: about 45 us at one
-/// core's GEMM rate, where handing half of it to another thread stops paying for the hand-over.
+/// Work of fewer floating-point operations than this runs on one thread: below it, handing half
+/// of it to another thread costs more than it saves (docs/performance.md).
 inline constexpr double min_parallel_flops = 4e6;
 
 /// Whether a product of `mults` multiply-adds over values of T is worth sharing out over the

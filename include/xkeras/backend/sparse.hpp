@@ -37,6 +37,23 @@ inline constexpr bool fast_compress =
     false;
 #endif
 
+/// The largest share of nonzero entries in a rows x k left-hand matrix at which its product with
+/// a (k, units) matrix pays by the sparse route (compress_rows, then sparse_gemm), 0 for never.
+/// In units of a GEMM's multiply-add, compressing costs about 9.5 per value where it packs 16 at
+/// a time (fast_compress) and the sparse product 2 per multiply-add it does; so with d the share
+/// of nonzero entries the sparse route pays when 9.5 + 2 d units < units, i.e.
+/// d < 1/2 - 5 / units. Elsewhere compressing costs about 30 and the product 3: d < 1/3 - 10 /
+/// units. At one row both products are bound by reading the right-hand matrix, of which the
+/// sparse one reads only the rows of nonzero entries: it pays up to 85% where the units fill
+/// whole vectors, never with a partial one (a column at a time). The constants come from
+/// `bench_kernels --benchmark_filter='dense_sparse|dense_batch1'` (docs/performance.md).
+template <class T>
+double max_sparse_density(std::size_t rows, std::size_t units) {
+    const double u = double(std::max<std::size_t>(units, 1));
+    if (rows == 1) return units % wide<T>::lanes == 0 ? 0.85 : 0.0;
+    return fast_compress<T> ? 0.5 - 5.0 / u : 1.0 / 3.0 - 10.0 / u;
+}
+
 /// The nonzero entries of a rows x cols matrix, row by row: row r's are entries
 /// [start[r], start[r + 1]) of `index` (their columns, ascending) and `value`.
 template <class T>
@@ -65,7 +82,8 @@ std::size_t compress_row(const T* a, std::size_t cols, std::uint32_t* idx, T* va
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
         // 16 values at a time: the nonzero lanes' values and columns packed to the front of a
-        // register (vcompressps to a register: to memory it is microcoded on Zen 4, 20x slower)
+        // register (vcompressps to a register: its form that stores to memory is microcoded on
+        // AMD's cores, many times slower)
         // and stored under a mask of as many lanes
         __m512i column = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
         for (; c + 16 <= cols; c += 16) {

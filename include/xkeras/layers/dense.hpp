@@ -170,25 +170,9 @@ class Dense : public Layer<T> {
 
   private:
     /// Whether to multiply by x's nonzero entries only (backend/sparse.hpp), compressing x into
-    /// xs_ when so. Measured at 64 and 512 units (`bench_kernels --benchmark_filter=dense_sparse`,
-    /// one thread), in the time of one multiply-add of a GEMM: where the build has AVX-512 and T
-    /// is float, compressing costs about 9.5 per input value (vcompressps) and the sparse product
-    /// 2 per multiply-add it does; so with d the share of nonzero inputs, the sparse route pays
-    /// when 9.5 + 2 d units < units, i.e. d < 1/2 - 5 / units (42% at 64 units, 49% at 512).
-    /// Elsewhere compressing costs about 30 (one value at a time) and the product 3, so
-    /// d < 1/3 - 10 / units: never below 30 units, 31% at 512. At batch 1 both products are bound
-    /// by reading the weights, and the sparse one reads only the rows of nonzero inputs: where
-    /// the units fill whole vectors it pays up to 85% (Zen 4, one thread: E1's 1152 to 128 at
-    /// 90% 5.9 against OpenBLAS's 7.5 us, at 100% 6.2; 784 to 512 at 75% 17.7 against 20.7, at
-    /// 90% 21.3 against 20.7). Units past the last whole vector run one column at a time, and
-    /// there OpenBLAS's product wins at every density measured (128 to 10 at 50%: 0.30 against
-    /// 0.19 us; 128 to 20).
+    /// xs_ when so.
     bool compress_input(const T* x, std::size_t rows, std::size_t in) {
-        const double units = double(std::max<std::size_t>(units_, 1));
-        const bool whole_vectors = units_ % backend::wide<T>::lanes == 0;
-        const double max_density = rows == 1                   ? (whole_vectors ? 0.85 : 0.0)
-                                   : backend::fast_compress<T> ? 0.5 - 5.0 / units
-                                                               : 1.0 / 3.0 - 10.0 / units;
+        const double max_density = backend::max_sparse_density<T>(rows, units_);
         if (max_density <= 0.0) return false;
         const auto max_nonzeros = std::size_t(max_density * double(rows * in));
         return backend::compress_rows(x, rows, in, in, xs_, max_nonzeros);
