@@ -10,6 +10,7 @@
 #include "datasets/mnist.hpp"
 #include "initializers.hpp"
 #include "io/atomic_file.hpp"
+#include "io/json_limits.hpp"
 #include "io/model_file.hpp"
 #include "io/model_json.hpp"
 #include "layers.hpp"
