@@ -15,13 +15,16 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <xkeras/io/json_limits.hpp>
 #include <xkeras/xkeras.hpp>
 
 #include "digit_board_page.hpp"
@@ -33,10 +36,12 @@ namespace digit_board {
 inline const std::array<const char*, 10> labels{"Zero", "One", "Two",   "Three", "Four",
                                                 "Five", "Six", "Seven", "Eight", "Nine"};
 
-/// Limits on a request. Defaults: canvases up to 1024 x 1024, bodies up to 8 MiB.
+/// Limits on a request. Defaults: canvases up to 1024 x 1024, bodies up to 8 MiB, JSON nested at
+/// most 16 levels deep (the format needs 2; the rest lets an error name what came).
 struct limits {
     int max_side = 1024;
     std::size_t max_body = 8u << 20;
+    std::size_t max_json_depth = 16;
 };
 
 /// A request the server refuses: the HTTP status (4xx) and why.
@@ -59,34 +64,63 @@ struct box {
     int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
 };
 
-/// Parses and checks a /predict body. Throws bad_request (400) naming what was expected.
+/// Whether `content_type` names JSON: the media type application/json in any case, alone or
+/// followed by parameters ("application/json; charset=utf-8"). "application/jsonfoo" is not.
+inline bool is_json_content_type(std::string_view content_type) {
+    const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+    auto type = content_type.substr(0, content_type.find(';'));
+    while (!type.empty() && is_space(type.front())) type.remove_prefix(1);
+    while (!type.empty() && is_space(type.back())) type.remove_suffix(1);
+    constexpr std::string_view json = "application/json";
+    return type.size() == json.size() &&
+           std::equal(type.begin(), type.end(), json.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+}
+
+/// Parses and checks a /predict body. Throws bad_request: 413 for a body over `lim.max_body`, 400
+/// for anything else, naming what was expected and what came (in bounded, printable text: the
+/// body is the client's and may be hostile).
 inline canvas parse_request(const std::string& body, const limits& lim = {}) {
+    if (body.size() > lim.max_body)
+        throw bad_request(413, "expected a body of at most " + std::to_string(lim.max_body) +
+                                   " bytes, got " + std::to_string(body.size()));
+    using xkeras::io::describe;
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1E999
-        throw bad_request(400, std::string("malformed JSON: ") + e.what());
+        // a valid body holds width * height + 3 values and 2 containers: the value limit keeps a
+        // body of small containers ("[[],[],...") from parsing into many times its size
+        const auto max_side = std::size_t(std::max(lim.max_side, 0));
+        j = xkeras::io::parse_json(
+            body, {.max_depth = lim.max_json_depth, .max_values = max_side * max_side + 64},
+            "POST /predict");
+    } catch (const xkeras::value_error& e) {
+        throw bad_request(400, e.what());
     }
     if (!j.is_object())
         throw bad_request(400, std::string("expected a JSON object {\"width\", \"height\", "
                                            "\"pixels\"}, got a JSON ") +
                                    j.type_name());
     auto side = [&](const char* key) {
-        if (!j.contains(key) || !j[key].is_number_integer())
+        const auto it = j.find(key);
+        if (it == j.end() || !it->is_number_integer())
             throw bad_request(400, std::string("expected \"") + key + "\" to be an integer, got " +
-                                       (j.contains(key) ? j[key].dump() : "nothing"));
-        const auto v = j[key].get<long long>();
+                                       (it == j.end() ? "nothing" : describe(*it)));
+        // an unsigned value beyond long long's range reads as negative: still refused
+        const auto v = it->get<long long>();
         if (v < 8 || v > lim.max_side)
             throw bad_request(400, std::string("expected \"") + key + "\" in 8.." +
-                                       std::to_string(lim.max_side) + ", got " + std::to_string(v));
+                                       std::to_string(lim.max_side) + ", got " + describe(*it));
         return int(v);
     };
     canvas c;
     c.width = side("width");
     c.height = side("height");
-    if (!j.contains("pixels") || !j["pixels"].is_array())
-        throw bad_request(400, "expected \"pixels\" to be an array of width*height integers");
-    const auto& px = j["pixels"];
+    const auto px_it = j.find("pixels");
+    if (px_it == j.end() || !px_it->is_array())
+        throw bad_request(400, "expected \"pixels\" to be an array of width*height integers, got " +
+                                   (px_it == j.end() ? std::string("nothing") : describe(*px_it)));
+    const auto& px = *px_it;
     const std::size_t n = std::size_t(c.width) * std::size_t(c.height);
     if (px.size() != n)
         throw bad_request(400, "expected " + std::to_string(n) + " pixels (" +
@@ -97,7 +131,7 @@ inline canvas parse_request(const std::string& body, const limits& lim = {}) {
         const auto& v = px[i];
         if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 255)
             throw bad_request(400, "expected pixel " + std::to_string(i) +
-                                       " to be an integer 0..255, got " + v.dump());
+                                       " to be an integer 0..255, got " + describe(v));
         c.pixels[i] = float(v.get<int>());
     }
     return c;
@@ -192,9 +226,13 @@ inline void install(httplib::Server& server, xkeras::Sequential& model, std::mut
                     preprocessing how = preprocessing::document, const limits& lim = {}) {
     check_model(model);
     server.set_payload_max_length(lim.max_body);  // larger bodies: 413 from cpp-httplib
+    // The message may quote the client's bytes: invalid UTF-8 becomes U+FFFD instead of making
+    // dump() throw (type_error 316, which became a 500).
     auto error_json = [](httplib::Response& res, int status, const std::string& what) {
         res.status = status;
-        res.set_content(nlohmann::json{{"error", what}}.dump(), "application/json");
+        res.set_content(nlohmann::json{{"error", what}}.dump(
+                            -1, ' ', false, nlohmann::json::error_handler_t::replace),
+                        "application/json");
     };
     server.Get("/", [](const httplib::Request&, httplib::Response& res) {
         res.set_content(page, "text/html; charset=utf-8");
@@ -203,9 +241,9 @@ inline void install(httplib::Server& server, xkeras::Sequential& model, std::mut
                                 const httplib::Request& req, httplib::Response& res) {
         try {
             const auto type = req.get_header_value("Content-Type");
-            if (type.rfind("application/json", 0) != 0)
-                throw bad_request(415,
-                                  "expected Content-Type application/json, got '" + type + "'");
+            if (!is_json_content_type(type))
+                throw bad_request(415, "expected Content-Type application/json, got '" +
+                                           xkeras::io::excerpt(type) + "'");
             const auto c = parse_request(req.body, lim);
             nlohmann::json answer;
             {
@@ -223,7 +261,7 @@ inline void install(httplib::Server& server, xkeras::Sequential& model, std::mut
             try {
                 std::rethrow_exception(ep);
             } catch (const std::exception& e) {
-                what = std::string("internal error: ") + e.what();
+                what = "internal error: " + xkeras::io::excerpt(e.what(), 240);
             } catch (...) {
             }
             error_json(res, 500, what);

@@ -4,10 +4,12 @@
 // canvas) answered with 4xx while the server stays up.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "../examples/digit_board.hpp"
+#include "digit_board_server.hpp"
 #include "quick_model.hpp"
 
 using namespace xkeras;
@@ -32,33 +34,14 @@ std::string to_body(const digit_board::canvas& c) {
     return nlohmann::json{{"width", c.width}, {"height", c.height}, {"pixels", px}}.dump();
 }
 
-/// The server on a free loopback port, in a thread, for the scope.
-class running_server {
-  public:
-    explicit running_server(Sequential& model,
-                            digit_board::preprocessing how = digit_board::preprocessing::document) {
-        digit_board::install(server_, model, mutex_, how);
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        REQUIRE(port_ > 0);
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ~running_server() {
-        server_.stop();
-        thread_.join();
-    }
-    httplib::Client client() const {
-        httplib::Client c("127.0.0.1", port_);
-        c.set_read_timeout(60, 0);
-        return c;
-    }
+/// `depth` arrays nested in each other.
+std::string nested(std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+}
 
-  private:
-    httplib::Server server_;
-    std::mutex mutex_;
-    int port_ = 0;
-    std::thread thread_;
-};
+bool printable_ascii(const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
 
 }  // namespace
 
@@ -123,6 +106,7 @@ TEST_CASE("The digit board request checks name what was expected", "[digit_board
         parse_request(nlohmann::json{{"width", 10}, {"height", 10}, {"pixels", px}}.dump()),
         Catch::Contains("pixel 42 to be an integer 0..255, got 256"));
     CHECK(status_of("nonsense") == 400);
+    CHECK(status_of(std::string((8u << 20) + 1, ' ')) == 413);
     px[42] = 255;
     const auto c =
         parse_request(nlohmann::json{{"width", 10}, {"height", 10}, {"pixels", px}}.dump());
@@ -138,7 +122,7 @@ TEST_CASE("Hostile bodies and faint drawings are answered 4xx, never 500", "[dig
         FAIL("no exception");
     } catch (const bad_request& e) {
         CHECK(e.status == 400);
-        CHECK_THAT(e.what(), Catch::StartsWith("malformed JSON: ") &&
+        CHECK_THAT(e.what(), Catch::StartsWith("POST /predict: malformed JSON: ") &&
                                  Catch::Contains("number overflow parsing '1E999'"));
     }
     // ink too faint for MNIST's preprocessing: to_mnist's value_error escaped classify (a 500;
@@ -161,10 +145,111 @@ TEST_CASE("Hostile bodies and faint drawings are answered 4xx, never 500", "[dig
     CHECK(digit_board::classify(model, c).at("box") == nlohmann::json{2, 2, 8, 8});
 }
 
+TEST_CASE("Hostile JSON is refused with bounded, printable messages", "[digit_board]") {
+    using digit_board::bad_request;
+    auto refusal = [](const std::string& body) {
+        try {
+            digit_board::parse_request(body);
+        } catch (const bad_request& e) {
+            CHECK(e.status == 400);
+            CHECK(printable_ascii(e.what()));
+            CHECK(std::string(e.what()).size() < 400);
+            return std::string(e.what());
+        }
+        FAIL("parse_request accepted " << body.substr(0, 80));
+        return std::string();
+    };
+    // issue 24: a ~150 KB body nesting "width" or a pixel 75,000 deep killed the server (the
+    // message dumped the value, recursing once per level on the worker thread's stack)
+    CHECK(refusal("{\"width\": " + nested(75000) + ", \"height\": 8, \"pixels\": []}") ==
+          "POST /predict: expected JSON nested at most 16 levels deep, got an array at level 17");
+    CHECK_THAT(refusal(R"({"width": 8, "height": 8, "pixels": [)" + nested(75000) + "]}"),
+               Catch::EndsWith("nested at most 16 levels deep, got an array at level 17"));
+    // values of the wrong type are described, within bounds, never dumped whole
+    CHECK_THAT(refusal(R"({"width": [1, [2, [3, [4]]]], "height": 8, "pixels": []})"),
+               Catch::EndsWith("\"width\" to be an integer, got an array of 2 elements: "
+                               "[1,[2,[...]]]"));
+    CHECK_THAT(refusal(R"({"width": ")" + std::string(100000, 'x') + R"(", "height": 8})"),
+               Catch::EndsWith("xxx...\" (100000 bytes)"));
+    CHECK_THAT(refusal(R"({"width": 18446744073709551615, "height": 8, "pixels": []})"),
+               Catch::EndsWith("\"width\" in 8..1024, got 18446744073709551615"));
+    std::vector<int> px(64, 0);
+    auto body = nlohmann::json{{"width", 8}, {"height", 8}, {"pixels", px}};
+    body["pixels"][9] = nlohmann::json::array({std::string(1000, 'y'), 2});
+    CHECK_THAT(refusal(body.dump()),
+               Catch::Contains("pixel 9 to be an integer 0..255, got an array of 2 elements: "));
+    CHECK_THAT(refusal(R"({"width": 8, "height": 8, "pixels": {"a": 1}})"),
+               Catch::EndsWith("got an object of 1 key: {\"a\":1}"));
+    // invalid UTF-8: nlohmann's message quotes the raw bytes; the refusal shows them escaped
+    CHECK_THAT(refusal("{\"width\": \"\xff\xfe\"}"),
+               Catch::Contains("ill-formed UTF-8 byte") && Catch::Contains("\\xFF"));
+    // small containers would parse into many times the body's size: at most 1024^2 + 64 values
+    std::string many = "{\"pixels\": [";
+    for (int i = 0; i < (1 << 20) + 64; ++i) many += "[],";
+    CHECK_THAT(refusal(many + "[]]}"),
+               Catch::EndsWith("expected at most 1048640 JSON values, got more"));
+}
+
+TEST_CASE("The digit board accepts application/json, with parameters, and nothing else",
+          "[digit_board]") {
+    using digit_board::is_json_content_type;
+    CHECK(is_json_content_type("application/json"));
+    CHECK(is_json_content_type("application/json; charset=utf-8"));
+    CHECK(is_json_content_type("Application/JSON;charset=UTF-8"));
+    CHECK(is_json_content_type(" application/json \t; charset=utf-8"));
+    CHECK_FALSE(is_json_content_type("application/jsonfoo"));
+    CHECK_FALSE(is_json_content_type("application/json-patch+json"));
+    CHECK_FALSE(is_json_content_type("text/json"));
+    CHECK_FALSE(is_json_content_type("application/jso"));
+    CHECK_FALSE(is_json_content_type(""));
+    CHECK_FALSE(is_json_content_type("\xff"));
+}
+
+TEST_CASE("Hostile requests are answered 4xx with valid JSON over HTTP", "[digit_board]") {
+    auto model = testing::tiny_digit_model();
+    testing::running_server server(model);
+    auto client = server.client();
+    const auto blank = to_body(digit_board::canvas{20, 20, std::vector<float>(400, 0.f)});
+    struct bad {
+        const char* what;
+        std::string body;
+        std::string type;
+        int status;
+        const char* message;
+    };
+    const std::vector<bad> cases{
+        {"nested 75,000 deep (issue 24: the server died)",
+         "{\"width\": " + nested(75000) + ", \"height\": 8, \"pixels\": []}", "application/json",
+         400, "expected JSON nested at most 16 levels deep"},
+        {"invalid UTF-8 in the body (issue 24: a 500)", "{\"width\": \"\xff\"}", "application/json",
+         400, "ill-formed UTF-8 byte"},
+        {"invalid UTF-8 in the content type (issue 24: a 500)", blank, "application/json\xff", 415,
+         "got 'application/json\\xFF'"},
+        {"a longer media type", blank, "application/jsonfoo", 415, "got 'application/jsonfoo'"},
+        {"a charset parameter", blank, "application/json; charset=utf-8", 422, "blank"},
+        {"upper case", blank, "Application/JSON", 422, "blank"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        // a raw request: the client library might refuse or mend an odd header
+        testing::raw_connection conn(server.port());
+        REQUIRE(conn.connected());
+        REQUIRE(conn.send(testing::post_request(c.body, c.type)));
+        const auto response = conn.read_until_closed(std::chrono::seconds(30));
+        CHECK(testing::status_of(response) == c.status);
+        // nlohmann's parser refuses invalid UTF-8: the answer is valid JSON
+        const auto answer = nlohmann::json::parse(testing::body_of(response));
+        CHECK_THAT(answer.at("error").get<std::string>(), Catch::Contains(c.message));
+    }
+    auto again = client.Post("/predict", blank, "application/json");
+    REQUIRE(again);
+    CHECK(again->status == 422);
+}
+
 TEST_CASE("The digit board server names real MNIST digits and refuses bad requests with 4xx",
           "[digit_board][mnist][real]") {
     auto& model = testing::quick_cnn();
-    running_server server(model);
+    testing::running_server server(model);
     auto client = server.client();
 
     auto page = client.Get("/");
@@ -251,7 +336,7 @@ TEST_CASE("The digit board server names real MNIST digits and refuses bad reques
 TEST_CASE("The digit board's MNIST preprocessing (--preprocess mnist) names real digits too",
           "[digit_board][mnist][real]") {
     auto& model = testing::quick_cnn();
-    running_server server(model, digit_board::preprocessing::mnist);
+    testing::running_server server(model, digit_board::preprocessing::mnist);
     auto client = server.client();
     const auto& test = testing::real_mnist().test;
     int right = 0;
