@@ -7,7 +7,9 @@
 //   then open http://127.0.0.1:8080/
 //
 // --port 0 picks a free port; the first line printed names the address. The HTTP server is
-// cpp-httplib (Debian's libcpp-httplib-dev); the page is plain HTML/JS (digit_board_page.hpp).
+// cpp-httplib (Debian's libcpp-httplib-dev) behind http_guard.hpp's limits on connections; the
+// page is plain HTML/JS (digit_board_page.hpp). It listens on 127.0.0.1 unless told otherwise:
+// docs/security.md says what changes when it is exposed.
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -16,7 +18,7 @@
 #include "digit_board.hpp"
 
 namespace {
-httplib::Server* running = nullptr;
+http_guard::server* running = nullptr;
 void stop(int) {
     if (running) running->stop();
 }
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
     std::string model_path, host = "127.0.0.1";
     int port = 8080, threads = 1;
     std::string preprocess = "document";
+    http_guard::connection_limits connections;
     CLI::App app{"Draw digits in the browser and let a saved xkeras model name them (E4's app)",
                  "digit_board"};
     app.add_option("--model", model_path,
@@ -44,12 +47,21 @@ int main(int argc, char** argv) {
                    "MNIST's own (aspect kept, 20x20, centre of mass), as predict_digit")
         ->capture_default_str()
         ->check(CLI::IsMember({"document", "mnist"}));
+    app.add_option("--max-connections", connections.max_connections,
+                   "Connections served at once, one thread each; beyond: 503")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-connections-per-client", connections.max_connections_per_client,
+                   "Connections one address may hold at once; beyond: 429. Behind a reverse "
+                   "proxy every client has the proxy's address: raise it there")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
     try {
         xkeras::set_num_threads(threads);
         auto model = xkeras::load_model(model_path);
         std::mutex model_mutex;
-        httplib::Server server;
+        http_guard::server server(connections);
         digit_board::install(server, model, model_mutex,
                              preprocess == "mnist" ? digit_board::preprocessing::mnist
                                                    : digit_board::preprocessing::document);

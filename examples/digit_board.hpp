@@ -6,7 +6,9 @@
 // window: POST /predict with {"width": W, "height": H, "pixels": [W*H integers 0-255]}. The
 // answer: {"digit": 7, "label": "Seven", "probabilities": [10 numbers], "box": [x0, y0, x1, y1],
 // "input": [784 integers, the 28x28 picture the model saw]}. Bad requests get a 4xx answer with
-// {"error": "..."} naming what was expected and what came.
+// {"error": "..."} naming what was expected and what came. What the server withstands (body size,
+// JSON depth, slow and greedy clients) and what it does not: docs/security.md; the connection
+// limits are http_guard.hpp's.
 #pragma once
 
 #include <httplib.h>
@@ -29,6 +31,7 @@
 
 #include "digit_board_page.hpp"
 #include "digit_image.hpp"
+#include "http_guard.hpp"
 
 namespace digit_board {
 
@@ -37,7 +40,8 @@ inline const std::array<const char*, 10> labels{"Zero", "One", "Two",   "Three",
                                                 "Five", "Six", "Seven", "Eight", "Nine"};
 
 /// Limits on a request. Defaults: canvases up to 1024 x 1024, bodies up to 8 MiB, JSON nested at
-/// most 16 levels deep (the format needs 2; the rest lets an error name what came).
+/// most 16 levels deep (the format needs 2; the rest lets an error name what came). The connections
+/// themselves are bounded by http_guard::connection_limits.
 struct limits {
     int max_side = 1024;
     std::size_t max_body = 8u << 20;
@@ -220,9 +224,9 @@ inline void check_model(const xkeras::Sequential& model) {
 }
 
 /// Sets up the routes on `server`: GET / (the page), POST /predict (JSON in, JSON out). Every
-/// request answers; a bad one with 4xx and {"error": ...}. `model` is used under a lock (the
-/// server's threads share it).
-inline void install(httplib::Server& server, xkeras::Sequential& model, std::mutex& model_mutex,
+/// request answers; a bad one with 4xx and {"error": ...}. `model` is used under `model_mutex`
+/// (the server's threads share it). The connections are bounded by `server` (http_guard.hpp).
+inline void install(http_guard::server& server, xkeras::Sequential& model, std::mutex& model_mutex,
                     preprocessing how = preprocessing::document, const limits& lim = {}) {
     check_model(model);
     server.set_payload_max_length(lim.max_body);  // larger bodies: 413 from cpp-httplib

@@ -39,7 +39,9 @@ class running_server {
   public:
     explicit running_server(xkeras::Sequential& model,
                             digit_board::preprocessing how = digit_board::preprocessing::document,
-                            const digit_board::limits& lim = {}) {
+                            const digit_board::limits& lim = {},
+                            const http_guard::connection_limits& connections = {})
+        : server_(connections) {
         digit_board::install(server_, model, mutex_, how, lim);
         port_ = server_.bind_to_any_port("127.0.0.1");
         REQUIRE(port_ > 0);
@@ -54,6 +56,7 @@ class running_server {
     running_server& operator=(const running_server&) = delete;
 
     int port() const { return port_; }
+    http_guard::counts stats() const { return server_.stats(); }
     httplib::Client client() const {
         httplib::Client c("127.0.0.1", port_);
         c.set_read_timeout(60, 0);
@@ -61,7 +64,7 @@ class running_server {
     }
 
   private:
-    httplib::Server server_;
+    http_guard::server server_;
     std::mutex mutex_;
     int port_ = 0;
     std::thread thread_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "../examples/digit_board.hpp"
@@ -352,7 +353,7 @@ TEST_CASE("The digit board's MNIST preprocessing (--preprocess mnist) names real
 TEST_CASE("The digit board refuses a model that is not a digit classifier", "[digit_board]") {
     Sequential model;
     model.add(layers::Dense(3, {.input_shape = {784}}));
-    httplib::Server server;
+    http_guard::server server;
     std::mutex m;
     CHECK_THROWS_WITH(
         digit_board::install(server, model, m),
