@@ -39,9 +39,10 @@ namespace digit_board {
 inline const std::array<const char*, 10> labels{"Zero", "One", "Two",   "Three", "Four",
                                                 "Five", "Six", "Seven", "Eight", "Nine"};
 
-/// Limits on a request. Defaults: canvases up to 1024 x 1024, bodies up to 8 MiB, JSON nested at
-/// most 16 levels deep (the format needs 2; the rest lets an error name what came). The connections
-/// themselves are bounded by http_guard::connection_limits.
+/// Limits on a request. Defaults: canvases up to 1024 x 1024, bodies up to 8 MiB (as received,
+/// whatever the framing), JSON nested at most 16 levels deep (the format needs 2; the rest lets an
+/// error name what came). The connections themselves are bounded by
+/// http_guard::connection_limits.
 struct limits {
     int max_side = 1024;
     std::size_t max_body = 8u << 20;
@@ -223,13 +224,54 @@ inline void check_model(const xkeras::Sequential& model) {
             (model.built() ? xkeras::shape_str(model.output_shape(), true) : "(not built)"));
 }
 
+/// Reads a /predict body through `reader` as it arrives, whatever its framing (Content-Length or
+/// chunked), keeping at most `max_body` bytes. Throws bad_request: 413 beyond that (the rest is
+/// read and dropped, so that the answer reaches the client; the server bounds how much and for
+/// how long), 408 when the body did not arrive in time, 400 when it ended early.
+inline std::string read_body(const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader, std::size_t max_body) {
+    std::string body;
+    std::size_t received = 0;
+    const bool complete = reader([&](const char* data, std::size_t n) {
+        received += n;
+        if (received <= max_body) {
+            body.append(data, n);
+        } else if (body.capacity() > 0) {
+            std::string().swap(body);
+        }
+        return true;
+    });
+    const auto cut = http_guard::server::current_read_stop();
+    // cpp-httplib answers a Content-Length over the limit with 413 without reading the body
+    if (received > max_body || res.status == 413 || cut == http_guard::read_stop::too_large) {
+        if (!complete) http_guard::server::close_after_response(res);
+        const auto length = req.get_header_value("Content-Length");
+        throw bad_request(
+            413, "expected a body of at most " + std::to_string(max_body) + " bytes, got " +
+                     (length.empty() ? std::string("more")
+                                     : "Content-Length " + xkeras::io::excerpt(length)));
+    }
+    if (cut == http_guard::read_stop::timeout)
+        throw bad_request(408, "expected the body within the server's time limits, got " +
+                                   std::to_string(received) + " bytes in time");
+    if (!complete) {
+        http_guard::server::close_after_response(res);
+        throw bad_request(400, "expected a complete body, got " + std::to_string(received) +
+                                   " bytes, then the connection closed or the chunked encoding "
+                                   "broke");
+    }
+    return body;
+}
+
 /// Sets up the routes on `server`: GET / (the page), POST /predict (JSON in, JSON out). Every
-/// request answers; a bad one with 4xx and {"error": ...}. `model` is used under `model_mutex`
-/// (the server's threads share it). The connections are bounded by `server` (http_guard.hpp).
+/// request answers; a bad one with 4xx and {"error": ...}. Bodies are read by read_body (at most
+/// `lim.max_body` bytes, chunked or not); a compressed body (Content-Encoding) is refused with
+/// 415, since a small gzip body can inflate to gigabytes. `model` is used under `model_mutex` (the
+/// server's threads share it). The connections are bounded by `server` (http_guard.hpp).
 inline void install(http_guard::server& server, xkeras::Sequential& model, std::mutex& model_mutex,
                     preprocessing how = preprocessing::document, const limits& lim = {}) {
     check_model(model);
-    server.set_payload_max_length(lim.max_body);  // larger bodies: 413 from cpp-httplib
+    server.set_payload_max_length(lim.max_body);  // a larger Content-Length: 413, body skipped
     // The message may quote the client's bytes: invalid UTF-8 becomes U+FFFD instead of making
     // dump() throw (type_error 316, which became a 500).
     auto error_json = [](httplib::Response& res, int status, const std::string& what) {
@@ -242,13 +284,22 @@ inline void install(http_guard::server& server, xkeras::Sequential& model, std::
         res.set_content(page, "text/html; charset=utf-8");
     });
     server.Post("/predict", [&model, &model_mutex, how, lim, error_json](
-                                const httplib::Request& req, httplib::Response& res) {
+                                const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader) {
         try {
             const auto type = req.get_header_value("Content-Type");
-            if (!is_json_content_type(type))
+            if (!is_json_content_type(type)) {
+                http_guard::server::close_after_response(res);  // the body stays unread
                 throw bad_request(415, "expected Content-Type application/json, got '" +
                                            xkeras::io::excerpt(type) + "'");
-            const auto c = parse_request(req.body, lim);
+            }
+            const auto encoding = req.get_header_value("Content-Encoding");
+            if (!encoding.empty() && encoding != "identity") {
+                http_guard::server::close_after_response(res);
+                throw bad_request(415, "expected an uncompressed body, got Content-Encoding '" +
+                                           xkeras::io::excerpt(encoding) + "'");
+            }
+            const auto c = parse_request(read_body(req, res, reader, lim.max_body), lim);
             nlohmann::json answer;
             {
                 std::lock_guard<std::mutex> lock(model_mutex);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -33,6 +34,23 @@ digit_board::canvas draw_digit(std::size_t i, int scale = 10, int ox = 60, int o
 std::string to_body(const digit_board::canvas& c) {
     std::vector<int> px(c.pixels.begin(), c.pixels.end());
     return nlohmann::json{{"width", c.width}, {"height", c.height}, {"pixels", px}}.dump();
+}
+
+/// A field of /proc/self/status in KiB: VmRSS (resident now) or VmHWM (its peak).
+std::size_t status_kib(const std::string& field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field + ":", 0) == 0) return std::stoul(line.substr(field.size() + 1));
+    return 0;
+}
+
+/// Resets VmHWM to the current resident size (Linux's /proc/self/clear_refs, 5); false where
+/// that is not allowed.
+bool reset_peak_rss() {
+    std::ofstream out("/proc/self/clear_refs");
+    out << "5" << std::flush;
+    return bool(out);
 }
 
 /// `depth` arrays nested in each other.
@@ -243,6 +261,66 @@ TEST_CASE("Hostile requests are answered 4xx with valid JSON over HTTP", "[digit
         CHECK_THAT(answer.at("error").get<std::string>(), Catch::Contains(c.message));
     }
     auto again = client.Post("/predict", blank, "application/json");
+    REQUIRE(again);
+    CHECK(again->status == 422);
+}
+
+TEST_CASE("The body limit holds for chunked bodies; compressed bodies are refused",
+          "[digit_board]") {
+    auto model = testing::tiny_digit_model();
+    testing::running_server server(model);
+    const std::string head =
+        "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    const std::string chunk = "10000\r\n" + std::string(1u << 16, ' ') + "\r\n";  // 64 KiB
+    {
+        // issue 24: 20 MiB sent chunked were accepted, the 8 MiB limit applying to Content-Length
+        // only; now the body is counted as it comes, and the rest drained so the client hears 413
+        testing::raw_connection conn(server.port());
+        REQUIRE(conn.send(head));
+        for (int i = 0; i < 144; ++i) REQUIRE(conn.send(chunk));  // 9 MiB
+        REQUIRE(conn.send("0\r\n\r\n"));
+        const auto answer = conn.read_until_closed(std::chrono::seconds(30));
+        CHECK(testing::status_of(answer) == 413);
+        CHECK_THAT(testing::body_of(answer),
+                   Catch::Contains("expected a body of at most 8388608 bytes, got more"));
+    }
+    {
+        // 64 MiB chunked (100 MiB peaked at 2.5 GB): the server keeps at most 8 MiB of it, reads
+        // at most 16 MiB + 64 KiB (http_guard), answers 413 and closes
+        const bool peak_reset = reset_peak_rss();
+        const auto rss_before = status_kib("VmRSS");
+        testing::raw_connection conn(server.port());
+        REQUIRE(conn.send(head));
+        std::size_t sent = 0;
+        while (sent < (64u << 20) && conn.send(chunk)) sent += 1u << 16;
+        const auto answer = conn.read_until_closed(std::chrono::seconds(30));
+        const auto peak = status_kib("VmHWM");
+        INFO("sent " << (sent >> 20) << " MiB before the server closed; peak RSS "
+                     << rss_before / 1024 << " -> " << peak / 1024 << " MiB");
+        CHECK(sent < (40u << 20));
+        if (!answer.empty()) CHECK(testing::status_of(answer) == 413);
+        if (peak_reset)
+            CHECK(peak < rss_before + 48 * 1024);
+        else
+            WARN("/proc/self/clear_refs cannot be written here: peak memory not checked");
+    }
+    {
+        // a small gzip body could inflate to gigabytes, past any count of what was received
+        testing::raw_connection conn(server.port());
+        REQUIRE(
+            conn.send("POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                      "application/json\r\nContent-Encoding: gzip\r\nContent-Length: "
+                      "4\r\nConnection: close\r\n\r\nabcd"));
+        const auto answer = conn.read_until_closed(std::chrono::seconds(30));
+        CHECK(testing::status_of(answer) == 415);
+        CHECK_THAT(testing::body_of(answer),
+                   Catch::Contains("expected an uncompressed body, got Content-Encoding 'gzip'"));
+    }
+    // the server still answers
+    auto again = server.client().Post(
+        "/predict", to_body(digit_board::canvas{20, 20, std::vector<float>(400, 0.f)}),
+        "application/json");
     REQUIRE(again);
     CHECK(again->status == 422);
 }
