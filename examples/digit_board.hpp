@@ -19,8 +19,10 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,12 +43,15 @@ inline const std::array<const char*, 10> labels{"Zero", "One", "Two",   "Three",
 
 /// Limits on a request. Defaults: canvases up to 1024 x 1024, bodies up to 8 MiB (as received,
 /// whatever the framing), JSON nested at most 16 levels deep (the format needs 2; the rest lets an
-/// error name what came). The connections themselves are bounded by
-/// http_guard::connection_limits.
+/// error name what came), two bodies parsed and classified at once. The connections themselves
+/// are bounded by http_guard::connection_limits.
 struct limits {
     int max_side = 1024;
     std::size_t max_body = 8u << 20;
     std::size_t max_json_depth = 16;
+    /// Bodies parsed and classified at once: parsed JSON takes several times the body's memory,
+    /// so this, times the largest parse, bounds it.
+    int max_parallel_parses = 2;
 };
 
 /// A request the server refuses: the HTTP status (4xx) and why.
@@ -266,11 +271,15 @@ inline std::string read_body(const httplib::Request& req, httplib::Response& res
 /// Sets up the routes on `server`: GET / (the page), POST /predict (JSON in, JSON out). Every
 /// request answers; a bad one with 4xx and {"error": ...}. Bodies are read by read_body (at most
 /// `lim.max_body` bytes, chunked or not); a compressed body (Content-Encoding) is refused with
-/// 415, since a small gzip body can inflate to gigabytes. `model` is used under `model_mutex` (the
-/// server's threads share it). The connections are bounded by `server` (http_guard.hpp).
+/// 415, since a small gzip body can inflate to gigabytes; at most `lim.max_parallel_parses`
+/// bodies are parsed and classified at once. `model` is used under `model_mutex` (the server's
+/// threads share it). The connections are bounded by `server` (http_guard.hpp).
 inline void install(http_guard::server& server, xkeras::Sequential& model, std::mutex& model_mutex,
                     preprocessing how = preprocessing::document, const limits& lim = {}) {
     check_model(model);
+    if (lim.max_parallel_parses < 1)
+        throw xkeras::value_error("digit_board: expected max_parallel_parses >= 1, got " +
+                                  std::to_string(lim.max_parallel_parses));
     server.set_payload_max_length(lim.max_body);  // a larger Content-Length: 413, body skipped
     // The message may quote the client's bytes: invalid UTF-8 becomes U+FFFD instead of making
     // dump() throw (type_error 316, which became a 500).
@@ -280,10 +289,11 @@ inline void install(http_guard::server& server, xkeras::Sequential& model, std::
                             -1, ' ', false, nlohmann::json::error_handler_t::replace),
                         "application/json");
     };
+    auto parsing = std::make_shared<std::counting_semaphore<>>(lim.max_parallel_parses);
     server.Get("/", [](const httplib::Request&, httplib::Response& res) {
         res.set_content(page, "text/html; charset=utf-8");
     });
-    server.Post("/predict", [&model, &model_mutex, how, lim, error_json](
+    server.Post("/predict", [&model, &model_mutex, how, lim, error_json, parsing](
                                 const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader) {
         try {
@@ -299,9 +309,15 @@ inline void install(http_guard::server& server, xkeras::Sequential& model, std::
                 throw bad_request(415, "expected an uncompressed body, got Content-Encoding '" +
                                            xkeras::io::excerpt(encoding) + "'");
             }
-            const auto c = parse_request(read_body(req, res, reader, lim.max_body), lim);
+            const auto body = read_body(req, res, reader, lim.max_body);
             nlohmann::json answer;
             {
+                parsing->acquire();
+                struct slot {
+                    std::counting_semaphore<>& s;
+                    ~slot() { s.release(); }
+                } held{*parsing};
+                const auto c = parse_request(body, lim);
                 std::lock_guard<std::mutex> lock(model_mutex);
                 answer = classify(model, c, how);
             }

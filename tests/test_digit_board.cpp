@@ -437,3 +437,12 @@ TEST_CASE("The digit board refuses a model that is not a digit classifier", "[di
         digit_board::install(server, model, m),
         Catch::Contains("expected a model of MNIST digits") && Catch::Contains("output (None, 3)"));
 }
+
+TEST_CASE("The digit board refuses max_parallel_parses below 1", "[digit_board]") {
+    auto model = testing::tiny_digit_model();
+    http_guard::server server;
+    std::mutex m;
+    CHECK_THROWS_WITH(digit_board::install(server, model, m, digit_board::preprocessing::document,
+                                           {.max_parallel_parses = 0}),
+                      "digit_board: expected max_parallel_parses >= 1, got 0");
+}
