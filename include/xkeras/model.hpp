@@ -133,7 +133,7 @@ class basic_sequential {
     bool built() const { return !layers_.empty() && layers_.back()->built(); }
 
     /// Input shape (batch excluded); empty until known.
-    shape_t input_shape() const { return input_shape_.value_or(shape_t{}); }
+    const shape_t& input_shape() const { return input_shape_ ? *input_shape_ : no_shape_; }
     /// Output shape (batch excluded); requires a built model.
     const shape_t& output_shape() const {
         require_built("output_shape");
@@ -328,6 +328,7 @@ class basic_sequential {
     std::string name_;
     std::vector<std::unique_ptr<layer_type>> layers_;
     std::optional<shape_t> input_shape_;
+    inline static const shape_t no_shape_{};
     std::vector<layers::Param<T>*> trainable_;
     std::vector<layers::Param<T>*> state_;  ///< non-trainable weights (moving statistics)
     std::unique_ptr<optimizers::Optimizer<T>> optimizer_;

@@ -113,18 +113,19 @@ tensor<T> Executor<T>::predict(model_type& m, const tensor<T>& x, std::size_t ba
     tensor<T> out(out_shape);
     const std::size_t row = shape_size(m.output_shape());
     const std::size_t slices = slices_for(m.layers_, std::min(batch_size, n));
-    const std::string where = detail::cat("model '", m.name(), "': predict");
+    auto bad_value = [&](std::size_t k) {  // the message is made only when thrown
+        training::throw_nonfinite(x, k, detail::cat("model '", m.name(), "': predict"), "x");
+    };
     for (std::size_t s = 0; s < n; s += std::min(batch_size, n - s)) {
         const std::size_t bn = std::min(batch_size, n - s);
         // the batch's copy and the check for NaN / infinite values in one pass: at most the
         // batches before a bad one are computed, and nothing of them is returned
         if (const std::size_t parts = std::min(slices, bn / min_slice_rows); parts > 1) {
             if (const std::size_t k = predict_sliced(m.layers_, x, s, bn, parts, out); k < x.size())
-                training::throw_nonfinite(x, k, where, "x");
+                bad_value(k);
             continue;
         }
-        if (const std::size_t k = backend::copy_rows(x, s, bn, x_); k < x.size())
-            training::throw_nonfinite(x, k, where, "x");
+        if (const std::size_t k = backend::copy_rows(x, s, bn, x_); k < x.size()) bad_value(k);
         const tensor<T>& y = forward(m.layers_, x_, false);
         std::copy_n(y.data(), bn * row, out.data() + s * row);
     }

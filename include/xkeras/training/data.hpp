@@ -7,6 +7,7 @@
 // share of the samples) implements the same interface.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -44,31 +45,33 @@ template <class T>
                     "); the data must be finite: replace or drop the NaN / infinite values first"));
 }
 
-/// Throws value_error naming the first NaN or infinite value of `a` (see throw_nonfinite).
-template <class T>
-void check_finite(const tensor<T>& a, const std::string& where, const std::string& what) {
+/// Throws value_error naming the first NaN or infinite value of `a` (see throw_nonfinite);
+/// where() makes the call's name, only when thrown.
+template <class T, class Where>
+void check_finite(const tensor<T>& a, Where&& where, const std::string& what) {
     const std::size_t k = backend::first_nonfinite(a.data(), static_cast<T*>(nullptr), a.size());
-    if (k < a.size()) throw_nonfinite(a, k, where, what);
+    if (k < a.size()) throw_nonfinite(a, k, where(), what);
 }
 
 /// Checks x against the model's input shape, building the model from it when it is not built
-/// yet; x must hold at least one sample unless `allow_empty` (predict).
+/// yet; x must hold at least one sample unless `allow_empty` (predict). Messages are built only
+/// when thrown: predict at batch 1 takes a few microseconds in all.
 template <class Model, class T>
 void prepare_input(Model& m, const tensor<T>& x, const char* who, bool allow_empty = false) {
-    const std::string where = detail::cat("model '", m.name(), "': ", who);
-    if (m.layers().empty()) throw state_error(where + " on a model with no layers");
+    auto where = [&] { return detail::cat("model '", m.name(), "': ", who); };
+    const bool built = m.built();
+    if (!built && m.layers().empty()) throw state_error(where() + " on a model with no layers");
     if (x.dimension() < 2)
-        throw shape_error(where + " expects x with a batch axis, got shape " +
+        throw shape_error(where() + " expects x with a batch axis, got shape " +
                           shape_str(shape_of(x)));
     if (x.shape()[0] == 0 && !allow_empty)
-        throw value_error(detail::cat(where, ": the data has 0 samples (x has shape ",
+        throw value_error(detail::cat(where(), ": the data has 0 samples (x has shape ",
                                       shape_str(shape_of(x)), "); at least one sample is needed"));
-    const shape_t sample(x.shape().begin() + 1, x.shape().end());
-    if (!m.built()) return m.build(sample);
-    if (sample != m.input_shape())
-        throw shape_error(detail::cat(where, " expects x of shape ",
-                                      shape_str(m.input_shape(), true), ", got ",
-                                      shape_str(shape_of(x))));
+    if (!built) return m.build(shape_t(x.shape().begin() + 1, x.shape().end()));
+    const shape_t& in = m.input_shape();
+    if (!std::equal(in.begin(), in.end(), x.shape().begin() + 1, x.shape().end()))
+        throw shape_error(detail::cat(where(), " expects x of shape ", shape_str(in, true),
+                                      ", got ", shape_str(shape_of(x))));
 }
 
 /// The number of training samples that `validation_split` of n leaves: Keras holds out the LAST

@@ -102,12 +102,12 @@ class Trainer {
     /// each, targets that fit the loss and the output.
     static void check_xy(const model_type& m, const tensor<T>& x, const tensor<T>& y,
                          const char* who, const std::string& prefix = "") {
-        const std::string where = detail::cat("model '", m.name(), "': ", who);
+        auto where = [&] { return detail::cat("model '", m.name(), "': ", who); };
         check_finite(x, where, prefix + "x");
         check_finite(y, where, prefix + "y");
         if (y.dimension() == 0 || y.shape()[0] != x.shape()[0])
             throw shape_error(detail::cat(
-                where, ": ", prefix, "x has ", x.shape()[0], " samples but its targets have ",
+                where(), ": ", prefix, "x has ", x.shape()[0], " samples but its targets have ",
                 y.dimension() ? y.shape()[0] : 0, " (shapes ", shape_str(shape_of(x)), " and ",
                 shape_str(shape_of(y)), ")"));
         m.loss().check_targets(y, m.output_shape());
