@@ -191,7 +191,7 @@ TEST_CASE("model_from_json refuses what it cannot honour, by name", "[io][json][
                       Catch::Contains("quantization_config"));
     CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Functional", "config": {}})"),
                       Catch::Contains("Sequential"));
-    CHECK_THROWS_WITH(model_from_json<float>("{not json"), Catch::Contains("not valid JSON"));
+    CHECK_THROWS_WITH(model_from_json<float>("{not json"), Catch::Contains("malformed JSON"));
 }
 
 TEST_CASE("save then load_model gives bit-identical predictions and compile state", "[io][file]") {
@@ -519,7 +519,7 @@ TEST_CASE("Hostile JSON and model files are refused with xkeras errors (tests/fu
     // out_of_range, not parse_error, and it escaped model_from_json and the file loader
     CHECK_THROWS_AS(model_from_json<float>(R"({"class_name": 1E999})"), value_error);
     CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": 1E999})"),
-                      Catch::StartsWith("model JSON: not valid JSON: ") &&
+                      Catch::StartsWith("model JSON: malformed JSON: ") &&
                           Catch::Contains("number overflow parsing '1E999'"));
     CHECK_THROWS_WITH(io::detail::parse_model_bytes(model_file_bytes(R"({"kind": 1E999})"), "n.xk"),
                       Catch::StartsWith("'n.xk': the header is not valid JSON: ") &&

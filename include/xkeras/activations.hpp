@@ -33,7 +33,7 @@ inline kind get(const std::string& name) {
     if (name == "softmax") return kind::softmax;
     if (name == "leaky_relu") return kind::leaky_relu;
     throw value_error(
-        detail::cat("unknown activation '", name,
+        detail::cat("unknown activation '", detail::excerpt(name, 60),
                     "'; expected one of linear, relu, sigmoid, tanh, softmax, leaky_relu"));
 }
 

@@ -4,9 +4,11 @@
 // layer, argument or file involved, what was expected and what was received.
 #pragma once
 
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #define XKERAS_VERSION_MAJOR 0
@@ -62,6 +64,28 @@ std::string cat(Args&&... args) {
     std::ostringstream os;
     (os << ... << std::forward<Args>(args));
     return os.str();
+}
+
+/// `text` for an error message: printable ASCII kept, every other byte (control characters,
+/// anything non-ASCII, invalid UTF-8) written as \xNN, cut after `max_chars` characters of output
+/// with "... (N bytes)" naming the full length. Defaults to 80 characters.
+inline std::string excerpt(std::string_view text, std::size_t max_chars = 80) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (out.size() >= max_chars) {
+            out += "... (" + std::to_string(text.size()) + " bytes)";
+            break;
+        }
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += char(c);
+        } else {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02X", unsigned(c));
+            out += hex;
+        }
+    }
+    return out;
 }
 
 }  // namespace detail

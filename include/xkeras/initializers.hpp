@@ -132,7 +132,7 @@ inline Initializer get(const std::string& name) {
     if (name == "zeros" || name == "Zeros") return Zeros();
     if (name == "ones" || name == "Ones") return Ones();
     throw value_error(detail::cat(
-        "unknown initializer '", name,
+        "unknown initializer '", detail::excerpt(name, 60),
         "'; expected one of glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "
         "lecun_normal, random_normal, random_uniform, zeros, ones"));
 }
@@ -182,7 +182,8 @@ void Initializer::fill(T* data, const shape_t& shape) const {
         for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<T>(stddev * gen.normal());
     } else {
         throw value_error(
-            detail::cat("initializer ", class_name, ": unknown distribution '", distribution,
+            detail::cat("initializer ", class_name, ": unknown distribution '",
+                        detail::excerpt(distribution, 60),
                         "'; expected uniform, truncated_normal or untruncated_normal"));
     }
 }

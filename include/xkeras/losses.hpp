@@ -19,6 +19,7 @@
 
 #include "activations.hpp"
 #include "config.hpp"
+#include "io/json_limits.hpp"
 #include "tensor.hpp"
 
 namespace xkeras::losses {
@@ -366,7 +367,7 @@ std::unique_ptr<Loss<T>> get(const std::string& name) {
     if (name == "mean_squared_error" || name == "mse" || name == "MSE" ||
         name == "MeanSquaredError")
         return std::make_unique<MeanSquaredError<T>>();
-    throw value_error(xkeras::detail::cat("unknown loss '", name,
+    throw value_error(xkeras::detail::cat("unknown loss '", xkeras::detail::excerpt(name, 60),
                                           "'; expected one of categorical_crossentropy, "
                                           "sparse_categorical_crossentropy, binary_crossentropy, "
                                           "mean_squared_error (mse)"));
@@ -378,14 +379,15 @@ std::unique_ptr<Loss<T>> from_json(const nlohmann::json& j) {
     if (j.is_string()) return get<T>(j.get<std::string>());
     if (!j.is_object() || !j.contains("class_name") || !j["class_name"].is_string())
         throw value_error("loss: expected a name or a {class_name, config} object, got " +
-                          j.dump());
+                          io::describe(j));
     const std::string cls = j["class_name"].get<std::string>();
     const nlohmann::json c = j.value("config", nlohmann::json::object());
     const bool logits = c.value("from_logits", false);
     const double ls = c.value("label_smoothing", 0.0);
     if (c.contains("reduction") && c["reduction"] != "sum_over_batch_size" &&
         c["reduction"] != "auto")
-        throw value_error("loss " + cls + ": reduction " + c["reduction"].dump() +
+        throw value_error("loss " + io::excerpt(cls, 60) + ": reduction " +
+                          io::describe(c["reduction"]) +
                           " is not supported by xkeras (only sum_over_batch_size)");
     if (cls == "CategoricalCrossentropy")
         return std::make_unique<CategoricalCrossentropy<T>>(logits, ls);

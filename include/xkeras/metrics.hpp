@@ -134,7 +134,7 @@ std::unique_ptr<Metric<T>> get(const std::string& name, const shape_t& y_true_sh
     if (name == "mae" || name == "mean_absolute_error")
         return std::make_unique<MeanError<T>>(name, false);
     throw value_error(xkeras::detail::cat(
-        "unknown metric '", name,
+        "unknown metric '", xkeras::detail::excerpt(name, 60),
         "'; expected accuracy (or acc), categorical_accuracy, sparse_categorical_accuracy, "
         "binary_accuracy, mse or mae"));
 }

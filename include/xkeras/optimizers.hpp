@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "io/json_limits.hpp"
 #include "optimizers/adagrad.hpp"
 #include "optimizers/adam.hpp"
 #include "optimizers/rmsprop.hpp"
@@ -27,7 +28,7 @@ std::unique_ptr<Optimizer<T>> get(const std::string& name) {
     if (n == "sgd") return std::make_unique<SGD<T>>();
     if (n == "rmsprop") return std::make_unique<RMSprop<T>>();
     if (n == "adagrad") return std::make_unique<Adagrad<T>>();
-    throw value_error(detail::cat("unknown optimizer '", name,
+    throw value_error(detail::cat("unknown optimizer '", detail::excerpt(name, 60),
                                   "'; expected one of adam, adamw, sgd, rmsprop, adagrad"));
 }
 
@@ -40,7 +41,7 @@ std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
     if (j.is_string()) return get<T>(j.get<std::string>());
     if (!j.is_object() || !j.contains("class_name") || !j["class_name"].is_string())
         throw value_error("optimizer: expected a name or a {class_name, config} object, got " +
-                          j.dump());
+                          io::describe(j));
     const std::string cls = j["class_name"].get<std::string>();
     const json c = j.contains("config") && j["config"].is_object() ? j["config"] : json::object();
     auto num = [&](const char* k, double d) {
@@ -52,18 +53,20 @@ std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
     for (const char* k : {"clipnorm", "global_clipnorm", "clipvalue", "ema_overwrite_frequency",
                           "loss_scale_factor", "gradient_accumulation_steps"})
         if (c.contains(k) && !c[k].is_null())
-            throw value_error(detail::cat("optimizer ", cls, ": option '", k, "' = ", c[k].dump(),
+            throw value_error(detail::cat("optimizer ", io::excerpt(cls, 60), ": option '", k,
+                                          "' = ", io::describe(c[k]),
                                           " is not supported by xkeras"));
     if (flag("use_ema", false))
-        throw value_error(
-            detail::cat("optimizer ", cls, ": option 'use_ema' is not supported by xkeras"));
+        throw value_error(detail::cat("optimizer ", io::excerpt(cls, 60),
+                                      ": option 'use_ema' is not supported by xkeras"));
     LearningRate lr = num("lr", 0.001);
     const double fallback = cls == "SGD" ? 0.01 : 0.001;
     if (c.contains("learning_rate") && c["learning_rate"].is_object()) {
         const json& s = c["learning_rate"];
         const json sc = s.value("config", json::object());
         if (s.value("class_name", std::string()) != "ExponentialDecay")
-            throw value_error(detail::cat("optimizer ", cls, ": learning-rate schedule ", s.dump(),
+            throw value_error(detail::cat("optimizer ", io::excerpt(cls, 60),
+                                          ": learning-rate schedule ", io::describe(s),
                                           " is not supported by xkeras (it has ExponentialDecay)"));
         lr = schedules::ExponentialDecay(sc.value("initial_learning_rate", 0.001),
                                          sc.value("decay_steps", 1.0), sc.value("decay_rate", 1.0),
@@ -94,7 +97,7 @@ std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
     if (cls == "Adagrad")
         return std::make_unique<Adagrad<T>>(
             AdagradOptions{lr, num("initial_accumulator_value", 0.1), num("epsilon", 1e-7), wd});
-    throw value_error(detail::cat("optimizer '", cls,
+    throw value_error(detail::cat("optimizer '", io::excerpt(cls, 60),
                                   "' is not supported by xkeras (it has SGD, Adam, AdamW, RMSprop, "
                                   "Adagrad)"));
 }

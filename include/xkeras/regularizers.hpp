@@ -31,8 +31,8 @@ struct Regularizer {
         else if (name == "l2" || name == "L2")
             l2 = 0.01;
         else
-            throw value_error(
-                detail::cat("unknown regularizer '", name, "'; expected 'l1' or 'l2'"));
+            throw value_error(detail::cat("unknown regularizer '", detail::excerpt(name, 60),
+                                          "'; expected 'l1' or 'l2'"));
     }
 
     /// Keras class name: L1, L2 or L1L2.

@@ -43,27 +43,8 @@ struct json_limits {
     std::size_t max_values = std::numeric_limits<std::size_t>::max();
 };
 
-/// `text` for an error message: printable ASCII kept, every other byte (control characters,
-/// anything non-ASCII, invalid UTF-8) written as \xNN, cut after `max_chars` characters of output
-/// with "... (N bytes)" naming the full length. Defaults to 80 characters.
-inline std::string excerpt(std::string_view text, std::size_t max_chars = 80) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (out.size() >= max_chars) {
-            out += "... (" + std::to_string(text.size()) + " bytes)";
-            break;
-        }
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x7f) {
-            out += char(c);
-        } else {
-            char hex[5];
-            std::snprintf(hex, sizeof hex, "\\x%02X", unsigned(c));
-            out += hex;
-        }
-    }
-    return out;
-}
+/// `text` for an error message (config.hpp): printable ASCII, cut after `max_chars` characters.
+using xkeras::detail::excerpt;
 
 namespace detail {
 

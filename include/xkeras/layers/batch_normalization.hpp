@@ -14,6 +14,7 @@
 
 #include "../backend/parallel.hpp"
 #include "../initializers.hpp"
+#include "../io/json_limits.hpp"
 #include "layer.hpp"
 
 namespace xkeras::layers {
@@ -82,8 +83,9 @@ class BatchNormalization : public Layer<T> {
             else if (a.is_array() && a.size() == 1 && a[0].is_number_integer())
                 o.axis = a[0].get<int>();
             else
-                throw value_error("BatchNormalization '" + r.name() + "': config key 'axis' = " +
-                                  a.dump() + " is not supported by xkeras (one axis, the last)");
+                throw value_error("BatchNormalization '" + r.name() +
+                                  "': config key 'axis' = " + io::describe(a) +
+                                  " is not supported by xkeras (one axis, the last)");
         }
         r.mark("axis");
         o.momentum = r.get("momentum", 0.99);

@@ -17,6 +17,7 @@
 
 #include "../config.hpp"
 #include "../initializers.hpp"
+#include "../io/json_limits.hpp"
 #include "../regularizers.hpp"
 #include "../tensor.hpp"
 
@@ -80,7 +81,7 @@ class reader {
     reader(const json& cfg, std::string class_name) : cfg_(cfg), cls_(std::move(class_name)) {
         if (!cfg_.is_object())
             throw value_error(
-                xkeras::detail::cat(cls_, ": expected a config object, got ", cfg_.dump()));
+                xkeras::detail::cat(cls_, ": expected a config object, got ", io::describe(cfg_)));
         if (cfg_.contains("name") && cfg_["name"].is_string())
             name_ = cfg_["name"].get<std::string>();
         // Keys every Keras layer has, handled by the model or without meaning here.
@@ -103,7 +104,7 @@ class reader {
         try {
             return cfg_[key].get<V>();
         } catch (const json::exception&) {
-            throw value_error(where(key) + " has an unexpected value " + cfg_[key].dump());
+            throw value_error(where(key) + " has an unexpected value " + io::describe(cfg_[key]));
         }
     }
 
@@ -111,8 +112,9 @@ class reader {
     int get_int(const char* key) {
         used_.insert(key);
         if (!has(key) || !cfg_[key].is_number_integer())
-            throw value_error(where(key) + " must be an integer, got " +
-                              (cfg_.contains(key) ? cfg_[key].dump() : std::string("nothing")));
+            throw value_error(
+                where(key) + " must be an integer, got " +
+                (cfg_.contains(key) ? io::describe(cfg_[key]) : std::string("nothing")));
         return to_int(cfg_[key], key);
     }
 
@@ -124,7 +126,8 @@ class reader {
         if (v.is_number_integer()) return {to_int(v, key), to_int(v, key)};
         if (v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer())
             return {to_int(v[0], key), to_int(v[1], key)};
-        throw value_error(where(key) + " must be an integer or a list of two, got " + v.dump());
+        throw value_error(where(key) + " must be an integer or a list of two, got " +
+                          io::describe(v));
     }
 
     /// The activation name (a string; null means linear).
@@ -132,7 +135,8 @@ class reader {
         used_.insert(key);
         if (!has(key)) return "linear";
         if (!cfg_[key].is_string())
-            throw value_error(where(key) + " must be an activation name, got " + cfg_[key].dump());
+            throw value_error(where(key) + " must be an activation name, got " +
+                              io::describe(cfg_[key]));
         return cfg_[key].get<std::string>();
     }
 
@@ -198,8 +202,9 @@ class reader {
     void expect(const char* key, const json& expected) {
         used_.insert(key);
         if (!has(key) || cfg_[key] == expected) return;
-        throw value_error(where(key) + " = " + cfg_[key].dump() + " is not supported by xkeras" +
-                          (expected.is_null() ? std::string() : " (only " + expected.dump() + ")"));
+        throw value_error(
+            where(key) + " = " + io::describe(cfg_[key]) + " is not supported by xkeras" +
+            (expected.is_null() ? std::string() : " (only " + io::describe(expected) + ")"));
     }
 
     /// Refuses any key not read.
@@ -207,7 +212,7 @@ class reader {
         for (const auto& [k, v] : cfg_.items())
             if (!used_.count(k) && !v.is_null())
                 throw value_error(where(k.c_str()) + " is an option xkeras does not know (value " +
-                                  v.dump() + ")");
+                                  io::describe(v) + ")");
     }
 
   private:
@@ -217,12 +222,13 @@ class reader {
                                                  : v.get<std::int64_t>() >= INT_MIN &&
                                                        v.get<std::int64_t>() <= INT_MAX;
         if (!fits)
-            throw value_error(where(key) + " = " + v.dump() + " is out of range (at most " +
+            throw value_error(where(key) + " = " + io::describe(v) + " is out of range (at most " +
                               std::to_string(INT_MAX) + ")");
         return v.get<int>();
     }
     std::string where(const char* key) const {
-        return cls_ + (name_.empty() ? "" : " '" + name_ + "'") + ": config key '" + key + "'";
+        return cls_ + (name_.empty() ? "" : " '" + io::excerpt(name_, 60) + "'") +
+               ": config key '" + io::excerpt(key, 60) + "'";
     }
     const json& cfg_;
     std::string cls_, name_;

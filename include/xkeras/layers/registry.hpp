@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../io/json_limits.hpp"
 #include "builtin.hpp"
 
 namespace xkeras::layers {
@@ -66,7 +67,7 @@ class registry {
         if (auto it = t.find(class_name); it != t.end()) return it->second;
         std::string known;
         for (const auto& [k, e] : t) known += (known.empty() ? "" : ", ") + k;
-        throw value_error(xkeras::detail::cat("layer class '", class_name,
+        throw value_error(xkeras::detail::cat("layer class '", io::excerpt(class_name, 60),
                                               "' is not supported by xkeras (it has: ", known,
                                               "); register your own with register_layer<L>(name)"));
     }

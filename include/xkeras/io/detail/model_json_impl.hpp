@@ -19,6 +19,7 @@
 // Included at the end of model.hpp (basic_sequential is complete here); include
 // <xkeras/io/model_json.hpp> or <xkeras/model.hpp> instead of this file.
 #include "../../layers/registry.hpp"
+#include "../json_limits.hpp"
 
 namespace xkeras {
 
@@ -72,12 +73,12 @@ inline json batch_shape(const shape_t& s) {
 /// A shape from a Keras batch shape ([null, 28, 28, 1]); `what` names it for errors.
 inline shape_t from_batch_shape(const json& j, const std::string& what) {
     if (!j.is_array() || j.size() < 2)
-        throw value_error(what + " must be a list [null, d1, ...], got " + j.dump());
+        throw value_error(what + " must be a list [null, d1, ...], got " + describe(j));
     shape_t s;
     for (std::size_t i = 1; i < j.size(); ++i) {
         if (!j[i].is_number_integer() || j[i].get<long>() <= 0)
             throw value_error(what + " must hold positive sizes after the batch axis, got " +
-                              j.dump());
+                              describe(j));
         s.push_back(j[i].get<std::size_t>());
     }
     return s;
@@ -153,10 +154,10 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
     using io::detail::json;
     if (!j.is_object() || !j.contains("class_name"))
         throw value_error("model JSON: expected an object with a 'class_name', got " +
-                          j.dump().substr(0, 200));
+                          io::describe(j));
     const std::string cls = j["class_name"].get<std::string>();
     if (cls != "Sequential")
-        throw value_error("model JSON: class_name '" + cls +
+        throw value_error("model JSON: class_name '" + io::excerpt(cls, 60) +
                           "' is not supported; xkeras reads Sequential models");
     const json& config = j.contains("config") ? j["config"] : json();
     if (config.is_array())
@@ -175,7 +176,7 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
         const std::string lcls = entry["class_name"].get<std::string>();
         const json& lcfg = entry.contains("config") ? entry["config"] : json::object();
         if (io::detail::is_keras1_layer(lcls))
-            throw value_error(where + ": '" + lcls +
+            throw value_error(where + ": '" + io::excerpt(lcls, 60) +
                               "' is a Keras 1 layer; xkeras reads the JSON of "
                               "Keras 2 (tf.keras) and Keras 3");
         if (lcls == "InputLayer") {
@@ -215,7 +216,7 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
                 else if (m.is_object() && m.contains("config") && m["config"].contains("name"))
                     metrics.push_back(m["config"]["name"].get<std::string>());
                 else if (!m.is_null())
-                    throw value_error("model JSON: compile_config metric " + m.dump() +
+                    throw value_error("model JSON: compile_config metric " + io::describe(m) +
                                       " is not supported");
             }
         if (!cc.contains("loss") || cc["loss"].is_null())
@@ -231,13 +232,7 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
 /// A model from the text of a Keras JSON (to_json of Keras 3, tf.keras 2.x, or xkeras).
 template <class T = float>
 basic_sequential<T> model_from_json(const std::string& text) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1E999
-        throw value_error(std::string("model JSON: not valid JSON: ") + e.what());
-    }
-    return model_from_json_object<T>(j);
+    return model_from_json_object<T>(io::parse_json(text, {}, "model JSON"));
 }
 
 }  // namespace xkeras
