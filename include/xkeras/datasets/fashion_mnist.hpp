@@ -31,10 +31,12 @@ inline dataset load_data(const std::filesystem::path& dir = default_dir()) {
             "' not found; install Debian's package dataset-fashion-mnist or set "
             "XKERAS_FASHION_MNIST_DIR"));
     };
+    // 60,000 images of 28 x 28 bytes; nothing larger is read
+    constexpr std::size_t max_bytes = 60000 * 28 * 28;
     return {datasets::detail::load_split(pick("train-images-idx3-ubyte"),
-                                         pick("train-labels-idx1-ubyte"), 10),
+                                         pick("train-labels-idx1-ubyte"), 10, max_bytes),
             datasets::detail::load_split(pick("t10k-images-idx3-ubyte"),
-                                         pick("t10k-labels-idx1-ubyte"), 10)};
+                                         pick("t10k-labels-idx1-ubyte"), 10, max_bytes)};
 }
 
 }  // namespace xkeras::datasets::fashion_mnist

@@ -3,7 +3,8 @@
 // IDX: 2 zero bytes, a type byte (0x08 = unsigned byte, the only type MNIST uses), a byte with
 // the number of dimensions, the dimensions as big-endian uint32, then the data row-major. The
 // reader checks the magic, the type, the dimensions and that the file holds exactly the data the
-// header announces; files ending in ".gz" are decompressed with zlib.
+// header announces; files ending in ".gz" are decompressed with zlib, only as far as the header
+// says the data goes.
 #pragma once
 
 #include <zlib.h>
@@ -11,53 +12,94 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "../config.hpp"
+#include "../io/read_file.hpp"
 #include "../tensor.hpp"
 
 namespace xkeras::datasets {
 
+/// The most data bytes read_idx accepts unless told otherwise: a bound on what a file's header
+/// (or a small gzip archive that expands without end) can make the reader allocate.
+inline constexpr std::size_t default_max_idx_bytes = std::size_t(1) << 30;
+
 namespace detail {
 
-inline std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-        throw io_error(xkeras::detail::cat("IDX file '", path.string(), "' does not exist"));
-    std::vector<unsigned char> bytes;
-    if (path.extension() == ".gz") {
-        gzFile f = gzopen(path.string().c_str(), "rb");
-        if (!f) throw io_error(xkeras::detail::cat("cannot open '", path.string(), "'"));
-        unsigned char buf[1 << 16];
-        int n = 0;
-        while ((n = gzread(f, buf, sizeof buf)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-        int err = 0;
-        const char* msg = gzerror(f, &err);
-        bool bad = n < 0 || (err != Z_OK && err != Z_STREAM_END);
-        std::string what = bad ? std::string(msg ? msg : "unknown error") : std::string();
-        gzclose(f);
-        if (bad)
-            throw io_error(
-                xkeras::detail::cat("'", path.string(), "' is not a valid gzip file: ", what));
-        return bytes;
+/// The data bytes an IDX header of `rank` dimensions at `dims` announces, saturating at SIZE_MAX.
+inline std::size_t announced_bytes(const unsigned char* dims, std::size_t rank) {
+    std::size_t count = 1;
+    for (std::size_t d = 0; d < rank; ++d, dims += 4) {
+        const std::size_t n = (std::size_t(dims[0]) << 24) | (std::size_t(dims[1]) << 16) |
+                              (std::size_t(dims[2]) << 8) | std::size_t(dims[3]);
+        if (__builtin_mul_overflow(count, n, &count)) return std::size_t(-1);
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error(xkeras::detail::cat("cannot open '", path.string(), "'"));
-    in.seekg(0, std::ios::end);
-    auto size = static_cast<std::size_t>(in.tellg());
-    in.seekg(0);
-    bytes.resize(size);
-    if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size)))
-        throw io_error(xkeras::detail::cat("cannot read '", path.string(), "'"));
-    return bytes;
+    return count;
 }
 
-}  // namespace detail
-
-namespace detail {
+/// The bytes of an IDX file (a regular file: io::regular_file), decompressed with zlib when its
+/// name ends in ".gz"; at most `max_bytes` of data. A gzip stream is decompressed only as far as
+/// its header says the data goes, and one byte more to tell trailing data: an archive that
+/// expands to more is stopped there.
+inline std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path,
+                                                  std::size_t max_bytes) {
+    io::regular_file file(path, "IDX file");
+    std::vector<unsigned char> bytes;
+    auto too_large = [&](const char* holds, std::size_t n) {
+        return io_error(xkeras::detail::cat("IDX file '", path.string(), "' ", holds, " ", n,
+                                            " bytes of data, more than the ", max_bytes,
+                                            " accepted (read_idx's max_bytes)"));
+    };
+    if (path.extension() != ".gz") {
+        // the largest header: 4 bytes and 255 dimensions of 4
+        if (file.size() > max_bytes + 4 + 4 * 255) throw too_large("holds", file.size());
+        bytes.resize(file.size());
+        io::read_into(file, bytes.data(), "IDX file");
+        return bytes;
+    }
+    const int fd = file.release();
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        ::close(fd);
+        throw io_error(xkeras::detail::cat("cannot open '", path.string(), "'"));
+    }
+    // reads up to `want` more bytes, growing the buffer with what comes (not with what was
+    // announced); false on an error
+    auto read = [&](std::size_t want) {
+        for (std::size_t left = want; left > 0;) {
+            const std::size_t at = bytes.size(), chunk = std::min<std::size_t>(left, 1 << 20);
+            bytes.resize(at + chunk);
+            const int n = gzread(f, bytes.data() + at, unsigned(chunk));
+            bytes.resize(at + std::size_t(std::max(n, 0)));
+            if (n <= 0) return n == 0;
+            left -= std::size_t(n);
+        }
+        return true;
+    };
+    bool ok = read(4) && bytes.size() == 4;
+    const std::size_t rank = ok ? bytes[3] : 0;
+    ok = ok && read(4 * rank) && bytes.size() == 4 + 4 * rank;
+    if (ok) {
+        const std::size_t data = announced_bytes(bytes.data() + 4, rank);
+        if (data > max_bytes) {
+            gzclose(f);
+            throw too_large("announces", data);
+        }
+        // one byte past the announced data tells trailing bytes
+        ok = read(data < std::size_t(-1) ? data + 1 : data);
+    }
+    int err = 0;
+    const char* msg = gzerror(f, &err);
+    const bool bad = !ok && err != Z_OK && err != Z_STREAM_END;
+    const std::string what = bad ? std::string(msg ? msg : "unknown error") : std::string();
+    gzclose(f);
+    if (bad)
+        throw io_error(
+            xkeras::detail::cat("'", path.string(), "' is not a valid gzip file: ", what));
+    return bytes;
+}
 
 /// Parses the bytes of an IDX file of unsigned bytes; `name` names the file in messages. The
 /// element count the header announces is multiplied with overflow checks, so that no header can
@@ -132,10 +174,12 @@ inline xt::xarray<std::uint8_t> parse_idx(std::span<const unsigned char> bytes,
 }  // namespace detail
 
 /// Reads an IDX file of unsigned bytes into a uint8 tensor of the shape its header gives.
-/// `expected_rank`, when non-zero, is checked too (3 for images, 1 for labels).
+/// `expected_rank`, when non-zero, is checked too (3 for images, 1 for labels); a file whose
+/// data takes more than `max_bytes` is refused before it is read (or decompressed) in full.
 inline xt::xarray<std::uint8_t> read_idx(const std::filesystem::path& path,
-                                         std::size_t expected_rank = 0) {
-    const auto bytes = detail::read_file_bytes(path);
+                                         std::size_t expected_rank = 0,
+                                         std::size_t max_bytes = default_max_idx_bytes) {
+    const auto bytes = detail::read_file_bytes(path, max_bytes);
     return detail::parse_idx(bytes, path.string(), expected_rank);
 }
 
@@ -154,10 +198,11 @@ struct dataset {
 
 namespace detail {
 
-/// Loads an images/labels pair and checks that they belong together.
+/// Loads an images/labels pair and checks that they belong together; `max_images` bounds the
+/// images file's data, the labels file's is at most a byte per image.
 inline split load_split(const std::filesystem::path& images, const std::filesystem::path& labels,
-                        std::size_t num_classes) {
-    split s{read_idx(images, 3), read_idx(labels, 1)};
+                        std::size_t num_classes, std::size_t max_images = default_max_idx_bytes) {
+    split s{read_idx(images, 3, max_images), read_idx(labels, 1, max_images)};
     if (s.images.shape()[0] != s.labels.shape()[0])
         throw io_error(xkeras::detail::cat("'", images.string(), "' holds ", s.images.shape()[0],
                                            " images but '", labels.string(), "' holds ",

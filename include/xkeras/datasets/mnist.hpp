@@ -76,8 +76,10 @@ inline dataset load_data(const std::filesystem::path& dir = default_dir(), bool 
                 "MNIST file '", path.string(), "' is damaged: expected SHA-256 ", f.sha256,
                 ", got ", got, ". Delete it and run scripts/fetch_mnist.sh again"));
     }
-    dataset d{datasets::detail::load_split(dir / files[0].name, dir / files[1].name, 10),
-              datasets::detail::load_split(dir / files[2].name, dir / files[3].name, 10)};
+    constexpr std::size_t max_bytes = 60000 * 28 * 28;  // nothing larger is read
+    dataset d{
+        datasets::detail::load_split(dir / files[0].name, dir / files[1].name, 10, max_bytes),
+        datasets::detail::load_split(dir / files[2].name, dir / files[3].name, 10, max_bytes)};
     return d;
 }
 
