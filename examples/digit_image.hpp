@@ -16,11 +16,11 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <xkeras/io/read_file.hpp>
 #include <xkeras/xkeras.hpp>
 
 namespace digit_image {
@@ -34,9 +34,35 @@ struct gray {
     }
 };
 
-/// The largest picture accepted, in pixels (a 48-megapixel phone photo fits): larger ones are
-/// refused before decoding, since an image's header can announce up to 2^24 x 2^24 pixels.
-inline constexpr std::size_t max_pixels = std::size_t(1) << 26;
+/// The largest picture accepted: 50 megapixels (a 48-megapixel phone photo fits). Larger ones
+/// are refused from their header, before decoding: a header can announce up to 2^24 x 2^24
+/// pixels in a few bytes, and the decoder would allocate and fill them from whatever follows.
+inline constexpr std::size_t max_pixels = 50'000'000;
+
+/// The largest image file read: 256 MiB, far more than a 50-megapixel photo takes.
+inline constexpr std::size_t max_file_bytes = std::size_t(256) << 20;
+
+/// stb_image's reason for refusing an image, in words where it is one of its common short codes
+/// ("outofdata"), else the code itself.
+inline std::string reason() {
+    const char* code = stbi_failure_reason();
+    if (!code) return "unknown error";
+    static const std::pair<const char*, const char*> words[] = {
+        {"outofdata", "the data ends before the picture does"},
+        {"unknown image type", "not a PNG, JPEG, BMP, GIF, PGM or PPM picture"},
+        {"no SOI", "not a JPEG picture (no start-of-image marker)"},
+        {"no SOF", "the JPEG picture has no frame header"},
+        {"bad png sig", "not a PNG picture (bad signature)"},
+        {"no IDAT", "the PNG picture has no image data"},
+        {"zlib corrupt", "the PNG picture's compressed data is damaged"},
+        {"bad zlib header", "the PNG picture's compressed data is damaged"},
+        {"too large", "its header announces too large a picture"},
+        {"outofmem", "out of memory"},
+    };
+    for (const auto& [c, w] : words)
+        if (std::string(code) == c) return std::string(w) + " (stb_image: " + code + ")";
+    return std::string("stb_image: ") + code;
+}
 
 /// Decodes an image held in memory as grey; `name` names it in messages. Throws
 /// xkeras::io_error with stb's reason, or for a picture larger than max_pixels.
@@ -48,8 +74,7 @@ inline gray load_from_memory(const std::string& bytes, const std::string& name) 
     const int len = int(bytes.size());
     int w = 0, h = 0, channels = 0;
     if (!stbi_info_from_memory(buf, len, &w, &h, &channels))
-        throw xkeras::io_error("cannot read image '" + name + "': " +
-                               (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
+        throw xkeras::io_error("cannot read image '" + name + "': " + reason());
     if (w < 1 || h < 1) throw xkeras::io_error("image '" + name + "' is empty");
     if (std::size_t(w) * std::size_t(h) > max_pixels)
         throw xkeras::io_error("image '" + name + "' is too large: " + std::to_string(w) + "x" +
@@ -67,21 +92,17 @@ inline gray load_from_memory(const std::string& bytes, const std::string& name) 
                                    std::to_string(bytes.size()) + ")");
     }
     unsigned char* data = stbi_load_from_memory(buf, len, &w, &h, &channels, 1);
-    if (!data)
-        throw xkeras::io_error("cannot read image '" + name + "': " +
-                               (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
+    if (!data) throw xkeras::io_error("cannot read image '" + name + "': " + reason());
     gray g{w, h, std::vector<float>(data, data + std::size_t(w) * std::size_t(h))};
     stbi_image_free(data);
     if (w < 1 || h < 1) throw xkeras::io_error("image '" + name + "' is empty");
     return g;
 }
 
-/// Reads an image file as grey (load_from_memory); throws xkeras::io_error with the reason.
+/// Reads an image file as grey (load_from_memory): a regular file of at most max_file_bytes
+/// (xkeras::io::regular_file); throws xkeras::io_error with the reason.
 inline gray load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw xkeras::io_error("cannot read image '" + path + "': cannot open the file");
-    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    return load_from_memory(bytes, path);
+    return load_from_memory(xkeras::io::read_regular_file(path, "image", max_file_bytes), path);
 }
 
 /// The paper's level at every pixel of `img`: the picture cut into blocks a quarter of its

@@ -128,12 +128,17 @@ TEST_CASE("Unreadable and empty pictures are refused with a reason", "[digit_ima
 TEST_CASE("Pictures announcing more pixels than they hold are refused before decoding",
           "[digit_image]") {
     // found by fuzz_image: a 32-byte PGM announcing 26 x 2222222 pixels, which stb_image 2.27
-    // decoded (the missing pixels left uninitialised) and to_mnist then worked on for seconds
+    // decoded (the missing pixels left uninitialised) and to_mnist then worked on for seconds;
+    // it is now over max_pixels, and a truncated PGM under it is refused all the same
     const std::string pgm("P5\n26\n2222222\n252\n4P5\n\xfe\x34\x35\xff\xff\xff\xff\x1f\x32\x32",
                           32);
     CHECK_THROWS_WITH(digit_image::load_from_memory(pgm, "short.pgm"),
-                      "cannot read image 'short.pgm': PNM file truncated (26x2222222 pixels need "
-                      "57777772 bytes, the file has 32)");
+                      "image 'short.pgm' is too large: 26x2222222 pixels, at most 50000000 are "
+                      "accepted");
+    const std::string short_pgm = "P5\n2000\n2000\n255\n" + std::string(10, '\x7f');
+    CHECK_THROWS_WITH(digit_image::load_from_memory(short_pgm, "short2.pgm"),
+                      "cannot read image 'short2.pgm': PNM file truncated (2000x2000 pixels need "
+                      "4000000 bytes, the file has 27)");
     // a PNG whose header announces 30000 x 30000 pixels (900 MB once decoded)
     std::ifstream in(
         std::string(XKERAS_TEST_DATA_DIR) + "/../fuzz/regressions/image/png_30000x30000",
@@ -141,8 +146,25 @@ TEST_CASE("Pictures announcing more pixels than they hold are refused before dec
     const std::string png{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     REQUIRE(png.size() == 74);
     CHECK_THROWS_WITH(digit_image::load_from_memory(png, "big.png"),
-                      "image 'big.png' is too large: 30000x30000 pixels, at most 67108864 are "
+                      "image 'big.png' is too large: 30000x30000 pixels, at most 50000000 are "
                       "accepted");
+    // a 908-byte JPEG announcing 8192 x 8192 pixels: decoded from garbage (795 MB, seconds)
+    // while 2^26 pixels were accepted
+    std::ifstream jin(
+        std::string(XKERAS_TEST_DATA_DIR) + "/../fuzz/regressions/image/jpeg_64M_pixels_908_bytes",
+        std::ios::binary);
+    const std::string jpeg{std::istreambuf_iterator<char>(jin), std::istreambuf_iterator<char>()};
+    REQUIRE(jpeg.size() == 908);
+    CHECK_THROWS_WITH(digit_image::load_from_memory(jpeg, "big.jpg"),
+                      Catch::StartsWith("image 'big.jpg' is too large: ") &&
+                          Catch::EndsWith("pixels, at most 50000000 are accepted"));
+    // a directory or a device is refused by name, not read
+    CHECK_THROWS_WITH(digit_image::load("/dev/zero"),
+                      "image '/dev/zero' is a character device, not a regular file");
+    // stb_image's short reasons come with words
+    CHECK_THROWS_WITH(
+        digit_image::load_from_memory(std::string("\xff\xd8\xff", 3), "cut.jpg"),
+        Catch::StartsWith("cannot read image 'cut.jpg': ") && Catch::Contains("stb_image: "));
     // the same picture, complete, still reads
     const std::string ok = "P5\n2 2\n255\n" + std::string("\x01\x02\x03\x04", 4);
     CHECK(digit_image::load_from_memory(ok, "ok.pgm").pixels == std::vector<float>{1, 2, 3, 4});
