@@ -98,6 +98,12 @@ class Optimizer {
     /// Per-parameter state, keyed by parameter name (for saving and inspection).
     const std::map<std::string, std::vector<tensor<T>>>& slots() const { return slots_; }
 
+    /// The number of state tensors kept per weight (Adam: m and v; plain SGD: none).
+    std::size_t slots_per_weight() const {
+        layers::Param<T> one;
+        one.value = tensor<T>({1});
+        return create_slots(one).size();
+    }
     /// The state a parameter starts with (what the first step creates).
     std::vector<tensor<T>> initial_slots(const layers::Param<T>& p) const {
         return create_slots(p);

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,17 +22,12 @@
 // <xkeras/io/model_file.hpp> or <xkeras/model.hpp> instead of this file.
 #include "../../detail/sha256.hpp"
 #include "../atomic_file.hpp"
+#include "model_file_reader.hpp"
 #include "model_json_impl.hpp"
 
 namespace xkeras {
 
 namespace io {
-
-static_assert(std::endian::native == std::endian::little,
-              "xkeras model files store little-endian numbers; this platform is big-endian");
-
-inline constexpr char model_file_magic[8] = {'X', 'K', 'E', 'R', 'A', 'S', 'M', 'F'};
-inline constexpr std::uint32_t model_file_version = 1;
 
 namespace detail {
 
@@ -103,123 +98,6 @@ std::string serialize(const basic_sequential<T>& m, const std::string& kind) {
     return out;
 }
 
-/// A checked, parsed model file.
-struct parsed_file {
-    json header;
-    std::string bytes;
-    std::size_t data_begin = 0, data_end = 0;
-    std::string path;
-
-    /// The tensor of table entry `e`, checked against `expected` shape.
-    template <class T>
-    tensor<T> tensor_at(const json& e, const shape_t& expected, const std::string& what) const {
-        shape_t shape;
-        std::size_t offset = 0;
-        try {
-            shape = e.at("shape").get<shape_t>();
-            offset = e.at("offset").get<std::size_t>();
-        } catch (const json::exception&) {
-            throw io_error(xkeras::detail::cat("'", path, "': the entry of ", what,
-                                               " is malformed: ", e.dump()));
-        }
-        if (shape != expected)
-            throw io_error(xkeras::detail::cat("'", path, "': ", what, " has shape ",
-                                               shape_str(shape), " in the file, the model expects ",
-                                               shape_str(expected)));
-        const std::size_t n = shape_size(shape) * sizeof(T);
-        if (offset > data_end - data_begin || n > data_end - data_begin - offset)
-            throw io_error(xkeras::detail::cat("'", path, "': ", what, " lies outside the data (",
-                                               n, " bytes at offset ", offset, " of ",
-                                               data_end - data_begin, ")"));
-        tensor<T> t(shape);
-        std::memcpy(t.data(), bytes.data() + data_begin + offset, n);
-        return t;
-    }
-};
-
-/// Checks and parses the bytes of a model file; `name` names it in messages (its path).
-inline parsed_file parse_model_bytes(std::string bytes, std::string name) {
-    parsed_file f;
-    f.path = std::move(name);
-    f.bytes = std::move(bytes);
-    const std::string& b = f.bytes;
-    constexpr std::size_t fixed = 8 + 4 + 8, tail = 32;
-    if (b.size() >= 4 && b.compare(0, 2, "PK") == 0)
-        throw io_error(xkeras::detail::cat("'", f.path,
-                                           "' is a zip archive (a Keras .keras file?), not an "
-                                           "xkeras model file; load its config.json with "
-                                           "model_from_json"));
-    if (b.size() >= 4 && b.compare(1, 3, "HDF") == 0)
-        throw io_error(xkeras::detail::cat("'", f.path,
-                                           "' is an HDF5 file (a Keras .h5 file?), not an xkeras "
-                                           "model file"));
-    if (b.size() < fixed + tail)
-        throw io_error(
-            xkeras::detail::cat("'", f.path, "' is truncated or not a model file: ", b.size(),
-                                " bytes, an xkeras model file has at least ", fixed + tail));
-    if (b.compare(0, 8, std::string(model_file_magic, 8)) != 0)
-        throw io_error(xkeras::detail::cat("'", f.path,
-                                           "' is not an xkeras model file (its first 8 bytes are "
-                                           "not \"XKERASMF\")"));
-    std::uint32_t version = 0;
-    std::uint64_t head = 0;
-    std::memcpy(&version, b.data() + 8, 4);
-    std::memcpy(&head, b.data() + 12, 8);
-    if (version == 0 || version > model_file_version)
-        throw io_error(xkeras::detail::cat("'", f.path, "' has format version ", version,
-                                           "; this xkeras (", xkeras::version,
-                                           ") reads versions 1 to ", model_file_version));
-    if (head > b.size() - fixed - tail)
-        throw io_error(xkeras::detail::cat("'", f.path, "' is truncated: its header announces ",
-                                           head, " bytes, the file holds ", b.size() - fixed - tail,
-                                           " after the fixed part"));
-    xkeras::detail::sha256 h;
-    h.update(b.data(), b.size() - tail);
-    const std::string hex = h.hex_digest();
-    std::string stored_hex;
-    static const char* digits = "0123456789abcdef";
-    for (std::size_t i = b.size() - tail; i < b.size(); ++i) {
-        stored_hex += digits[(static_cast<unsigned char>(b[i]) >> 4) & 0xf];
-        stored_hex += digits[static_cast<unsigned char>(b[i]) & 0xf];
-    }
-    if (hex != stored_hex)
-        throw io_error(xkeras::detail::cat("'", f.path,
-                                           "' is damaged or truncated: the SHA-256 check failed "
-                                           "(stored ",
-                                           stored_hex.substr(0, 16), "..., computed ",
-                                           hex.substr(0, 16), "...)"));
-    try {
-        f.header = json::parse(b.begin() + std::ptrdiff_t(fixed),
-                               b.begin() + std::ptrdiff_t(fixed + head));
-    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1E999
-        throw io_error(
-            xkeras::detail::cat("'", f.path, "': the header is not valid JSON: ", e.what()));
-    }
-    if (!f.header.is_object())
-        throw io_error(xkeras::detail::cat("'", f.path, "': the header is not a JSON object but ",
-                                           f.header.type_name()));
-    f.data_begin = fixed + head;
-    f.data_end = b.size() - tail;
-    return f;
-}
-
-/// Reads and parses a model file (parse_model_bytes).
-inline parsed_file read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error(xkeras::detail::cat("cannot open model file '", path.string(), "'"));
-    std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    return parse_model_bytes(std::move(bytes), path.string());
-}
-
-template <class T>
-void check_dtype(const parsed_file& f) {
-    const std::string want = sizeof(T) == 8 ? "float64" : "float32";
-    const std::string got = f.header.value("dtype", std::string("?"));
-    if (got != want)
-        throw io_error(
-            xkeras::detail::cat("'", f.path, "' holds ", got, " weights; this model is ", want));
-}
-
 /// Sets every weight of `m` from the file's table, by key; all must be there, with their shapes.
 template <class T>
 void load_weights_into(basic_sequential<T>& m, const parsed_file& f) try {
@@ -228,9 +106,12 @@ void load_weights_into(basic_sequential<T>& m, const parsed_file& f) try {
     if (!f.header.contains("weights") || !f.header["weights"].is_array())
         throw io_error(xkeras::detail::cat("'", f.path, "' has no weights table"));
     for (const auto& e : f.header["weights"]) {
-        if (!e.contains("key") || !e["key"].is_string())
+        if (!e.is_object() || !e.contains("key") || !e["key"].is_string())
             throw io_error(xkeras::detail::cat("'", f.path, "': a weights entry has no key"));
-        table[e["key"].get<std::string>()] = &e;
+        if (!table.emplace(e["key"].get<std::string>(), &e).second)
+            throw io_error(xkeras::detail::cat("'", f.path, "': weight '",
+                                               excerpt(e["key"].get<std::string>()),
+                                               "' is in the weights table twice"));
     }
     auto keys = weight_keys(m);
     std::vector<tensor<T>> values;
@@ -239,6 +120,7 @@ void load_weights_into(basic_sequential<T>& m, const parsed_file& f) try {
         if (it == table.end()) {
             std::string have;
             for (const auto& [k, e] : table) have += (have.empty() ? "" : ", ") + k;
+            have = excerpt(have, 400);
             throw io_error(xkeras::detail::cat(
                 "'", f.path, "' has no weight '", key, "' for layer '",
                 p->name.substr(0, p->name.rfind('/')), "' of shape ", shape_str(shape_of(p->value)),
@@ -250,8 +132,9 @@ void load_weights_into(basic_sequential<T>& m, const parsed_file& f) try {
         table.erase(it);
     }
     if (!table.empty())
-        throw io_error(xkeras::detail::cat("'", f.path, "' has weights this model does not: ",
-                                           table.begin()->first, table.size() > 1 ? ", ..." : ""));
+        throw io_error(xkeras::detail::cat(
+            "'", f.path, "' has weights this model does not: ", excerpt(table.begin()->first),
+            table.size() > 1 ? ", ..." : ""));
     // everything checked: now change the model
     for (std::size_t i = 0; i < keys.size(); ++i) {
         keys[i].second->value = std::move(values[i]);
@@ -288,6 +171,90 @@ void basic_sequential<T>::load_weights(const std::filesystem::path& path) {
 
 namespace io::detail {
 
+/// The shuffling seed and each layer's own state (Layer::training_state) of a model file.
+template <class T>
+void restore_training_state(basic_sequential<T>& m, const parsed_file& f) {
+    if (!f.header.contains("training_state")) return;
+    const json& state = f.header["training_state"];
+    if (!state.is_object())
+        throw io_error(xkeras::detail::cat("'", f.path, "': training_state must be an object, got ",
+                                           describe(state, 40)));
+    if (state.contains("shuffle_seed"))
+        m.set_shuffle_seed(f.count(state["shuffle_seed"], std::uint64_t(-1), "the shuffle seed"));
+    // files written before the key was generic kept Dropout's under "dropout", in the same form
+    const char* key = state.contains("layers") ? "layers" : "dropout";
+    if (!state.contains(key)) return;
+    if (!state[key].is_object())
+        throw io_error(xkeras::detail::cat("'", f.path, "': training_state.", key,
+                                           " must be an object, got ", describe(state[key], 40)));
+    try {
+        for (const auto& [name, s] : state[key].items()) m.get_layer(name).set_training_state(s);
+    } catch (const error& e) {
+        throw io_error(xkeras::detail::cat("'", f.path, "': training_state: ", e.what()));
+    }
+}
+
+/// The optimizer's step count and per-weight slots of a model file. Every entry is counted and
+/// checked before a tensor is made for any: a file cannot make the loader allocate more slots
+/// than the optimizer keeps.
+template <class T>
+void restore_optimizer_state(basic_sequential<T>& m, const parsed_file& f, const json& os) {
+    if (!os.is_object())
+        throw io_error(xkeras::detail::cat(
+            "'", f.path, "': optimizer_state must be an object, got ", describe(os, 40)));
+    auto& opt = m.optimizer();
+    // the step count, within doubles' exact integers (the bias corrections use it as a double)
+    const std::int64_t iterations =
+        os.contains("iterations") ? std::int64_t(f.count(os["iterations"], std::uint64_t(1) << 53,
+                                                         "optimizer iterations"))
+                                  : 0;
+    std::map<std::string, layers::Param<T>*> by_key;
+    for (const auto& [key, p] : weight_keys(m)) by_key[key] = p;
+    const json none = json::array();
+    const json& entries = os.contains("slots") ? os["slots"] : none;
+    if (!entries.is_array())
+        throw io_error(xkeras::detail::cat("'", f.path, "': optimizer_state.slots must be a list"));
+    // the entries of each weight, by slot index
+    const std::size_t keeps = opt.slots_per_weight();
+    std::map<std::string, std::vector<const json*>> by_weight;
+    for (const auto& e : entries) {
+        const json* k = e.is_object() && e.contains("key") ? &e["key"] : nullptr;
+        if (!k || !k->is_string() || !by_key.count(k->get<std::string>()))
+            throw io_error(xkeras::detail::cat("'", f.path,
+                                               "': optimizer state for unknown weight ",
+                                               k ? describe(*k, 60) : "(no key)"));
+        const std::string key = k->get<std::string>();
+        if (keeps == 0)
+            throw io_error(xkeras::detail::cat("'", f.path, "': optimizer state for '", key,
+                                               "', but ", opt.class_name(), " keeps none"));
+        auto& slots = by_weight[key];
+        slots.resize(keeps, nullptr);
+        const std::size_t i =
+            e.contains("index") ? f.count(e["index"], keeps - 1, "the slot index of '" + key + "'")
+                                : 0;
+        if (slots[i] != nullptr)
+            throw io_error(xkeras::detail::cat("'", f.path, "': optimizer state tensor ", i,
+                                               " of '", key, "' is given twice"));
+        slots[i] = &e;
+    }
+    std::vector<std::pair<layers::Param<T>*, std::vector<tensor<T>>>> state;
+    for (const auto& [key, entries_of] : by_weight) {
+        auto* p = by_key[key];
+        std::vector<tensor<T>> s;
+        for (std::size_t i = 0; i < entries_of.size(); ++i) {
+            if (!entries_of[i])
+                throw io_error(xkeras::detail::cat("'", f.path, "': optimizer state tensor ", i,
+                                                   " of '", key, "' is missing (", opt.class_name(),
+                                                   " keeps ", entries_of.size(), " per weight)"));
+            s.push_back(f.tensor_at<T>(*entries_of[i], shape_of(p->value),
+                                       "optimizer state of '" + key + "'"));
+        }
+        state.emplace_back(p, std::move(s));
+    }
+    for (auto& [p, s] : state) opt.set_slots(p->name, std::move(s));
+    opt.set_iterations(iterations);
+}
+
 /// The model of a parsed model file (load_model).
 template <class T>
 basic_sequential<T> load_model_from(const parsed_file& f) try {
@@ -310,43 +277,9 @@ basic_sequential<T> load_model_from(const parsed_file& f) try {
     if (!m.built())
         throw io_error(xkeras::detail::cat("'", f.path, "': the saved model has no input shape"));
     io::detail::load_weights_into(m, f);
-    const json state = f.header.value("training_state", json::object());
-    if (state.contains("shuffle_seed"))
-        m.set_shuffle_seed(state["shuffle_seed"].get<std::uint64_t>());
-    // each layer's own state (Layer::training_state); files written before that key was
-    // generic kept Dropout's under "dropout", in the same form
-    const char* key = state.contains("layers") ? "layers" : "dropout";
-    if (state.contains(key)) try {
-            for (const auto& [name, s] : state[key].items())
-                m.get_layer(name).set_training_state(s);
-        } catch (const error& e) {
-            throw io_error(xkeras::detail::cat("'", f.path, "': training_state: ", e.what()));
-        }
-    if (m.compiled() && f.header.contains("optimizer_state")) {
-        const json& os = f.header["optimizer_state"];
-        auto& opt = m.optimizer();
-        std::map<std::string, layers::Param<T>*> by_key;
-        for (const auto& [key, p] : io::detail::weight_keys(m)) by_key[key] = p;
-        std::map<std::string, std::vector<tensor<T>>> slots;
-        for (const auto& e : os.value("slots", json::array())) {
-            const std::string key = e.value("key", std::string());
-            auto it = by_key.find(key);
-            if (it == by_key.end())
-                throw io_error(xkeras::detail::cat(
-                    "'", f.path, "': optimizer state for unknown weight '", key, "'"));
-            slots[key].push_back(
-                f.tensor_at<T>(e, shape_of(it->second->value), "optimizer state of '" + key + "'"));
-        }
-        for (auto& [key, s] : slots) {
-            auto* p = by_key[key];
-            if (s.size() != opt.initial_slots(*p).size())
-                throw io_error(xkeras::detail::cat(
-                    "'", f.path, "': ", s.size(), " optimizer state tensors for '", key, "', ",
-                    opt.class_name(), " keeps ", opt.initial_slots(*p).size()));
-            opt.set_slots(p->name, std::move(s));
-        }
-        opt.set_iterations(os.value("iterations", std::int64_t(0)));
-    }
+    restore_training_state(m, f);
+    if (m.compiled() && f.header.contains("optimizer_state"))
+        restore_optimizer_state(m, f, f.header["optimizer_state"]);
     return m;
 } catch (const json::exception& e) {
     throw io_error(
