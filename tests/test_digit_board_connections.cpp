@@ -192,15 +192,18 @@ TEST_CASE("Honest clients are served promptly while slow clients hold their conn
                         }
                     }
                     if (answer.empty()) continue;  // the test ended, or closed without answer
+                    const double held = seconds_since(start);
                     const int status = testing::status_of(answer);
-                    std::lock_guard<std::mutex> lock(mutex);
-                    if (status == 408) {
-                        ++answers_408;
-                        longest_held = std::max(longest_held, seconds_since(start));
-                    } else if (status == 429) {
-                        ++answers_429;
-                    } else {
-                        ++answers_other;
+                    {
+                        std::lock_guard<std::mutex> lock(mutex);
+                        if (status == 408) {
+                            ++answers_408;
+                            longest_held = std::max(longest_held, held);
+                        } else if (status == 429) {
+                            ++answers_429;
+                        } else {
+                            ++answers_other;
+                        }
                     }
                     if (status == 429) std::this_thread::sleep_for(250ms);
                 }
@@ -234,7 +237,7 @@ TEST_CASE("Honest clients are served promptly while slow clients hold their conn
     }
     const std::size_t rss_after = status_kib("VmRSS");
     std::sort(latencies.begin(), latencies.end());
-    REQUIRE(latencies.size() >= 100);
+    REQUIRE(!latencies.empty());
     const auto at = [&](double q) {
         return latencies[std::size_t(q * double(latencies.size() - 1))];
     };
@@ -244,6 +247,9 @@ TEST_CASE("Honest clients are served promptly while slow clients hold their conn
                           << longest_held << " s), " << answers_429 << " x 429, " << answers_other
                           << " other; RSS " << rss_before / 1024 << " -> " << rss_after / 1024
                           << " MiB");
+    WARN(latencies.size() << " honest requests: p50 " << at(0.5) * 1000 << " ms, p99 "
+                          << at(0.99) * 1000 << " ms, max " << latencies.back() * 1000 << " ms");
+    CHECK(latencies.size() >= 100);
     CHECK(honest_failures == 0);
     // the goal is 1 s at p99; 2 s leaves room for a busy CI machine: what is checked is that
     // honest clients are not starved, not the speed
