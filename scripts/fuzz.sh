@@ -30,13 +30,14 @@ for t in "${targets[@]}"; do
   corpus="$work/corpus-$t"
   mkdir -p "$corpus" "$work/crashes-$t"
   cp "$root/tests/fuzz/corpus/$t/"* "$corpus/"
-  # -timeout catches unbounded work. The image target's bound is digit_image::max_pixels: a
-  # 908-byte JPEG announcing 64 Mpixel takes 3 s to decode and prepare at -O1 and 14 s under the
-  # sanitizers (regressions/image/jpeg_64M_pixels_908_bytes), so it gets 30 s, the others 10 s.
+  # -timeout catches unbounded work. The image target's bound is digit_image::max_pixels (50
+  # Mpixel): a picture that size takes seconds to decode under the sanitizers, so it gets 30 s,
+  # the others 10 s. -max_len lets inputs grow to 256 KiB: JSON nested 100,000 levels deep or a
+  # table of thousands of entries fits, where libFuzzer's default (4 KB) never reaches them.
   timeout=10
   [[ "$t" == image ]] && timeout=30
   args=(-max_total_time="$secs" -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1
-        -artifact_prefix="$work/crashes-$t/")
+        -max_len=262144 -artifact_prefix="$work/crashes-$t/")
   [[ -f "$root/tests/fuzz/$t.dict" ]] && args+=(-dict="$root/tests/fuzz/$t.dict")
   inputs=("$corpus")
   [[ -d "$root/tests/fuzz/regressions/$t" ]] && inputs+=("$root/tests/fuzz/regressions/$t")
