@@ -29,19 +29,20 @@ class regular_file {
     regular_file(const std::filesystem::path& path, const char* what) : path_(path.string()) {
         fd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd_ < 0)
-            throw io_error(
-                xkeras::detail::cat("cannot open ", what, " '", path_,
-                            "': ", errno == ENOENT ? "it does not exist" : std::strerror(errno)));
+            throw io_error(xkeras::detail::cat(
+                "cannot open ", what, " '", path_,
+                "': ", errno == ENOENT ? "it does not exist" : std::strerror(errno)));
         struct stat st {};
         if (::fstat(fd_, &st) != 0) {
             const int e = errno;
             ::close(fd_);
-            throw io_error(xkeras::detail::cat("cannot read ", what, " '", path_, "': ", std::strerror(e)));
+            throw io_error(
+                xkeras::detail::cat("cannot read ", what, " '", path_, "': ", std::strerror(e)));
         }
         if (!S_ISREG(st.st_mode)) {
             ::close(fd_);
-            throw io_error(
-                xkeras::detail::cat(what, " '", path_, "' is ", kind(st.st_mode), ", not a regular file"));
+            throw io_error(xkeras::detail::cat(what, " '", path_, "' is ", kind(st.st_mode),
+                                               ", not a regular file"));
         }
         size_ = std::size_t(st.st_size);
     }
@@ -84,11 +85,11 @@ inline void read_into(const regular_file& f, void* out, const char* what) {
         const ssize_t n = ::read(f.fd(), bytes + got, f.size() - got);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0)
-            throw io_error(
-                xkeras::detail::cat("cannot read ", what, " '", f.path(), "': ", std::strerror(errno)));
+            throw io_error(xkeras::detail::cat("cannot read ", what, " '", f.path(),
+                                               "': ", std::strerror(errno)));
         if (n == 0)
-            throw io_error(xkeras::detail::cat(what, " '", f.path(), "' shrank while it was read: ", got,
-                                       " of ", f.size(), " bytes"));
+            throw io_error(xkeras::detail::cat(what, " '", f.path(), "' shrank while it was read: ",
+                                               got, " of ", f.size(), " bytes"));
         got += std::size_t(n);
     }
 }
@@ -100,7 +101,7 @@ inline std::string read_regular_file(const std::filesystem::path& path, const ch
     regular_file f(path, what);
     if (f.size() > max_bytes)
         throw io_error(xkeras::detail::cat(what, " '", f.path(), "' holds ", f.size(),
-                                   " bytes, more than the ", max_bytes, " accepted"));
+                                           " bytes, more than the ", max_bytes, " accepted"));
     std::string bytes(f.size(), '\0');
     read_into(f, bytes.data(), what);
     return bytes;
