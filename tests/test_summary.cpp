@@ -74,6 +74,35 @@ TEST_CASE("summary shows unbuilt layers and, after training, the optimizer's var
         text, Catch::Contains(" Total params: 29 (") && Catch::Contains(" Optimizer params: 20 ("));
 }
 
+TEST_CASE("summary wraps a cell too long for its column, as Keras's table does", "[summary]") {
+    Sequential model;
+    model.add(Conv2D(32, {3, 3}, {.input_shape = {28, 28, 1}}));
+    model.add(BatchNormalization({.name = "batch_normalization_12"}));
+    const std::string text = model.summary_string(76);
+    CHECK_THAT(text, Catch::Contains("│ batch_normalization_12          │ (None, 26, 26, 32)     │"
+                                     "           128 │\n"
+                                     "│ (BatchNormalization)            │                        │"
+                                     "               │\n"));
+    // every line of the table is as wide as the rule above it
+    std::istringstream lines(text);
+    std::string line;
+    std::getline(lines, line);  // Model: "..."
+    std::size_t rows = 0;
+    while (std::getline(lines, line) && line.rfind(" Total", 0) != 0) {
+        CHECK(xkeras::detail::display_width(line) == 76);
+        ++rows;
+    }
+    CHECK(rows == 8);  // 3 rules, the header, one row of one line and one of two, a separator
+
+    using utils::wrap_cell;
+    CHECK(wrap_cell("dense (Dense)", 20) == std::vector<std::string>{"dense (Dense)"});
+    CHECK(wrap_cell("a_very_long_layer_name_without_spaces_at_all (Dense)", 20) ==
+          std::vector<std::string>{"a_very_long_layer_na", "me_without_spaces_at", "_all (Dense)"});
+    CHECK(wrap_cell("\xc3\xa9\xc3\xa9\xc3\xa9", 2) ==
+          std::vector<std::string>{"\xc3\xa9\xc3\xa9", "\xc3\xa9"});
+    CHECK(wrap_cell("", 5) == std::vector<std::string>{""});
+}
+
 TEST_CASE("Readable sizes and thousands separators match Keras", "[summary]") {
     CHECK(xkeras::detail::readable_memory_size(34826 * 4.0) == "136.04 KB");
     CHECK(xkeras::detail::readable_memory_size(0) == "0.00 B");

@@ -6,7 +6,11 @@
 //   ...
 //    Total params: 535,818 (2.04 MB)
 //
-// The columns take 45%, 35% and 20% of the inner width, rounded up, as Keras's (rich) table.
+// The columns take 45%, 35% and 20% of the inner width, rounded up, as Keras's (rich) table, and
+// a cell too long for its column wraps onto more lines as rich wraps it:
+//
+//   │ batch_normalization_12          │ (None, 26, 26, 32)     │           128 │
+//   │ (BatchNormalization)            │                        │               │
 #pragma once
 
 #include <sys/ioctl.h>
@@ -18,6 +22,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "../detail/format.hpp"
 #include "../tensor.hpp"
@@ -30,6 +35,47 @@ inline int default_summary_width() {
     if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         return std::min(88, int(ws.ws_col) - 4);
     return 76;
+}
+
+/// `text` in lines of at most `width` columns, as rich wraps a table cell: greedily at spaces,
+/// and a word longer than the width folded into pieces of the width (never inside a UTF-8
+/// character). One line at least.
+inline std::vector<std::string> wrap_cell(const std::string& text, std::size_t width) {
+    width = std::max<std::size_t>(width, 1);
+    std::vector<std::string> lines;
+    std::string line;
+    std::size_t line_width = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (text[i] == ' ') {
+            ++i;
+            continue;
+        }
+        const std::size_t end = std::min(text.find(' ', i), text.size());
+        const std::string word = text.substr(i, end - i);
+        const std::size_t w = detail::display_width(word);
+        i = end;
+        if (line_width > 0 && line_width + 1 + w <= width) {
+            line += ' ' + word;
+            line_width += 1 + w;
+            continue;
+        }
+        if (line_width > 0) lines.push_back(std::move(line));
+        line.clear();
+        line_width = 0;
+        for (std::size_t b = 0; b < word.size(); ++b) {  // fold: the last piece stays open
+            const bool starts_char = (static_cast<unsigned char>(word[b]) & 0xC0) != 0x80;
+            if (starts_char && line_width == width) {
+                lines.push_back(std::move(line));
+                line.clear();
+                line_width = 0;
+            }
+            line += word[b];
+            line_width += starts_char;
+        }
+    }
+    lines.push_back(std::move(line));
+    return lines;
 }
 
 /// The summary table of `model` (a basic_sequential) as text; `line_length` <= 0 takes
@@ -70,8 +116,16 @@ std::string summary_string(const Model& model, int line_length = -1) {
         const std::string count = l.built() ? detail::thousands(l.count_params()) : "0 (unbuilt)";
         for (const auto* p : l.params())
             (l.trainable && p->trainable ? trainable : non_trainable) += p->value.size();
-        os << "│" << cell(l.name() + " (" + l.class_name() + ")", w1, false) << "│"
-           << cell(shape, w2, false) << "│" << cell(count, w3, true) << "│\n";
+        const auto name = wrap_cell(l.name() + " (" + l.class_name() + ")", std::size_t(w1 - 2));
+        const auto shapes = wrap_cell(shape, std::size_t(w2 - 2));
+        const auto counts = wrap_cell(count, std::size_t(w3 - 2));
+        const std::size_t rows = std::max({name.size(), shapes.size(), counts.size()});
+        auto at = [](const std::vector<std::string>& v, std::size_t k) {
+            return k < v.size() ? v[k] : std::string();
+        };
+        for (std::size_t k = 0; k < rows; ++k)
+            os << "│" << cell(at(name, k), w1, false) << "│" << cell(at(shapes, k), w2, false)
+               << "│" << cell(at(counts, k), w3, true) << "│\n";
         if (i + 1 < layers.size()) os << rule("├", "─", "┼", "┤");
     }
     os << rule("└", "─", "┴", "┘");
