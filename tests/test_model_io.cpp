@@ -171,10 +171,40 @@ TEST_CASE("model_from_json reads tf.keras 2.x JSON", "[io][json]") {
     CHECK(m2.count_params() == 784 * 512 + 512 + 5130);
 }
 
+TEST_CASE("Keras 2.0-2.2's Sequential config (a bare list of layers) is read", "[io][json]") {
+    // tests/data/keras216_model_config.json: the model_config attribute of a real file written
+    // by Keras 2.1.6 (../shared/keras_files/h5_09_keras216_cnn, read with h5py). Its
+    // convolutions are channels_first, which xkeras refuses by name, not as "Keras 1".
+    std::ifstream in(fs::path(XKERAS_TEST_DATA_DIR) / "keras216_model_config.json");
+    REQUIRE(in);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THROWS_WITH(model_from_json<float>(text),
+                      "model JSON: layer 0: Conv2D 'conv2d_3': config key 'data_format' = "
+                      "\"channels_first\" is not supported by xkeras (only \"channels_last\")");
+    // the same model channels_last: every layer of the list, its names and Keras's 59,933
+    // parameters
+    auto replace_all = [&](const std::string& from, const std::string& to) {
+        for (std::size_t at; (at = text.find(from)) != std::string::npos;)
+            text.replace(at, from.size(), to);
+    };
+    replace_all("channels_first", "channels_last");
+    replace_all("[null, 1, 28, 28]", "[null, 28, 28, 1]");
+    auto model = model_from_json<float>(text);
+    REQUIRE(model.layers().size() == 9);
+    CHECK(model.layers()[0]->name() == "conv2d_3");
+    CHECK(model.layers()[8]->name() == "dense_5");
+    CHECK(model.input_shape() == shape_t{28, 28, 1});
+    CHECK(model.count_params() == 59933);
+}
+
 TEST_CASE("model_from_json refuses what it cannot honour, by name", "[io][json][errors]") {
     CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": [
         {"class_name": "Dense", "config": {"output_dim": 10}}]})"),
-                      Catch::Contains("Keras 1 schema"));
+                      "model JSON: layer 0 (Dense) has Keras 1 options (output_dim, init, "
+                      "border_mode, ...); xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3");
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": [
+        {"class_name": "Dense", "config": {"units": 10}}], "keras_version": "1.2.2"})"),
+                      Catch::Contains("Keras 1 schema (keras_version 1.2.2)"));
     CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
         {"class_name": "Convolution2D", "config": {}}]}})"),
                       Catch::Contains("Keras 1 layer") && Catch::Contains("Convolution2D"));
@@ -491,9 +521,61 @@ TEST_CASE("Losses with options survive the JSON round trip", "[io][json]") {
         losses::BinaryCrossentropy<float> b(logits, 0.1);
         CHECK(losses::from_json<float>(b.to_json())->to_json() == b.to_json());
     }
-    CHECK(losses::CategoricalCrossentropy<float>().to_json() == "categorical_crossentropy");
     CHECK_THROWS_AS(losses::from_json<float>(json::parse(R"({"class_name": "Huber"})")),
                     value_error);
+}
+
+TEST_CASE("A loss is written back in the form it was given, as Keras keeps it", "[io][json]") {
+    // a name stays that name, a loss object is Keras 3's serialized object
+    Sequential by_name;
+    by_name.add(layers::Dense(1, {.input_shape = {2}}));
+    by_name.compile("sgd", "mse");
+    CHECK(json::parse(by_name.to_json())["compile_config"]["loss"] == "mse");
+    Sequential by_object;
+    by_object.add(layers::Dense(1, {.activation = "sigmoid", .input_shape = {2}}));
+    by_object.compile("sgd", losses::BinaryCrossentropy<float>());
+    const json object = json::parse(by_object.to_json())["compile_config"]["loss"];
+    CHECK(object["class_name"] == "BinaryCrossentropy");
+    CHECK(object["module"] == "keras.losses");
+    CHECK(object["config"]["from_logits"] == false);
+    CHECK(object["config"]["name"] == "binary_crossentropy");
+
+    // a loss object read from a file is written back as read (issue 25: it came back a string)
+    const json read = json::parse(R"({"module": "keras.losses", "class_name": "BinaryCrossentropy",
+        "config": {"name": "binary_crossentropy", "reduction": "sum_over_batch_size",
+                   "from_logits": false, "label_smoothing": 0.0, "axis": -1, "dtype": null},
+        "registered_name": null})");
+    CHECK(losses::from_json<float>(read)->to_json() == read);
+
+    // Keras 3 writes a loss function as a "function" object naming it
+    const json function = json::parse(R"({"module": "builtins", "class_name": "function",
+        "config": "binary_crossentropy", "registered_name": "function"})");
+    auto fn = losses::from_json<float>(function);
+    CHECK(fn->name() == "binary_crossentropy");
+    CHECK(fn->to_json() == function);
+    auto model = model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [null, 2]}},
+        {"class_name": "Dense", "config": {"units": 1, "activation": "sigmoid"}}]},
+        "compile_config": {"optimizer": "adam", "loss": )" +
+                                        function.dump() + R"(, "metrics": ["accuracy"]}})");
+    CHECK(model.loss().name() == "binary_crossentropy");
+    CHECK(json::parse(model.to_json())["compile_config"]["loss"] == function);
+
+    // wrong types name the loss and the key, not nlohmann's type_error
+    CHECK_THROWS_WITH(
+        losses::from_json<float>(json::parse(R"({"class_name": "function", "config": 3})")),
+        "loss: a loss function's config must be its name, got 3");
+    CHECK_THROWS_WITH(losses::from_json<float>(json::parse(
+                          R"({"class_name": "BinaryCrossentropy", "config": "binary"})")),
+                      "loss BinaryCrossentropy: config must be an object, got \"binary\"");
+    CHECK_THROWS_WITH(
+        losses::from_json<float>(json::parse(
+            R"({"class_name": "CategoricalCrossentropy", "config": {"from_logits": "yes"}})")),
+        "loss CategoricalCrossentropy: from_logits must be true or false, got \"yes\"");
+    CHECK_THROWS_WITH(
+        losses::from_json<float>(json::parse(R"({"class_name": "SparseCategoricalCrossentropy",
+            "config": {"ignore_class": 0}})")),
+        Catch::Contains("ignore_class 0 is not supported"));
 }
 
 using testing::model_file_bytes;

@@ -34,9 +34,13 @@ class Loss {
     /// Keras's function name, e.g. "categorical_crossentropy".
     virtual std::string name() const = 0;
 
-    /// The loss as compile_config writes it: its name, or an object when its options are not
-    /// the defaults.
-    virtual nlohmann::json to_json() const { return name(); }
+    /// The loss as compile_config writes it, in the form it was given, as Keras keeps it: a name
+    /// stays that name ("mse"), a loss object becomes Keras 3's serialized object, and a form
+    /// read from a file (a name, an object, a function reference) is written back as read.
+    nlohmann::json to_json() const { return written_.is_null() ? keras_object() : written_; }
+
+    /// Records the form the loss was given in: a name, or the JSON it was read from.
+    void set_written_form(nlohmann::json form) { written_ = std::move(form); }
 
     /// Checks the targets of a whole dataset against the model's output shape (batch aside):
     /// shapes and, for sparse labels, the class range. Throws shape_error / value_error.
@@ -64,8 +68,11 @@ class Loss {
     }
 
   protected:
+    /// Keras 3's serialized object of this loss, with its options.
+    virtual nlohmann::json keras_object() const = 0;
+
     /// Keras 3's serialized loss object: name and reduction, then `config`'s keys.
-    nlohmann::json keras_object(const char* class_name, nlohmann::json config) const {
+    nlohmann::json object_form(const char* class_name, nlohmann::json config) const {
         nlohmann::json c = {{"name", name()}, {"reduction", "sum_over_batch_size"}};
         c.update(config);
         return {{"module", "keras.losses"},
@@ -80,6 +87,9 @@ class Loss {
     static std::size_t last_dim(const tensor<T>& y) {
         return y.dimension() == 0 ? 1 : y.shape()[y.dimension() - 1];
     }
+
+  private:
+    nlohmann::json written_;  // null: written as keras_object()
 };
 
 namespace detail {
@@ -154,9 +164,8 @@ class CategoricalCrossentropy : public Loss<T> {
     std::string name() const override { return "categorical_crossentropy"; }
     bool from_logits() const { return from_logits_; }
     double label_smoothing() const { return ls_; }
-    nlohmann::json to_json() const override {
-        if (!from_logits_ && ls_ == 0.0) return name();
-        return this->keras_object(
+    nlohmann::json keras_object() const override {
+        return this->object_form(
             "CategoricalCrossentropy",
             {{"from_logits", from_logits_}, {"label_smoothing", ls_}, {"axis", -1}});
     }
@@ -196,9 +205,9 @@ class SparseCategoricalCrossentropy : public Loss<T> {
   public:
     explicit SparseCategoricalCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
     std::string name() const override { return "sparse_categorical_crossentropy"; }
-    nlohmann::json to_json() const override {
-        if (!from_logits_) return name();
-        return this->keras_object("SparseCategoricalCrossentropy", {{"from_logits", true}});
+    nlohmann::json keras_object() const override {
+        return this->object_form("SparseCategoricalCrossentropy",
+                                 {{"from_logits", from_logits_}, {"ignore_class", nullptr}});
     }
 
     void check_targets(const tensor<T>& y_true, const shape_t& output_shape) const override {
@@ -281,9 +290,8 @@ class BinaryCrossentropy : public Loss<T> {
                     "(or probabilities) in [0, 1]"));
         }
     }
-    nlohmann::json to_json() const override {
-        if (!from_logits_ && ls_ == 0.0) return name();
-        return this->keras_object(
+    nlohmann::json keras_object() const override {
+        return this->object_form(
             "BinaryCrossentropy",
             {{"from_logits", from_logits_}, {"label_smoothing", ls_}, {"axis", -1}});
     }
@@ -338,6 +346,9 @@ template <class T = float>
 class MeanSquaredError : public Loss<T> {
   public:
     std::string name() const override { return "mean_squared_error"; }
+    nlohmann::json keras_object() const override {
+        return this->object_form("MeanSquaredError", nlohmann::json::object());
+    }
 
     double compute(const tensor<T>& y_true, const tensor<T>& y_pred,
                    tensor<T>& grad) const override {
@@ -373,28 +384,69 @@ std::unique_ptr<Loss<T>> get(const std::string& name) {
                                           "mean_squared_error (mse)"));
 }
 
-/// A loss from compile_config's form: a name or {"class_name", "config"}.
+/// A loss from compile_config's form, remembered to be written back as read: a name
+/// ("categorical_crossentropy"), a loss object ({"class_name": "CategoricalCrossentropy",
+/// "config": {...}}) or a loss function (Keras 3's {"class_name": "function", "config":
+/// "binary_crossentropy", ...}). Anything else, or an option xkeras does not support, throws
+/// value_error naming the loss and the key.
 template <class T = float>
 std::unique_ptr<Loss<T>> from_json(const nlohmann::json& j) {
-    if (j.is_string()) return get<T>(j.get<std::string>());
-    if (!j.is_object() || !j.contains("class_name") || !j["class_name"].is_string())
+    using json = nlohmann::json;
+    std::unique_ptr<Loss<T>> loss;
+    if (j.is_string()) {
+        loss = get<T>(j.get<std::string>());
+    } else if (!j.is_object() || !j.contains("class_name") || !j["class_name"].is_string()) {
         throw value_error("loss: expected a name or a {class_name, config} object, got " +
                           io::describe(j));
-    const std::string cls = j["class_name"].get<std::string>();
-    const nlohmann::json c = j.value("config", nlohmann::json::object());
-    const bool logits = c.value("from_logits", false);
-    const double ls = c.value("label_smoothing", 0.0);
-    if (c.contains("reduction") && c["reduction"] != "sum_over_batch_size" &&
-        c["reduction"] != "auto")
-        throw value_error("loss " + io::excerpt(cls, 60) + ": reduction " +
-                          io::describe(c["reduction"]) +
-                          " is not supported by xkeras (only sum_over_batch_size)");
-    if (cls == "CategoricalCrossentropy")
-        return std::make_unique<CategoricalCrossentropy<T>>(logits, ls);
-    if (cls == "SparseCategoricalCrossentropy")
-        return std::make_unique<SparseCategoricalCrossentropy<T>>(logits);
-    if (cls == "BinaryCrossentropy") return std::make_unique<BinaryCrossentropy<T>>(logits, ls);
-    return get<T>(cls);
+    } else if (j["class_name"] == "function") {
+        const json& fn = j.contains("config") ? j["config"] : json();
+        if (!fn.is_string())
+            throw value_error("loss: a loss function's config must be its name, got " +
+                              io::describe(fn));
+        loss = get<T>(fn.get<std::string>());
+    } else {
+        const std::string cls = j["class_name"].get<std::string>();
+        const std::string what = "loss " + io::excerpt(cls, 60);
+        const json c = j.contains("config") ? j["config"] : json::object();
+        if (!c.is_object())
+            throw value_error(what + ": config must be an object, got " + io::describe(c));
+        auto option = [&](const char* key, json::value_t type, const char* expected,
+                          const json& fallback) {
+            if (!c.contains(key)) return fallback;
+            const json& v = c[key];
+            const bool ok = type == json::value_t::number_float ? v.is_number() : v.type() == type;
+            if (!ok)
+                throw value_error(what + ": " + key + " must be " + expected + ", got " +
+                                  io::describe(v));
+            return v;
+        };
+        const bool logits = option("from_logits", json::value_t::boolean, "true or false", false)
+                                .template get<bool>();
+        const double ls = option("label_smoothing", json::value_t::number_float, "a number", 0.0)
+                              .template get<double>();
+        const std::string reduction =
+            option("reduction", json::value_t::string, "a string", "sum_over_batch_size")
+                .template get<std::string>();
+        if (reduction != "sum_over_batch_size" && reduction != "auto")
+            throw value_error(what + ": reduction '" + io::excerpt(reduction, 60) +
+                              "' is not supported by xkeras (only sum_over_batch_size)");
+        if (c.contains("axis") && c["axis"] != -1)
+            throw value_error(what + ": axis " + io::describe(c["axis"]) +
+                              " is not supported by xkeras (only -1)");
+        if (c.contains("ignore_class") && !c["ignore_class"].is_null())
+            throw value_error(what + ": ignore_class " + io::describe(c["ignore_class"]) +
+                              " is not supported by xkeras (only null)");
+        if (cls == "CategoricalCrossentropy")
+            loss = std::make_unique<CategoricalCrossentropy<T>>(logits, ls);
+        else if (cls == "SparseCategoricalCrossentropy")
+            loss = std::make_unique<SparseCategoricalCrossentropy<T>>(logits);
+        else if (cls == "BinaryCrossentropy")
+            loss = std::make_unique<BinaryCrossentropy<T>>(logits, ls);
+        else
+            loss = get<T>(cls);
+    }
+    loss->set_written_form(j);
+    return loss;
 }
 
 }  // namespace xkeras::losses
@@ -405,8 +457,10 @@ namespace xkeras {
 template <class T>
 class loss_arg {
   public:
-    loss_arg(const char* name) : ptr_(losses::get<T>(name)) {}         // NOLINT
-    loss_arg(const std::string& name) : ptr_(losses::get<T>(name)) {}  // NOLINT
+    loss_arg(const char* name) : loss_arg(std::string(name)) {}       // NOLINT
+    loss_arg(const std::string& name) : ptr_(losses::get<T>(name)) {  // NOLINT
+        ptr_->set_written_form(name);  // Keras's compile_config keeps the name as given
+    }
     template <class L>
     requires std::derived_from<std::decay_t<L>, losses::Loss<T>> loss_arg(L&& l)  // NOLINT
         : ptr_(std::make_unique<std::decay_t<L>>(std::forward<L>(l))) {}

@@ -5,8 +5,9 @@
 // compile configs). `xkeras::model_from_json(text)` reads that and tf.keras 2.x's form
 // (InputLayer `batch_input_shape`, `batch_input_shape` on the first layer, BatchNormalization
 // `axis` as a list, dtype strings, initializer and regularizer objects or names). An unsupported
-// layer or option is refused by name; the Keras 1 schema (a list as config, Convolution2D, ...)
-// is refused with a message saying so. The model is compiled when the JSON holds a
+// layer or option is refused by name. Keras 2.0-2.2's Sequential config, the bare list of its
+// layers, is read; the Keras 1 schema (keras_version 1.x, Convolution2D, output_dim, ...) is
+// refused with a message saying so. The model is compiled when the JSON holds a
 // compile_config.
 #pragma once
 
@@ -92,6 +93,15 @@ inline bool is_keras1_layer(const std::string& cls) {
     return false;
 }
 
+/// Options only Keras 1 layers have (Keras 2 renamed them: units, filters, padding, ...).
+inline bool has_keras1_options(const json& config) {
+    if (!config.is_object()) return false;
+    for (const char* k1 :
+         {"output_dim", "nb_filter", "nb_row", "border_mode", "init", "W_regularizer"})
+        if (config.contains(k1)) return true;
+    return false;
+}
+
 }  // namespace io::detail
 
 /// The model as a Keras 3 JSON object (what to_json prints).
@@ -160,16 +170,24 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
         throw value_error("model JSON: class_name '" + io::excerpt(cls, 60) +
                           "' is not supported; xkeras reads Sequential models");
     const json& config = j.contains("config") ? j["config"] : json();
-    if (config.is_array())
-        throw value_error(
-            "model JSON: this is the Keras 1 schema (the Sequential config is a list of layers); "
-            "xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3. Load the model in Keras 2 "
-            "or 3 and save it again");
-    if (!config.is_object() || !config.contains("layers") || !config["layers"].is_array())
+    // Keras 2.0-2.2 write a Sequential's config as the bare list of its layers. So did Keras 1:
+    // its JSON says keras_version 1.x, and its layers and options are refused by name below.
+    const std::string version = j.contains("keras_version") && j["keras_version"].is_string()
+                                    ? j["keras_version"].get<std::string>()
+                                    : std::string();
+    if (config.is_array() && version.rfind("1.", 0) == 0)
+        throw value_error("model JSON: this is the Keras 1 schema (keras_version " +
+                          io::excerpt(version, 20) +
+                          "); xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3. Load the "
+                          "model in Keras 2 or 3 and save it again");
+    if (!config.is_array() &&
+        (!config.is_object() || !config.contains("layers") || !config["layers"].is_array()))
         throw value_error("model JSON: the Sequential config has no 'layers' list");
-    basic_sequential<T> model(config.value("name", std::string()));
+    const json& layer_list = config.is_array() ? config : config["layers"];
+    basic_sequential<T> model(config.is_object() ? config.value("name", std::string())
+                                                 : std::string());
     std::size_t index = 0;
-    for (const auto& entry : config["layers"]) {
+    for (const auto& entry : layer_list) {
         const std::string where = "model JSON: layer " + std::to_string(index++);
         if (!entry.is_object() || !entry.contains("class_name") || !entry["class_name"].is_string())
             throw value_error(where + " has no class_name");
@@ -179,6 +197,10 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
             throw value_error(where + ": '" + io::excerpt(lcls, 60) +
                               "' is a Keras 1 layer; xkeras reads the JSON of "
                               "Keras 2 (tf.keras) and Keras 3");
+        if (io::detail::has_keras1_options(lcfg))
+            throw value_error(where + " (" + io::excerpt(lcls, 60) +
+                              ") has Keras 1 options (output_dim, init, border_mode, ...); "
+                              "xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3");
         if (lcls == "InputLayer") {
             const char* key = lcfg.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
             if (!lcfg.contains(key))
