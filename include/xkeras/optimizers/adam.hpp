@@ -56,6 +56,10 @@ class Adam : public Optimizer<T> {
     std::vector<tensor<T>> create_slots(const layers::Param<T>& p) const override {
         return this->zeros_like(p, o_.amsgrad ? 3 : 2);
     }
+    /// Keras 3 makes m and v together (alternating per weight), then AMSGrad's v-hats.
+    std::vector<std::size_t> keras_slot_groups() const override {
+        return o_.amsgrad ? std::vector<std::size_t>{2, 1} : std::vector<std::size_t>{2};
+    }
     void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
                      std::size_t end) override {
         const T alpha = static_cast<T>(alpha_), b1 = static_cast<T>(1.0 - o_.beta_1),

@@ -104,6 +104,33 @@ class Optimizer {
         one.value = tensor<T>({1});
         return create_slots(one).size();
     }
+    /// How Keras 3 lays the slots out in its variable list (after `iterations` and
+    /// `learning_rate`): each group is one `add_optimizer_variables` call, whose slots alternate
+    /// weight by weight (Adam's m0, v0, m1, v1, ...); groups follow one another. Sizes add up to
+    /// slots_per_weight(); by default each slot is a group of its own (RMSprop: every v, then
+    /// every momentum).
+    virtual std::vector<std::size_t> keras_slot_groups() const {
+        return std::vector<std::size_t>(slots_per_weight(), 1);
+    }
+
+    /// The number of Keras 3's optimizer variables before the slots: `iterations`, and
+    /// `learning_rate` unless the rate is a schedule (Keras keeps a schedule as an object).
+    std::size_t keras_leading_variables() const { return rate_.schedule ? 1 : 2; }
+
+    /// The position of slot `slot` of trainable weight `weight` (of `weights`) among Keras 3's
+    /// optimizer variables (`iterations` is 0, `learning_rate` 1 when it is a variable).
+    std::size_t keras_variable_index(std::size_t weight, std::size_t slot,
+                                     std::size_t weights) const {
+        std::size_t index = keras_leading_variables(), first = 0;
+        for (const std::size_t size : keras_slot_groups()) {
+            if (slot < first + size) return index + weight * size + (slot - first);
+            index += size * weights;
+            first += size;
+        }
+        throw value_error(xkeras::detail::cat(class_name(), " keeps ", slots_per_weight(),
+                                              " slots per weight, not ", slot + 1));
+    }
+
     /// The state a parameter starts with (what the first step creates).
     std::vector<tensor<T>> initial_slots(const layers::Param<T>& p) const {
         return create_slots(p);

@@ -22,6 +22,7 @@
 // <xkeras/io/model_file.hpp> or <xkeras/model.hpp> instead of this file.
 #include "../../detail/sha256.hpp"
 #include "../atomic_file.hpp"
+#include "../keras_formats.hpp"
 #include "model_file_reader.hpp"
 #include "model_json_impl.hpp"
 
@@ -148,10 +149,27 @@ void load_weights_into(basic_sequential<T>& m, const parsed_file& f) try {
 }  // namespace detail
 }  // namespace io
 
+namespace io::detail {
+
+/// A Keras file given to a program built without <xkeras/keras_files.hpp>.
+[[noreturn]] inline void refuse_keras_file(const std::filesystem::path& path) {
+    throw io_error(xkeras::detail::cat(
+        "'", path.string(),
+        "' is a Keras file (.keras or .h5); include <xkeras/keras_files.hpp> and link the CMake "
+        "target xkeras::keras_files (HDF5 and libzip) to read it"));
+}
+
+}  // namespace io::detail
+
 template <class T>
 void basic_sequential<T>::save(const std::filesystem::path& path) const {
     auto guard = lock_.hold();
     require_built("save");
+    if (io::is_keras_path(path)) {
+        if (!io::keras_formats<T>.save) io::detail::refuse_keras_file(path);
+        io::keras_formats<T>.save(*this, path);
+        return;
+    }
     io::atomic_write(path, io::detail::serialize(*this, "model"));
 }
 
@@ -159,6 +177,11 @@ template <class T>
 void basic_sequential<T>::save_weights(const std::filesystem::path& path) const {
     auto guard = lock_.hold();
     require_built("save_weights");
+    if (io::is_keras_path(path)) {
+        if (!io::keras_formats<T>.save_weights) io::detail::refuse_keras_file(path);
+        io::keras_formats<T>.save_weights(*this, path);
+        return;
+    }
     io::atomic_write(path, io::detail::serialize(*this, "weights"));
 }
 
@@ -166,7 +189,14 @@ template <class T>
 void basic_sequential<T>::load_weights(const std::filesystem::path& path) {
     auto guard = lock_.hold();
     require_built("load_weights");
-    io::detail::load_weights_into(*this, io::detail::read_file(path));
+    std::string bytes = io::read_regular_file(path, "weights file");
+    if (io::is_keras_file(bytes)) {
+        if (!io::keras_formats<T>.load_weights) io::detail::refuse_keras_file(path);
+        io::keras_formats<T>.load_weights(*this, bytes, path.string());
+        return;
+    }
+    io::detail::load_weights_into(*this,
+                                  io::detail::parse_model_bytes(std::move(bytes), path.string()));
 }
 
 namespace io::detail {
@@ -292,7 +322,13 @@ basic_sequential<T> load_model_from(const parsed_file& f) try {
 /// (training resumes exactly where it stopped). Throws io_error saying which check failed.
 template <class T = float>
 basic_sequential<T> load_model(const std::filesystem::path& path) {
-    return io::detail::load_model_from<T>(io::detail::read_file(path));
+    std::string bytes = io::read_regular_file(path, "model file");
+    if (io::is_keras_file(bytes)) {
+        if (!io::keras_formats<T>.load_model) io::detail::refuse_keras_file(path);
+        return io::keras_formats<T>.load_model(bytes, path.string());
+    }
+    return io::detail::load_model_from<T>(
+        io::detail::parse_model_bytes(std::move(bytes), path.string()));
 }
 
 }  // namespace xkeras

@@ -46,18 +46,31 @@ inline std::string snake_case(const std::string& name) {
     return b;
 }
 
-/// Keys of the weights that do not depend on layer names: Keras's .weights.h5 scheme, the snake
-/// class name counted per model ("dense", "dense_1", ...) and the weight's own name:
-/// "dense_1/kernel". One entry per parameter, in model order.
+/// Keys of the layers that do not depend on their names: Keras 3's .weights.h5 scheme, the
+/// snake-cased class name counted per model in layer order ("dense", "dense_1", ...). One per
+/// layer, in model order.
 template <class T>
-std::vector<std::pair<std::string, layers::Param<T>*>> weight_keys(const basic_sequential<T>& m) {
-    std::vector<std::pair<std::string, layers::Param<T>*>> out;
+std::vector<std::string> layer_keys(const basic_sequential<T>& m) {
+    std::vector<std::string> out;
     std::map<std::string, int> seen;
     for (auto* l : m.layers()) {
         const std::string base = snake_case(l->class_name());
         const int k = seen[base]++;
-        const std::string prefix = k == 0 ? base : base + "_" + std::to_string(k);
-        for (auto* p : l->params()) {
+        out.push_back(k == 0 ? base : base + "_" + std::to_string(k));
+    }
+    return out;
+}
+
+/// Keys of the weights: the layer's key (layer_keys) and the weight's own name:
+/// "dense_1/kernel". One entry per parameter, in model order.
+template <class T>
+std::vector<std::pair<std::string, layers::Param<T>*>> weight_keys(const basic_sequential<T>& m) {
+    std::vector<std::pair<std::string, layers::Param<T>*>> out;
+    const auto keys = layer_keys(m);
+    const auto all = m.layers();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const std::string& prefix = keys[i];
+        for (auto* p : all[i]->params()) {
             const auto slash = p->name.rfind('/');
             out.emplace_back(prefix + "/" + p->name.substr(slash + 1), p);
         }

@@ -1,0 +1,216 @@
+// xkeras/keras_files/keras3.hpp - reading Keras 3's files: the `.keras` zip (metadata.json,
+// config.json, model.weights.h5) and the `.weights.h5` file.
+//
+// Keras 3 keeps a layer's variables under a key made of its class name, snake-cased and counted
+// in layer order (`layers/dense_2/vars`), not under the layer's name, and numbers them
+// `vars/0`, `vars/1`, ... in the order trainable variables then non-trainable ones (Dense:
+// kernel, bias; BatchNormalization: gamma, beta, moving mean, moving variance). Every variable
+// is read and checked (name, shape, type) before any weight of the model changes: a file that
+// does not fit leaves the model as it was.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "../io/json_limits.hpp"
+#include "../model.hpp"
+#include "hdf5.hpp"
+#include "zip.hpp"
+
+namespace xkeras::keras_files {
+
+/// Bounds on the text entries of a `.keras` file.
+inline constexpr std::size_t max_config_bytes = 64u << 20;
+
+namespace detail {
+
+/// Whether `s` is a decimal index without sign or leading zeros ("0", "12").
+inline bool is_index(const std::string& s) {
+    if (s.empty() || s.size() > 9 || (s.size() > 1 && s[0] == '0')) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+/// The variables of one layer's `vars` group, as the model's weights `params` want them.
+template <class T>
+std::vector<tensor<T>> read_vars(const hdf5::group& vars,
+                                 const std::vector<layers::Param<T>*>& params,
+                                 const std::string& layer) {
+    const auto names = vars.children();
+    for (const auto& n : names)
+        if (!is_index(n))
+            throw io_error(vars.where(n) + " is not a variable: a vars group holds 0, 1, ...");
+    if (names.size() != params.size())
+        throw io_error(xkeras::detail::cat(vars.describe(), " holds ", names.size(),
+                                           " variables; the model's layer '", layer, "' has ",
+                                           params.size()));
+
+    std::vector<tensor<T>> out;
+    for (std::size_t i = 0; i < params.size(); ++i)
+        out.push_back(vars.template read<T>(std::to_string(i), shape_of(params[i]->value)));
+    return out;
+}
+
+}  // namespace detail
+
+/// Sets every weight of `m` from a Keras 3 weights file (a `.weights.h5`, or the
+/// `model.weights.h5` of a `.keras`). The layers must be those the file was saved from, in the
+/// same order; all or nothing.
+template <class T>
+void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
+    const hdf5::group root = f.root();
+    if (!root.has("layers")) {
+        if (root.has_attribute("layer_names") || root.has("model_weights"))
+            throw io_error("'" + f.name() +
+                           "' is a Keras 2 (legacy HDF5) file; this reader takes Keras 3 files");
+        throw io_error("'" + f.name() + "' has no /layers group: not a Keras 3 weights file");
+    }
+    const hdf5::group all = root.child("layers");
+    const auto keys = io::detail::layer_keys(m);
+    const auto model_layers = m.layers();
+    std::vector<std::vector<tensor<T>>> values;
+    for (std::size_t i = 0; i < model_layers.size(); ++i) {
+        auto* layer = model_layers[i];
+        const auto params = layer->params();
+        if (!all.has(keys[i])) {
+            if (params.empty()) {  // Keras writes an empty group; an absent one holds nothing
+                values.emplace_back();
+                continue;
+            }
+            throw io_error("'" + f.name() + "': /layers/" + keys[i] +
+                           " is missing: the model's layer " + std::to_string(i) + ", '" +
+                           layer->name() + "' (" + layer->class_name() +
+                           "), keeps its weights there in Keras 3");
+        }
+        const hdf5::group g = all.child(keys[i]);
+        if (!g.has("vars")) {
+            if (!params.empty())
+                throw io_error("'" + f.name() + "': /layers/" + keys[i] + " has no vars group");
+            values.emplace_back();
+            continue;
+        }
+        values.push_back(detail::read_vars<T>(g.child("vars"), params, layer->name()));
+    }
+    // a layer of the file the model does not have: a model of other layers
+    std::vector<std::string> known(keys.begin(), keys.end());
+    for (const auto& key : all.children()) {
+        if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+        const hdf5::group g = all.child(key);
+        if (g.has("vars") && !g.child("vars").children().empty())
+            throw io_error("'" + f.name() + "': /layers/" + key +
+                           " holds weights, and the model has no such layer (its layers are " +
+                           std::to_string(keys.size()) +
+                           ", the file was saved from another model)");
+    }
+    for (std::size_t i = 0; i < model_layers.size(); ++i) {
+        const auto params = model_layers[i]->params();
+        for (std::size_t k = 0; k < params.size(); ++k) {
+            params[k]->value = std::move(values[i][k]);
+            params[k]->changed();
+        }
+    }
+}
+
+/// The optimizer state of a Keras 3 file into `m`'s optimizer: `/optimizer/vars` holds the step
+/// count (0), the learning rate (1, unless it is a schedule), then the slots of every trainable
+/// weight in Keras's layout (Optimizer::keras_variable_index). A file without them leaves the
+/// optimizer fresh; one that does not fit changes nothing.
+template <class T>
+void load_keras3_optimizer(basic_sequential<T>& m, const hdf5::file& f) {
+    const hdf5::group root = f.root();
+    if (!m.compiled() || !root.has("optimizer")) return;
+    const hdf5::group opt_group = root.child("optimizer");
+    if (!opt_group.has("vars")) return;
+    const hdf5::group vars = opt_group.child("vars");
+    auto& opt = m.optimizer();
+    const auto& weights = m.trainable_params();
+    const std::size_t keeps = opt.slots_per_weight();
+    const auto names = vars.children();
+    if (names.empty()) return;  // saved before the first step
+    for (const auto& n : names)
+        if (!detail::is_index(n))
+            throw io_error(vars.where(n) + " is not a variable: a vars group holds 0, 1, ...");
+    const std::size_t lead = opt.keras_leading_variables();
+    const std::size_t expected = lead + keeps * weights.size();
+    if (names.size() == lead && lead == 2 && keeps > 0) {
+        // compiled in Keras but never trained: the step count and the rate only
+    } else if (names.size() != expected) {
+        throw io_error(xkeras::detail::cat(
+            vars.describe(), " holds ", names.size(), " optimizer variables; ", opt.class_name(),
+            " with ", weights.size(), " trainable weights keeps ", expected, " (the step count",
+            lead == 2 ? ", the learning rate" : "", " and ", keeps, " per weight)"));
+    }
+    const std::int64_t iterations = vars.read_integer("0");
+    if (iterations < 0 || iterations > (std::int64_t(1) << 53))
+        throw io_error(xkeras::detail::cat(vars.where("0"), ": the step count ", iterations,
+                                           " is outside [0, 2^53]"));
+    double rate = 0;
+    if (lead == 2) {
+        rate = double(vars.template read<T>("1", {})());
+        if (!(std::isfinite(rate) && rate >= 0))
+            throw io_error(xkeras::detail::cat(vars.where("1"), ": the learning rate ", rate,
+                                               " is not a finite number >= 0"));
+    }
+    std::vector<std::vector<tensor<T>>> slots(weights.size());
+    if (names.size() == expected)
+        for (std::size_t w = 0; w < weights.size(); ++w)
+            for (std::size_t k = 0; k < keeps; ++k)
+                slots[w].push_back(vars.template read<T>(
+                    std::to_string(opt.keras_variable_index(w, k, weights.size())),
+                    shape_of(weights[w]->value)));
+    opt.set_iterations(iterations);
+    // the rate a callback may have set, as Keras keeps it; the file holds it in the weights'
+    // type, so a rate that rounds to it is the config's own, kept exactly
+    if (lead == 2 && T(opt.learning_rate()) != T(rate)) opt.set_learning_rate(rate);
+    for (std::size_t w = 0; w < weights.size() && names.size() == expected; ++w)
+        opt.set_slots(weights[w]->name, std::move(slots[w]));
+}
+
+/// A model from the bytes of a `.keras` file; `name` names it in errors. The architecture and
+/// compile config come from config.json, the weights and the optimizer's state from
+/// model.weights.h5: training resumes where Keras stopped.
+template <class T = float>
+basic_sequential<T> load_dot_keras(const std::string& bytes, const std::string& name) {
+    const zip::archive z(bytes, name);
+    for (const char* entry : {"metadata.json", "config.json", "model.weights.h5"})
+        if (!z.has(entry))
+            throw io_error("'" + name + "' has no " + entry +
+                           "; a .keras file holds metadata.json, config.json and "
+                           "model.weights.h5");
+    const auto read_json = [&](const char* entry) {
+        const std::string text = z.read(entry);
+        if (text.size() > max_config_bytes)
+            throw io_error("'" + name + "': " + entry + " holds " + std::to_string(text.size()) +
+                           " bytes, more than the " + std::to_string(max_config_bytes) + " read");
+        try {
+            return io::parse_json(text, {}, entry);
+        } catch (const error& e) {
+            throw io_error("'" + name + "': " + e.what());
+        }
+    };
+    const nlohmann::json metadata = read_json("metadata.json");
+    if (!metadata.is_object()) throw io_error("'" + name + "': metadata.json is not a JSON object");
+    const std::string weights_bytes = z.read("model.weights.h5");
+    basic_sequential<T> model = [&] {
+        const nlohmann::json config = read_json("config.json");
+        // the architecture may not ask for more weights than the weights file can hold (in
+        // float32, Keras's type; a double model takes twice the bytes)
+        layers::weight_limit limit(weights_bytes.size() / 4 * sizeof(T),
+                                   "the size of model.weights.h5");
+        try {
+            return model_from_json_object<T>(config);
+        } catch (const error& e) {
+            throw io_error("'" + name + "': config.json: " + e.what());
+        }
+    }();
+    const hdf5::file weights(weights_bytes, name + ": model.weights.h5");
+    load_keras3_weights(model, weights);
+    load_keras3_optimizer(model, weights);
+    return model;
+}
+
+}  // namespace xkeras::keras_files

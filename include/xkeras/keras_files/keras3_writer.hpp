@@ -1,0 +1,83 @@
+// xkeras/keras_files/keras3_writer.hpp - writing Keras 3's files as Keras 3 writes them: the
+// `.keras` zip (metadata.json, config.json, model.weights.h5, in that order, stored) and the
+// `.weights.h5` file.
+//
+// The weights file holds `/vars` (the model's own, none; @name the model's name),
+// `/layers/<key>/vars/<i>` for every layer (key: the snake-cased class name counted in layer
+// order; @name the layer's name; an empty group for a layer without weights) and, for a
+// compiled model, `/optimizer/vars` (@name the optimizer's name): the step count as int64, the
+// learning rate as float32 unless it is a schedule, then the slots in Keras's layout.
+#pragma once
+
+#include <ctime>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../model.hpp"
+#include "hdf5_writer.hpp"
+#include "zip_writer.hpp"
+
+namespace xkeras::keras_files {
+
+/// The Keras release whose file format the writer follows; metadata.json names it.
+inline constexpr const char* keras_format_version = "3.14.0";
+
+/// The bytes of Keras 3's weights file of `m` (model.weights.h5 / a `.weights.h5`).
+template <class T>
+std::string keras3_weights_bytes(const basic_sequential<T>& m) {
+    hdf5::writer file;
+    {
+        const auto root = file.root();
+        root.group("vars").attribute("name", m.name());
+        const auto all = root.group("layers");
+        const auto keys = io::detail::layer_keys(m);
+        const auto layers = m.layers();
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            const auto vars = all.group(keys[i]).group("vars");
+            vars.attribute("name", layers[i]->name());
+            const auto params = layers[i]->params();
+            for (std::size_t k = 0; k < params.size(); ++k)
+                vars.dataset(std::to_string(k), params[k]->value);
+        }
+        if (m.compiled()) {
+            const auto& opt = m.optimizer();
+            const auto vars = root.group("optimizer").group("vars");
+            vars.attribute("name", opt.get_config()["name"].template get<std::string>());
+            vars.scalar_int64("0", opt.iterations());
+            if (opt.keras_leading_variables() == 2)
+                vars.scalar_float32("1", float(opt.learning_rate()));
+            const auto& weights = m.trainable_params();
+            const std::size_t keeps = opt.slots_per_weight();
+            // the slots exist from the first step on, as Keras builds its optimizer there; a
+            // weight without them (frozen then unfrozen) gets what its first step would make
+            const bool built = !opt.slots().empty();
+            for (std::size_t w = 0; w < weights.size() && keeps > 0 && built; ++w) {
+                const auto found = opt.slots().find(weights[w]->name);
+                const auto slots = found != opt.slots().end() && found->second.size() == keeps
+                                       ? found->second
+                                       : opt.initial_slots(*weights[w]);
+                for (std::size_t k = 0; k < keeps; ++k)
+                    vars.dataset(std::to_string(opt.keras_variable_index(w, k, weights.size())),
+                                 slots[k]);
+            }
+        }
+    }
+    return file.bytes();
+}
+
+/// The bytes of the `.keras` file of `m`, dated `when`.
+template <class T>
+std::string dot_keras_bytes(const basic_sequential<T>& m, std::time_t when = std::time(nullptr)) {
+    char date[32];
+    std::tm local{};
+    localtime_r(&when, &local);
+    std::strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", &local);
+    const nlohmann::json metadata = {{"keras_version", keras_format_version}, {"date_saved", date}};
+    return zip::store({{"metadata.json", metadata.dump()},
+                       {"config.json", m.to_json()},
+                       {"model.weights.h5", keras3_weights_bytes(m)}},
+                      when);
+}
+
+}  // namespace xkeras::keras_files

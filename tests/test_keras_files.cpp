@@ -1,0 +1,448 @@
+// Keras's own files read by xkeras (keras_files.hpp): real `.keras` and `.weights.h5` files
+// written by Keras 3 (tests/keras_files/, each with its PROVENANCE.txt), their predictions on
+// real MNIST test images against an independent reference in Python (reference.py: h5py and
+// numpy, from Keras's semantics, not from xkeras), and damaged or mismatched files refused with
+// the model left as it was.
+#include <catch2/catch.hpp>
+
+#include <xkeras/keras_files.hpp>
+#include <xkeras/xkeras.hpp>
+
+#include "saving_keras_files.hpp"  // docs/api/saving.md's example, compiled
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+using namespace xkeras;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const fs::path fixtures = XKERAS_KERAS_FILES_DIR;
+
+/// What the Python script `script` of tests/keras_files prints for `args`, parsed.
+json python(const std::string& script, const std::string& args) {
+    const std::string command = "/usr/bin/python3 '" + (fixtures / script).string() + "' " + args;
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    REQUIRE(pipe);
+    std::string out;
+    char buffer[65536];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe.get())) > 0;)
+        out.append(buffer, n);
+    INFO(command);
+    REQUIRE(!out.empty());
+    return json::parse(out);
+}
+
+/// What reference.py predicts for `args` (the model file and its options).
+json reference(const std::string& args) {
+    return python("reference.py",
+                  args + " --data-dir '" + datasets::mnist::default_dir().string() + "'");
+}
+
+std::string read_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+/// The MNIST test images as the model takes them: `shape` per image, pixels divided by
+/// `scale` (1 for models trained on raw pixels, 255 for those trained on [0, 1]).
+xt::xarray<float> test_images(const shape_t& shape, float scale) {
+    static const auto data = datasets::mnist::load_data();
+    xt::xarray<float> x = xt::cast<float>(data.test.images) / scale;
+    std::vector<std::size_t> s{x.shape()[0]};
+    s.insert(s.end(), shape.begin(), shape.end());
+    x.reshape(s);
+    return x;
+}
+
+const xt::xarray<std::uint8_t>& test_labels() {
+    static const auto data = datasets::mnist::load_data();
+    return data.test.labels;
+}
+
+/// The largest difference between xkeras's predictions of the first images and the reference's.
+double max_difference(const xt::xarray<float>& got, const json& expected) {
+    double worst = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        for (std::size_t k = 0; k < expected[i].size(); ++k)
+            worst = std::max(worst, std::abs(double(got(i, k)) - expected[i][k].get<double>()));
+    return worst;
+}
+
+double accuracy(const xt::xarray<float>& predictions) {
+    const auto& labels = test_labels();
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        right += std::size_t(xt::argmax(xt::view(predictions, i))()) == labels(i);
+    return double(right) / double(labels.size());
+}
+
+struct fixture {
+    const char* file;        // under tests/keras_files/
+    const char* preprocess;  // reference.py's --preprocess: raw pixels or divided by 255
+    shape_t input;
+    std::size_t params;
+};
+
+/// A directory of its own under the system's temporary directory, removed at the end.
+struct scratch {
+    fs::path path =
+        fs::temp_directory_path() /
+        ("xkeras_keras_files_" + std::to_string(::getpid()) + "_" + std::to_string(std::rand()));
+    scratch() { fs::create_directories(path); }
+    ~scratch() { fs::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("Keras 3 .keras files load and predict as Keras does", "[keras_files][keras3]") {
+    const fixture cases[] = {
+        {"k3_01_seq_lenet_tanh/mnist_model.keras", "raw", {28, 28, 1}, 16280},
+        {"k3_02_seq_cnn_tiny/mnist_cnn_model.keras", "unit", {28, 28, 1}, 21898},
+        {"k3_06_seq_mlp/model.keras", "unit", {28, 28}, 53018},
+    };
+    for (const auto& c : cases) {
+        INFO(c.file);
+        auto model = load_model(fixtures / c.file);
+        CHECK(model.count_params() == c.params);
+        CHECK(model.input_shape() == c.input);
+        CHECK(model.compiled());
+        const json ref = reference("'" + (fixtures / c.file).string() +
+                                   "' --count 100 --accuracy --preprocess " + c.preprocess);
+        const auto x = test_images(c.input, std::string(c.preprocess) == "raw" ? 1.0f : 255.0f);
+        const xt::xarray<float> predictions = model.predict(x);
+        const double diff = max_difference(predictions, ref["predictions"]);
+        const double acc = accuracy(predictions);
+        WARN(c.file << ": largest difference to the reference " << diff << ", accuracy " << acc
+                    << " (reference " << ref["accuracy"].get<double>() << ")");
+        CHECK(diff < 1e-5);
+        // float32 against float64: a test image near a tie may fall either way
+        CHECK(std::abs(acc - ref["accuracy"].get<double>()) <= 2e-4);
+    }
+}
+
+TEST_CASE("A .keras file's optimizer state comes along: training resumes where Keras stopped",
+          "[keras_files][keras3][optimizer]") {
+    const auto path = fixtures / "k3_02_seq_cnn_tiny/mnist_cnn_model.keras";
+    auto model = load_model(path);
+    // read with h5py alone: 0 the step count, 1 the learning rate, then Adam's m and v of each
+    // trainable weight, alternating (m0, v0, m1, v1, ...)
+    const json vars = python("optimizer_vars.py", "'" + path.string() + "'");
+    const auto& opt = model.optimizer();
+    CHECK(opt.class_name() == "Adam");
+    CHECK(opt.iterations() == vars[0]["sum"].get<std::int64_t>());
+    CHECK(opt.iterations() == 9375);
+    const auto& weights = model.trainable_params();
+    REQUIRE(vars.size() == 2 + 2 * weights.size());
+    for (std::size_t w = 0; w < weights.size(); ++w) {
+        INFO(weights[w]->name);
+        const auto& slots = opt.slots().at(weights[w]->name);
+        REQUIRE(slots.size() == 2);
+        for (std::size_t k = 0; k < 2; ++k) {
+            const json& v = vars[2 + 2 * w + k];
+            CHECK(shape_of(slots[k]) == v["shape"].get<shape_t>());
+            CHECK(double(slots[k].data()[0]) == v["first"].get<double>());
+            CHECK(double(xt::sum(xt::cast<double>(slots[k]))()) ==
+                  Approx(v["sum"].get<double>()).epsilon(1e-6));
+        }
+    }
+}
+
+TEST_CASE("Keras 3 .weights.h5 files load into the model they were saved from",
+          "[keras_files][keras3]") {
+    // w3_01 holds the weights of k3_02, w3_02 those of k3_06 (their PROVENANCE.txt)
+    const std::pair<const char*, const char*> pairs[] = {
+        {"k3_02_seq_cnn_tiny/mnist_cnn_model.keras", "w3_01_cnn_tiny/mnist_cnn.weights.h5"},
+        {"k3_06_seq_mlp/model.keras", "w3_02_mlp/model.weights.h5"},
+    };
+    for (const auto& [keras, weights] : pairs) {
+        INFO(weights);
+        auto reference_model = load_model(fixtures / keras);
+        auto model = load_model(fixtures / keras);
+        auto halves = model.get_weights();  // nothing of the .keras file's weights left
+        for (auto& w : halves) w.fill(0.5f);
+        model.set_weights(halves);
+        model.load_weights(fixtures / weights);
+        const auto a = model.get_weights(), b = reference_model.get_weights();
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i] == b[i]));
+    }
+}
+
+TEST_CASE("A Keras file that does not fit the model changes nothing and says why",
+          "[keras_files][keras3][errors]") {
+    auto cnn = load_model(fixtures / "k3_02_seq_cnn_tiny/mnist_cnn_model.keras");
+    const auto before = cnn.get_weights();
+    // the MLP's weights into the CNN: the first layer already differs
+    const auto mlp = fixtures / "w3_02_mlp/model.weights.h5";
+    CHECK_THROWS_WITH(cnn.load_weights(mlp),
+                      "'" + mlp.string() + "': /layers/conv2d is missing: the model's layer 0, '" +
+                          cnn.layers()[0]->name() +
+                          "' (Conv2D), keeps its weights there in Keras 3");
+    const auto after = cnn.get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK((before[i] == after[i]));
+}
+
+TEST_CASE("A .keras file written by xkeras has Keras 3's layout", "[keras_files][keras3][save]") {
+    // k3_02 loaded and saved again: every zip entry, group, attribute, shape and dtype as Keras
+    // 3.11 wrote them, read with zipfile and h5py alone
+    scratch dir;
+    const auto keras = fixtures / "k3_02_seq_cnn_tiny/mnist_cnn_model.keras";
+    auto model = load_model(keras);
+    model.save(dir.path / "again.keras");
+    const json theirs = python("layout.py", "'" + keras.string() + "'");
+    const json ours = python("layout.py", "'" + (dir.path / "again.keras").string() + "'");
+    CHECK(ours["entries"] == theirs["entries"]);
+    CHECK(ours["metadata_keys"] == theirs["metadata_keys"]);
+    CHECK(ours["config_keys"] == theirs["config_keys"]);
+    CHECK(ours["weights"].dump(1) == theirs["weights"].dump(1));
+    // and save_weights as Keras 3's save_weights: the weights file of the .keras
+    model.save_weights(dir.path / "again.weights.h5");
+    const json weights = python("layout.py", "'" + (dir.path / "again.weights.h5").string() + "'");
+    CHECK(weights["weights"].dump(1) == theirs["weights"].dump(1));
+    // a model xkeras trained (an MLP with BatchNormalization and Dropout, with SGD's momentum):
+    // the layout of k3_06 where the layers agree, BatchNormalization's four variables, one
+    // momentum per weight
+    Sequential mlp;
+    mlp.add(Input({28, 28}));
+    mlp.add(layers::Flatten());
+    mlp.add(layers::Dense(16, "relu"));
+    mlp.add(layers::BatchNormalization());
+    mlp.add(layers::Dropout(0.2));
+    mlp.add(layers::Dense(10, "softmax"));
+    mlp.compile(optimizers::SGD<float>({.learning_rate = 0.01, .momentum = 0.9}),
+                "sparse_categorical_crossentropy", {"accuracy"});
+    const auto x = test_images({28, 28}, 255.0f);
+    const xt::xarray<float> some = xt::view(x, xt::range(0, 256));
+    const xt::xarray<float> labels = xt::cast<float>(xt::view(test_labels(), xt::range(0, 256)));
+    mlp.fit(some, labels, {.batch_size = 64, .epochs = 1, .verbose = 0});
+    mlp.save(dir.path / "mlp.keras");
+    const json mine = python("layout.py", "'" + (dir.path / "mlp.keras").string() + "'");
+    const json& w = mine["weights"];
+    CHECK(w["layers/batch_normalization/vars"]["attrs"]["name"]["value"] ==
+          mlp.layers()[2]->name());
+    CHECK(w["layers/batch_normalization/vars/3"]["shape"] == json::array({16}));
+    CHECK(w["layers/dropout/vars"]["kind"] == "group");
+    CHECK(w["optimizer/vars"]["attrs"]["name"]["value"] == "SGD");
+    CHECK(w["optimizer/vars/0"]["dtype"] == "int64");
+    CHECK(w["optimizer/vars/0"]["shape"] == json::array());
+    CHECK(w["optimizer/vars/1"]["dtype"] == "float32");
+    // 6 trainable weights (2 kernels, 2 biases, gamma, beta): a momentum each
+    CHECK(w.contains("optimizer/vars/7"));
+    CHECK_FALSE(w.contains("optimizer/vars/8"));
+    CHECK(w["optimizer/vars/2"]["shape"] == json::array({784, 16}));
+    CHECK(w["layers/dense_1/vars/0"]["shape"] == json::array({16, 10}));
+}
+
+TEST_CASE("A .keras file written by xkeras loads back bit for bit, optimizer state included",
+          "[keras_files][keras3][save]") {
+    scratch dir;
+    auto make = [] {
+        utils::set_random_seed(7);
+        Sequential m;
+        m.add(Input({28, 28, 1}));
+        m.add(layers::Conv2D(4, {3, 3}, {.activation = "relu"}));
+        m.add(layers::MaxPooling2D({2, 2}));
+        m.add(layers::Flatten());
+        m.add(layers::BatchNormalization());
+        m.add(layers::Dense(10, "softmax"));
+        m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+        return m;
+    };
+    const auto x = test_images({28, 28, 1}, 255.0f);
+    const xt::xarray<float> some = xt::view(x, xt::range(0, 512));
+    const xt::xarray<float> labels = xt::cast<float>(xt::view(test_labels(), xt::range(0, 512)));
+    // 4 epochs at once, and 2 + save + load + 2 (no shuffling: a .keras file keeps no stream)
+    auto whole = make();
+    whole.fit(some, labels, {.batch_size = 64, .epochs = 4, .verbose = 0, .shuffle = false});
+    auto first = make();
+    first.fit(some, labels, {.batch_size = 64, .epochs = 2, .verbose = 0, .shuffle = false});
+    first.save(dir.path / "half.keras");
+    auto resumed = load_model(dir.path / "half.keras");
+    CHECK(resumed.optimizer().iterations() == first.optimizer().iterations());
+    for (const auto& [name, slots] : first.optimizer().slots()) {
+        INFO(name);
+        const auto& back = resumed.optimizer().slots().at(name);
+        REQUIRE(back.size() == slots.size());
+        for (std::size_t k = 0; k < slots.size(); ++k) CHECK((back[k] == slots[k]));
+    }
+    const auto a = first.get_weights(), b = resumed.get_weights();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i] == b[i]));
+    resumed.fit(
+        some, labels,
+        {.batch_size = 64, .epochs = 4, .verbose = 0, .shuffle = false, .initial_epoch = 2});
+    const auto c = whole.get_weights(), d = resumed.get_weights();
+    for (std::size_t i = 0; i < c.size(); ++i) CHECK((c[i] == d[i]));
+
+    // the independent reference reads what xkeras wrote and predicts what xkeras predicts
+    const json ref =
+        reference("'" + (dir.path / "half.keras").string() + "' --count 50 --preprocess unit");
+    const xt::xarray<float> predictions = first.predict(xt::view(x, xt::range(0, 50)));
+    CHECK(max_difference(predictions, ref["predictions"]) < 1e-5);
+}
+
+TEST_CASE("The fuzz targets' seeds written by xkeras load back", "[keras_files][save][fuzz]") {
+    // tests/fuzz/corpus/keras_file and keras_weights hold these next to the real k3_01 files:
+    // XKERAS_WRITE_FUZZ_SEEDS=<tests/fuzz/corpus> writes them there
+    scratch dir;
+    const char* to = std::getenv("XKERAS_WRITE_FUZZ_SEEDS");
+    const fs::path out = to ? fs::path(to) : dir.path;
+    fs::create_directories(out / "keras_file");
+    fs::create_directories(out / "keras_weights");
+    utils::set_random_seed(3);
+    Sequential tiny;
+    tiny.add(Input({4}));
+    tiny.add(layers::Dense(3, "relu"));
+    tiny.add(layers::BatchNormalization());
+    tiny.add(layers::Dense(2, "softmax"));
+    tiny.compile("adam", "categorical_crossentropy", {"accuracy"});
+    xt::xarray<float> x = xt::ones<float>({8, 4}), y = xt::zeros<float>({8, 2});
+    xt::view(y, xt::all(), 0) = 1.0f;
+    tiny.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0});
+    tiny.save(out / "keras_file" / "xkeras_tiny_adam.keras");
+    CHECK(load_model(out / "keras_file" / "xkeras_tiny_adam.keras").count_params() ==
+          tiny.count_params());
+    // the keras_weights target's model: k3_01's architecture, with Adam, one step taken
+    auto lenet = load_model(fixtures / "k3_01_seq_lenet_tanh/mnist_model.keras");
+    lenet.save_weights(out / "keras_weights" / "xkeras_lenet_adam.weights.h5");
+    auto again = load_model(fixtures / "k3_01_seq_lenet_tanh/mnist_model.keras");
+    again.load_weights(out / "keras_weights" / "xkeras_lenet_adam.weights.h5");
+    CHECK(again.get_weights().size() == lenet.get_weights().size());
+    CHECK(fs::file_size(out / "keras_weights" / "xkeras_lenet_adam.weights.h5") < 262144);
+}
+
+TEST_CASE("Keras files are named as Keras names them", "[keras_files][save][errors]") {
+    scratch dir;
+    Sequential m;
+    m.add(layers::Dense(2, {.input_shape = {3}}));
+    CHECK_THROWS_WITH(m.save(dir.path / "m.h5"), Catch::Contains("Keras 2's .h5 model files are "
+                                                                 "not written yet"));
+    CHECK_THROWS_WITH(m.save_weights(dir.path / "m.h5"),
+                      Catch::Contains("Keras 3's weights files end in .weights.h5"));
+    CHECK(fs::is_empty(dir.path));
+}
+
+TEST_CASE("A .keras model xkeras cannot build is refused by name",
+          "[keras_files][keras3][errors]") {
+    // k3_05 is a Functional model (a chain, with a nested Sequential of augmentation layers)
+    const auto path = fixtures / "k3_05_functional_bn/mnist_model.keras";
+    CHECK_THROWS_WITH(load_model(path),
+                      "'" + path.string() +
+                          "': config.json: model JSON: class_name 'Functional' is not "
+                          "supported; xkeras reads Sequential models");
+}
+
+TEST_CASE("Hostile Keras files are refused with what was expected and what came",
+          "[keras_files][errors][fuzz]") {
+    // the fuzz targets' regression inputs (tests/fuzz/regressions/keras_*), made with Python's
+    // zipfile and h5py
+    const fs::path regressions = fs::path(XKERAS_KERAS_FILES_DIR) / "../fuzz/regressions";
+    auto model_of = [&](const char* name) {
+        const auto path = regressions / "keras_file" / name;
+        return std::pair{path, read_bytes(path)};
+    };
+    {
+        const auto [path, bytes] = model_of("entry_name_dotdot");
+        CHECK_THROWS_WITH(keras_files::load_dot_keras<float>(bytes, "f.keras"),
+                          Catch::Contains("'f.keras' has no config.json"));
+    }
+    {
+        const auto [path, bytes] = model_of("deflate_bomb");
+        CHECK_THROWS_WITH(keras_files::load_dot_keras<float>(bytes, "f.keras"),
+                          Catch::Contains("entry 'metadata.json' expands") &&
+                              Catch::Contains("to 67108864, a ratio no model file has"));
+    }
+    {
+        const auto [path, bytes] = model_of("config_deep");
+        CHECK_THROWS_WITH(keras_files::load_dot_keras<float>(bytes, "f.keras"),
+                          Catch::StartsWith("'f.keras': config.json") && Catch::Contains("deep"));
+    }
+    {
+        const auto [path, bytes] = model_of("weights_not_hdf5");
+        // (load_model stops earlier: 104 bytes of weights cannot hold the architecture's)
+        Sequential lenet_like = load_model(fixtures / "k3_01_seq_lenet_tanh/mnist_model.keras");
+        CHECK_THROWS_WITH(keras_files::detail::load_weights_bytes(lenet_like, bytes, "f.keras"),
+                          "'f.keras: model.weights.h5' is not an HDF5 file (its first 8 bytes are "
+                          "not HDF5's signature)");
+    }
+    {
+        // a config asking for a layer of 10^9 units: refused before anything is allocated
+        const keras_files::zip::archive real(read_bytes(fixtures / "k3_06_seq_mlp/model.keras"),
+                                             "k3_06");
+        std::string config = real.read("config.json");
+        const std::string units = "\"units\": 64";
+        REQUIRE(config.find(units) != std::string::npos);
+        config.replace(config.find(units), units.size(), "\"units\": 1000000000");
+        const std::string bytes =
+            keras_files::zip::store({{"metadata.json", real.read("metadata.json")},
+                                     {"config.json", config},
+                                     {"model.weights.h5", real.read("model.weights.h5")}},
+                                    0);
+        CHECK_THROWS_WITH(keras_files::load_dot_keras<float>(bytes, "f.keras"),
+                          Catch::Contains("needs 3136000000000 bytes, more than the") &&
+                              Catch::Contains("bytes left by the size of model.weights.h5"));
+    }
+    auto lenet = load_model(fixtures / "k3_01_seq_lenet_tanh/mnist_model.keras");
+    const auto before = lenet.get_weights();
+    const std::pair<const char*, std::string> weights[] = {
+        {"wrong_shape",
+         "'w.h5': /layers/conv2d/vars/0 has shape (3, 3, 1, 7), the model's weight "
+         "has shape (3, 3, 1, 6)"},
+        {"huge_unstored_dataset",
+         "'w.h5': /layers/conv2d/vars/0 has shape (1099511627776,), the "
+         "model's weight has shape (3, 3, 1, 6)"},
+        {"integer_weights",
+         "'w.h5': /layers/conv2d/vars/0 holds int32 values; a weight must be "
+         "float32 or float64"},
+        {"vars_not_indices",
+         "'w.h5': /layers/conv2d/vars/kernel is not a variable: a vars group holds 0, 1, ..."},
+        {"truncated_half", "'w.h5' is damaged: HDF5 cannot open it (a truncated or altered file)"},
+    };
+    for (const auto& [name, message] : weights) {
+        INFO(name);
+        const std::string bytes = read_bytes(regressions / "keras_weights" / name);
+        CHECK_THROWS_WITH(
+            keras_files::load_keras3_weights(lenet, keras_files::hdf5::file(bytes, "w.h5")),
+            message);
+    }
+    const auto after = lenet.get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK((before[i] == after[i]));
+}
+
+TEST_CASE("Damaged .keras files are refused with the file named, never a crash",
+          "[keras_files][keras3][errors]") {
+    scratch tmp;
+    const auto& dir = tmp.path;
+    const std::string good = read_bytes(fixtures / "k3_02_seq_cnn_tiny/mnist_cnn_model.keras");
+    const auto bad = dir / "bad.keras";
+    // truncations: the zip directory is at the end, so every cut loses it
+    for (std::size_t len : {std::size_t(4), std::size_t(100), good.size() / 2, good.size() - 1}) {
+        INFO("truncated to " << len);
+        write_bytes(bad, good.substr(0, len));
+        CHECK_THROWS_AS(load_model(bad), io_error);
+    }
+    // flipped bytes anywhere: an error or, where the byte is not read, the model; never a crash
+    std::size_t refused = 0, loaded = 0;
+    for (std::size_t at = 0; at < good.size(); at += good.size() / 97) {
+        std::string flipped = good;
+        flipped[at] = char(flipped[at] ^ 0x5a);
+        write_bytes(bad, flipped);
+        try {
+            (void)load_model(bad);
+            ++loaded;
+        } catch (const io_error&) {
+            ++refused;
+        }
+    }
+    WARN(refused << " flipped files refused, " << loaded << " loaded");
+    CHECK(refused > 0);
+}
