@@ -2,7 +2,7 @@
 //
 // Each target (fuzz_<name>.cpp) puts its code in `namespace fuzz_<name>` with a
 // `run(data, size)` and ends with XKERAS_FUZZ_TARGET(fuzz_<name>). Compiled alone with
-// -fsanitize=fuzzer, that defines LLVMFuzzerTestOneInput. The builds compile all six in one
+// -fsanitize=fuzzer, that defines LLVMFuzzerTestOneInput. The builds compile all of them in one
 // translation unit instead (all_targets.hpp, XKERAS_FUZZ_ALL_IN_ONE), so that the library is
 // compiled once: fuzz_main.cpp is the libFuzzer program (XKERAS_FUZZ_TARGET=<name> picks the
 // target), replay_main.cpp replays the corpora in the ordinary test build.

@@ -1,7 +1,7 @@
-// tests/fuzz/fuzz_main.cpp - the libFuzzer program of all six targets (one translation unit
-// compiles the library once, several times quicker than six programs): the environment
+// tests/fuzz/fuzz_main.cpp - the libFuzzer program of all the targets (one translation unit
+// compiles the library once, several times quicker than a program each): the environment
 // variable XKERAS_FUZZ_TARGET names the target (idx, model_file, weights, model_json, image,
-// digit_board). scripts/fuzz.sh runs it.
+// digit_board, keras_file, keras_weights). scripts/fuzz.sh runs it.
 #include <cstdio>
 #include <cstdlib>
 

@@ -1,5 +1,5 @@
 // tests/fuzz/replay_main.cpp - the fuzz targets in the ordinary test build (GCC, no libFuzzer):
-// all six in one program (all_targets.hpp: one translation unit, the library compiled once),
+// all of them in one program (all_targets.hpp: one translation unit, the library compiled once),
 // each run on the files given. CTest runs it on every target's seed corpus and regression inputs
 // (tests/fuzz/CMakeLists.txt), so that a crash once found and fixed stays fixed.
 //   xkeras_fuzz_replay <target> <file or directory>...   (target: idx, model_file, ...)
