@@ -3,7 +3,7 @@
 // pygame "Digit Board" does, with the same preprocessing (the drawing's bounding box + 5 px,
 // resized to 28x28, padded by 10 px, resized to 28x28, / 255). "Clear" or the n key starts again.
 //
-//   digit_board --model out/mnist_cnn_earlystop/best.xk [--host 127.0.0.1] [--port 8080]
+//   digit_board --model out/mnist_cnn_earlystop/best.keras [--host 127.0.0.1] [--port 8080]
 //   then open http://127.0.0.1:8080/
 //
 // --port 0 picks a free port; the first line printed names the address. The HTTP server is
@@ -14,6 +14,8 @@
 
 #include <csignal>
 #include <iostream>
+
+#include <xkeras/keras_files.hpp>
 
 #include "digit_board.hpp"
 
@@ -31,8 +33,9 @@ int main(int argc, char** argv) {
     http_guard::connection_limits connections;
     CLI::App app{"Draw digits in the browser and let a saved xkeras model name them (E4's app)",
                  "digit_board"};
-    app.add_option("--model", model_path,
-                   "A model saved by model.save (e.g. out/mnist_cnn_earlystop/best.xk)")
+    app.add_option(
+           "--model", model_path,
+           "A model saved by model.save, .xk or .keras (e.g. out/mnist_cnn_earlystop/best.keras)")
         ->required()
         ->check(CLI::ExistingFile);
     app.add_option("--host", host, "Address to listen on")->capture_default_str();

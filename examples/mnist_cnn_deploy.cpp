@@ -8,9 +8,12 @@
 // document's 3x4 grid), the summary (503,762 params) and, as the document compares them, the
 // parameter counts of its baseline CNN (542,230) and its MLP; trains with Adam, batch 512,
 // 30 epochs, validation_split 0.2 (94 steps per epoch) and evaluates on the test set (the
-// document requires > 99%). Saves the model (mnist_cnn_deploy.xk, for predict_digit) and
+// document requires > 99%). Saves the model as Keras does (mnist_cnn_deploy.keras, which
+// predict_digit and Keras 3 load) and
 // writes result.json, history.csv, the 3x4 grid of training digits (training_digits.png), the
 // loss / accuracy curves (curves.png) and the test confusion matrix (confusion_matrix.png).
+#include <xkeras/keras_files.hpp>
+
 #include "common.hpp"
 #include "seed_models.hpp"
 
@@ -100,7 +103,7 @@ int main(int argc, char** argv) {
                                        : "The requirement (> 99%) is NOT met.\n");
         // save the model for deployment (predict_digit loads it)
         std::filesystem::create_directories(args.output);
-        const auto saved = std::filesystem::path(args.output) / "mnist_cnn_deploy.xk";
+        const auto saved = std::filesystem::path(args.output) / "mnist_cnn_deploy.keras";
         model.save(saved);
         std::cout << "Saved model to " << saved.string() << "\n";
         examples::write_result(

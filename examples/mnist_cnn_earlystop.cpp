@@ -8,11 +8,13 @@
 // Dense 10 softmax: 34,826 params. Adam, categorical crossentropy, accuracy; 50 epochs at most,
 // batch 32 (Keras's default: 1313 steps), validation_split 0.3, with
 // EarlyStopping(val_accuracy, min_delta 0.01, patience 4, verbose 1, restore_best_weights) and
-// ModelCheckpoint("best.xk", val_accuracy, verbose 1, save_best_only) printing Keras's messages.
-// The document saves "best.keras"; xkeras writes its own format, hence the extension. Writes
+// ModelCheckpoint("best.keras", val_accuracy, verbose 1, save_best_only) printing Keras's
+// messages and writing a Keras 3 file, as the document's. Writes
 // result.json, history.csv, the curves (curves.png; the document draws none, so Keras's usual
 // "model accuracy" / "model loss") and the best model's test confusion matrix
-// (confusion_matrix.png). digit_board serves the document's drawing application with best.xk.
+// (confusion_matrix.png). digit_board serves the document's drawing application with best.keras.
+#include <xkeras/keras_files.hpp>
+
 #include "common.hpp"
 
 namespace xk = xkeras;
@@ -52,7 +54,7 @@ int main(int argc, char** argv) {
         model.compile(xk::optimizers::Adam(), "categorical_crossentropy", {"accuracy"});
 
         std::filesystem::create_directories(args.output);
-        const std::string best = (std::filesystem::path(args.output) / "best.xk").string();
+        const std::string best = (std::filesystem::path(args.output) / "best.keras").string();
         auto es = std::make_shared<xk::callbacks::EarlyStopping<float>>(
             xk::callbacks::EarlyStoppingOptions{.monitor = "val_accuracy",
                                                 .min_delta = 0.01,

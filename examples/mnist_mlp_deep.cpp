@@ -6,8 +6,11 @@
 //
 // The document did not seed its runs (and regrets it): the seed here makes the run repeatable.
 // Writes result.json, the model diagram (model.dot, and model.png with Graphviz: the document's
-// plot_model(model, show_shapes=True)) and the accuracy / loss curves (curves.png, with the
-// document's dashed reference lines at 1, 0.95 and 0.9).
+// plot_model(model, show_shapes=True)), the accuracy / loss curves (curves.png, with the
+// document's dashed reference lines at 1, 0.95 and 0.9) and the weights as Keras 3 saves them
+// (mnist_mlp_deep.weights.h5).
+#include <xkeras/keras_files.hpp>
+
 #include "common.hpp"
 
 namespace xk = xkeras;
@@ -76,8 +79,13 @@ int main(int argc, char** argv) {
 
         auto scores = model.evaluate(x_test, y_test_labels, {.verbose = 0});
         std::cout << "Test loss: " << scores[0] << "\nTest accuracy: " << scores[1] << "\n";
+        // the document's "weights saved", in Keras 3's format
+        std::filesystem::create_directories(args.output);
+        const auto weights = std::filesystem::path(args.output) / "mnist_mlp_deep.weights.h5";
+        model.save_weights(weights);
+        std::cout << "Saved weights to " << weights.string() << "\n";
         examples::write_result(args, "E5-MLP", model.count_params(), history, *timer, scores[0],
-                               scores[1]);
+                               scores[1], {{"weights_file", weights.string()}});
         // 'model - accuracy and loss', here as two panels, with the reference lines at 1, 0.95, 0.9
         examples::write_curves(args, history,
                                {.train_label = "train",

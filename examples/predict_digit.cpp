@@ -1,7 +1,7 @@
 // predict_digit: classifies pictures of handwritten digits with a saved model (E3's deployment:
 // the document ships its trained model to a Raspberry Pi and classifies single images there).
 //
-//   predict_digit --model out/mnist_cnn_deploy/mnist_cnn_deploy.xk digit1.png digit2.pgm ...
+//   predict_digit --model out/mnist_cnn_deploy/mnist_cnn_deploy.keras digit1.png digit2.pgm ...
 //
 // Each picture (PNG, PGM, JPEG, BMP; any size; a dark digit on light paper or the reverse) is
 // prepared as MNIST's digits were (examples/digit_image.hpp) and the digit and the ten
@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <xkeras/keras_files.hpp>
+
 #include "digit_image.hpp"
 
 int main(int argc, char** argv) {
@@ -18,7 +20,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> images;
     CLI::App app{"Classify pictures of handwritten digits with a saved xkeras model",
                  "predict_digit"};
-    app.add_option("--model", model_path, "A model saved by model.save (e.g. by mnist_cnn_deploy)")
+    app.add_option("--model", model_path,
+                   "A model saved by model.save, xkeras's (.xk) or Keras 3's (.keras) "
+                   "(e.g. by mnist_cnn_deploy)")
         ->required();
     app.add_option("images", images, "Image files (PNG, PGM, JPEG, BMP)")->required();
     CLI11_PARSE(app, argc, argv);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every example briefly (one epoch on the first 2,000 training images; the full test set is
 # still evaluated) and checks that each left its pictures in its --output folder as valid PNG
-# files, with the DOT model diagram where the document draws one; plot_history redraws curves
-# from what mnist_cnn wrote. CTest: examples_pictures.
+# files, with the DOT model diagram where the document draws one, and the Keras files E3, E4 and
+# E5 save (read back by predict_digit and by tests/keras_files/reference.py); plot_history
+# redraws curves from what mnist_cnn wrote. CTest: examples_pictures.
 # Usage: examples_pictures.sh EXAMPLES_BIN_DIR OUT_DIR
 set -euo pipefail
 bin=$1 out=$2
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rm -rf "$out"
 failures=0
 check() {  # check DIR FILE...: each file exists and is a PNG (or DOT text)
@@ -32,13 +34,24 @@ mkdir -p "$out"
 run mnist_mlp
 check "$out/mnist_mlp" curves.png predictions.png result.json
 run mnist_mlp_deep
-check "$out/mnist_mlp_deep" curves.png model.dot result.json
+check "$out/mnist_mlp_deep" curves.png model.dot mnist_mlp_deep.weights.h5 result.json
 run mnist_cnn
 check "$out/mnist_cnn" curves.png confusion_matrix.png history.csv result.json
 run mnist_cnn_deploy
-check "$out/mnist_cnn_deploy" curves.png training_digits.png confusion_matrix.png result.json
+check "$out/mnist_cnn_deploy" curves.png training_digits.png confusion_matrix.png \
+  mnist_cnn_deploy.keras result.json
+# E3's deployment: predict_digit reads the .keras file and names a real digit's picture
+"$bin/predict_digit" --model "$out/mnist_cnn_deploy/mnist_cnn_deploy.keras" \
+  "$src/fuzz/corpus/image/digit7.png" >"$out.predict_digit.log" 2>&1 &&
+  echo "ok   predict_digit read mnist_cnn_deploy.keras: $(cat "$out.predict_digit.log")" ||
+  { echo "FAIL predict_digit:"; cat "$out.predict_digit.log"; failures=$((failures + 1)); }
 run mnist_cnn_earlystop
-check "$out/mnist_cnn_earlystop" curves.png confusion_matrix.png best.xk result.json
+check "$out/mnist_cnn_earlystop" curves.png confusion_matrix.png best.keras result.json
+# the checkpoint is a Keras 3 file: the independent reader (zipfile, h5py) predicts with it
+/usr/bin/python3 "$src/keras_files/reference.py" "$out/mnist_cnn_earlystop/best.keras" --count 3 \
+  --preprocess unit >"$out.reference.log" 2>&1 &&
+  echo "ok   reference.py read best.keras" ||
+  { echo "FAIL reference.py on best.keras:"; tail -5 "$out.reference.log"; failures=$((failures + 1)); }
 run mnist_cnn_bn
 check "$out/mnist_cnn_bn" curves.png confusion_matrix.png model.dot result.json
 # plot_history redraws the curves from what an example wrote
