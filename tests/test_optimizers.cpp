@@ -178,6 +178,34 @@ TEST_CASE("Optimizer defaults, names and validation are Keras's", "[optimizers]"
     CHECK_THROWS_AS(optimizers::RMSprop<float>({.rho = 2.0}), value_error);
 }
 
+TEST_CASE("Optimizer configs of Keras 2 are read, or refused by name", "[optimizers]") {
+    using json = nlohmann::json;
+    // Keras 2.1's Adam: "lr", and "decay" 0 (no decay)
+    const auto adam = optimizers::from_config<float>(json::parse(
+        R"({"class_name": "Adam", "config": {"lr": 0.002, "beta_1": 0.9, "decay": 0.0}})"));
+    CHECK(adam->learning_rate() == Approx(0.002));
+    CHECK_THROWS_WITH(
+        optimizers::from_config<float>(
+            json::parse(R"({"class_name": "SGD", "config": {"lr": 0.01, "decay": 1e-6}})")),
+        "optimizer SGD: Keras 2's option 'decay' = 1e-06 is not supported by xkeras (use a "
+        "learning-rate schedule)");
+    // Keras 3's names of the slots, in the order the optimizers keep them
+    CHECK(optimizers::Adam<float>().keras_slot_names() ==
+          std::vector<std::string>{"momentum", "velocity"});
+    CHECK(optimizers::Adam<float>({.amsgrad = true}).keras_slot_names().back() == "velocity_hat");
+    CHECK(optimizers::SGD<float>().keras_slot_names().empty());
+    CHECK(optimizers::RMSprop<float>({.momentum = 0.5, .centered = true}).keras_slot_names() ==
+          std::vector<std::string>{"velocity", "momentum", "average_gradient"});
+    CHECK(optimizers::Adagrad<float>().keras_slot_names() ==
+          std::vector<std::string>{"accumulator"});
+    // one name per slot, whatever the options
+    const optimizers::Adam<float> amsgrad({.amsgrad = true});
+    const optimizers::SGD<float> momentum({.momentum = 0.9});
+    const optimizers::RMSprop<float> centered({.centered = true});
+    const std::vector<const optimizers::Optimizer<float>*> all{&amsgrad, &momentum, &centered};
+    for (const auto* o : all) CHECK(o->keras_slot_names().size() == o->slots_per_weight());
+}
+
 TEST_CASE("Optimizer state is per parameter and the step counter is per step", "[optimizers]") {
     optimizers::Adam<double> adam;
     layers::Param<double> a{"a/kernel", xt::xarray<double>{1.0}, xt::xarray<double>{0.1}};

@@ -56,6 +56,12 @@ std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
             throw value_error(detail::cat("optimizer ", io::excerpt(cls, 60), ": option '", k,
                                           "' = ", io::describe(c[k]),
                                           " is not supported by xkeras"));
+    // Keras 2's inverse-time decay: a rate falling as 1 / (1 + decay * step)
+    if (c.contains("decay") && c["decay"].is_number() && c["decay"].get<double>() != 0.0)
+        throw value_error(
+            detail::cat("optimizer ", io::excerpt(cls, 60), ": Keras 2's option ",
+                        "'decay' = ", io::describe(c["decay"]),
+                        " is not supported by xkeras (use a learning-rate schedule)"));
     if (flag("use_ema", false))
         throw value_error(detail::cat("optimizer ", io::excerpt(cls, 60),
                                       ": option 'use_ema' is not supported by xkeras"));

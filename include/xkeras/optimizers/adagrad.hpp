@@ -29,6 +29,7 @@ class Adagrad : public Optimizer<T> {
 
     std::string class_name() const override { return "Adagrad"; }
     const AdagradOptions& options() const { return o_; }
+    std::vector<std::string> keras_slot_names() const override { return {"accumulator"}; }
 
   protected:
     std::string keras_name() const override { return "adagrad"; }

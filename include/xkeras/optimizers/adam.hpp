@@ -31,6 +31,10 @@ class Adam : public Optimizer<T> {
 
     std::string class_name() const override { return "Adam"; }
     const AdamOptions& options() const { return o_; }
+    std::vector<std::string> keras_slot_names() const override {
+        if (o_.amsgrad) return {"momentum", "velocity", "velocity_hat"};
+        return {"momentum", "velocity"};
+    }
 
   protected:
     std::string keras_name() const override {

@@ -113,6 +113,10 @@ class Optimizer {
         return std::vector<std::size_t>(slots_per_weight(), 1);
     }
 
+    /// The names Keras 3 gives the slots, in slot order: a slot of weight "dense/kernel" is the
+    /// variable "<optimizer name>/dense_kernel_<slot name>" (legacy `.h5` files list them so).
+    virtual std::vector<std::string> keras_slot_names() const = 0;
+
     /// The number of Keras 3's optimizer variables before the slots: `iterations`, and
     /// `learning_rate` unless the rate is a schedule (Keras keeps a schedule as an object).
     std::size_t keras_leading_variables() const { return rate_.schedule ? 1 : 2; }

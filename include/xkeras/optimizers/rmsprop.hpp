@@ -34,6 +34,12 @@ class RMSprop : public Optimizer<T> {
 
     std::string class_name() const override { return "RMSprop"; }
     const RMSpropOptions& options() const { return o_; }
+    std::vector<std::string> keras_slot_names() const override {
+        std::vector<std::string> names{"velocity"};
+        if (o_.momentum > 0.0) names.push_back("momentum");
+        if (o_.centered) names.push_back("average_gradient");
+        return names;
+    }
 
   protected:
     std::string keras_name() const override { return "rmsprop"; }

@@ -27,6 +27,10 @@ class SGD : public Optimizer<T> {
 
     std::string class_name() const override { return "SGD"; }
     const SGDOptions& options() const { return o_; }
+    std::vector<std::string> keras_slot_names() const override {
+        if (o_.momentum != 0.0) return {"momentum"};
+        return {};
+    }
 
   protected:
     std::string keras_name() const override { return "SGD"; }
