@@ -4,6 +4,7 @@
 # seed corpus (so the repository stays clean) and its regression inputs.
 # Usage: scripts/fuzz.sh [seconds per target, default 20] [target...]
 #   targets: idx model_file weights model_json image digit_board keras_file keras_weights
+#            keras_legacy
 #   (default: all)
 # Exits non-zero, naming the crash file, when a target crashes (or leaks, times out, runs out
 # of memory). Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_JOBS (1), CXX_FUZZ (clang++).
@@ -14,7 +15,7 @@ secs=${1:-20}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(idx model_file weights model_json image digit_board keras_file
-                               keras_weights)
+                               keras_weights keras_legacy)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 cxx=${CXX_FUZZ:-clang++}
 command -v "$cxx" >/dev/null 2>&1 || { echo "fuzz.sh: $cxx not found (bash scripts/install_deps.sh)" >&2; exit 1; }

@@ -8,6 +8,7 @@
 #include <xkeras/keras_files.hpp>
 #include <xkeras/xkeras.hpp>
 
+#include "keras_files_helpers.hpp"
 #include "saving_keras_files.hpp"  // docs/api/saving.md's example, compiled
 
 #include <cstdio>
@@ -15,94 +16,6 @@
 #include <fstream>
 #include <memory>
 #include <string>
-
-using namespace xkeras;
-namespace fs = std::filesystem;
-using json = nlohmann::json;
-
-namespace {
-
-const fs::path fixtures = XKERAS_KERAS_FILES_DIR;
-
-/// What the Python script `script` of tests/keras_files prints for `args`, parsed.
-json python(const std::string& script, const std::string& args) {
-    const std::string command = "/usr/bin/python3 '" + (fixtures / script).string() + "' " + args;
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-    REQUIRE(pipe);
-    std::string out;
-    char buffer[65536];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe.get())) > 0;)
-        out.append(buffer, n);
-    INFO(command);
-    REQUIRE(!out.empty());
-    return json::parse(out);
-}
-
-/// What reference.py predicts for `args` (the model file and its options).
-json reference(const std::string& args) {
-    return python("reference.py",
-                  args + " --data-dir '" + datasets::mnist::default_dir().string() + "'");
-}
-
-std::string read_bytes(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-/// The MNIST test images as the model takes them: `shape` per image, pixels divided by
-/// `scale` (1 for models trained on raw pixels, 255 for those trained on [0, 1]).
-xt::xarray<float> test_images(const shape_t& shape, float scale) {
-    static const auto data = datasets::mnist::load_data();
-    xt::xarray<float> x = xt::cast<float>(data.test.images) / scale;
-    std::vector<std::size_t> s{x.shape()[0]};
-    s.insert(s.end(), shape.begin(), shape.end());
-    x.reshape(s);
-    return x;
-}
-
-const xt::xarray<std::uint8_t>& test_labels() {
-    static const auto data = datasets::mnist::load_data();
-    return data.test.labels;
-}
-
-/// The largest difference between xkeras's predictions of the first images and the reference's.
-double max_difference(const xt::xarray<float>& got, const json& expected) {
-    double worst = 0;
-    for (std::size_t i = 0; i < expected.size(); ++i)
-        for (std::size_t k = 0; k < expected[i].size(); ++k)
-            worst = std::max(worst, std::abs(double(got(i, k)) - expected[i][k].get<double>()));
-    return worst;
-}
-
-double accuracy(const xt::xarray<float>& predictions) {
-    const auto& labels = test_labels();
-    std::size_t right = 0;
-    for (std::size_t i = 0; i < labels.size(); ++i)
-        right += std::size_t(xt::argmax(xt::view(predictions, i))()) == labels(i);
-    return double(right) / double(labels.size());
-}
-
-struct fixture {
-    const char* file;        // under tests/keras_files/
-    const char* preprocess;  // reference.py's --preprocess: raw pixels or divided by 255
-    shape_t input;
-    std::size_t params;
-};
-
-/// A directory of its own under the system's temporary directory, removed at the end.
-struct scratch {
-    fs::path path =
-        fs::temp_directory_path() /
-        ("xkeras_keras_files_" + std::to_string(::getpid()) + "_" + std::to_string(std::rand()));
-    scratch() { fs::create_directories(path); }
-    ~scratch() { fs::remove_all(path); }
-};
-
-}  // namespace
 
 TEST_CASE("Keras 3 .keras files load and predict as Keras does", "[keras_files][keras3]") {
     const fixture cases[] = {
@@ -291,13 +204,14 @@ TEST_CASE("A .keras file written by xkeras loads back bit for bit, optimizer sta
 }
 
 TEST_CASE("The fuzz targets' seeds written by xkeras load back", "[keras_files][save][fuzz]") {
-    // tests/fuzz/corpus/keras_file and keras_weights hold these next to the real k3_01 files:
-    // XKERAS_WRITE_FUZZ_SEEDS=<tests/fuzz/corpus> writes them there
+    // tests/fuzz/corpus/keras_file, keras_weights and keras_legacy hold these next to the real
+    // files: XKERAS_WRITE_FUZZ_SEEDS=<tests/fuzz/corpus> writes them there
     scratch dir;
     const char* to = std::getenv("XKERAS_WRITE_FUZZ_SEEDS");
     const fs::path out = to ? fs::path(to) : dir.path;
     fs::create_directories(out / "keras_file");
     fs::create_directories(out / "keras_weights");
+    fs::create_directories(out / "keras_legacy");
     utils::set_random_seed(3);
     Sequential tiny;
     tiny.add(Input({4}));
@@ -311,6 +225,13 @@ TEST_CASE("The fuzz targets' seeds written by xkeras load back", "[keras_files][
     tiny.save(out / "keras_file" / "xkeras_tiny_adam.keras");
     CHECK(load_model(out / "keras_file" / "xkeras_tiny_adam.keras").count_params() ==
           tiny.count_params());
+    // the legacy target's: the same model as a full .h5, and the weights of its fixed model
+    tiny.save(out / "keras_legacy" / "xkeras_tiny_adam.h5");
+    CHECK(load_model(out / "keras_legacy" / "xkeras_tiny_adam.h5").count_params() ==
+          tiny.count_params());
+    auto conv = load_model(fixtures / "h5_07_fml_conv2d_dropout/keras_conv2d_model.h5");
+    conv.save_weights(out / "keras_legacy" / "xkeras_conv_weights.h5");
+    conv.load_weights(out / "keras_legacy" / "xkeras_conv_weights.h5");
     // the keras_weights target's model: k3_01's architecture, with Adam, one step taken
     auto lenet = load_model(fixtures / "k3_01_seq_lenet_tanh/mnist_model.keras");
     lenet.save_weights(out / "keras_weights" / "xkeras_lenet_adam.weights.h5");
@@ -324,11 +245,21 @@ TEST_CASE("Keras files are named as Keras names them", "[keras_files][save][erro
     scratch dir;
     Sequential m;
     m.add(layers::Dense(2, {.input_shape = {3}}));
-    CHECK_THROWS_WITH(m.save(dir.path / "m.h5"), Catch::Contains("Keras 2's .h5 model files are "
-                                                                 "not written yet"));
-    CHECK_THROWS_WITH(m.save_weights(dir.path / "m.h5"),
-                      Catch::Contains("Keras 3's weights files end in .weights.h5"));
+    // save_weights writes weights files only; a .keras file holds a whole model
+    CHECK_THROWS_WITH(m.save_weights(dir.path / "m.keras"),
+                      Catch::Contains("Keras's weights files end in .weights.h5 (Keras 3) or .h5 "
+                                      "(Keras 2)"));
     CHECK(fs::is_empty(dir.path));
+    // Keras 3's model.save: .h5 and .hdf5 are the legacy format; save_weights to .h5 is Keras 2's
+    m.save(dir.path / "m.h5");
+    m.save(dir.path / "m.hdf5");
+    m.save_weights(dir.path / "w.h5");
+    for (const char* f : {"m.h5", "m.hdf5", "w.h5"}) {
+        INFO(f);
+        const std::string bytes = read_bytes(dir.path / f);
+        CHECK(bytes.compare(0, 8, "\x89HDF\r\n\x1a\n", 8) == 0);
+    }
+    CHECK(load_model(dir.path / "m.hdf5").count_params() == m.count_params());
 }
 
 TEST_CASE("A .keras model xkeras cannot build is refused by name",

@@ -1,16 +1,19 @@
 // xkeras/keras_files.hpp - Keras's own model files, read and written: `.keras` and
-// `.weights.h5` (Keras 3).
+// `.weights.h5` (Keras 3), and the legacy HDF5 `.h5` files of Keras 2 and tf.keras.
 //
 // Optional: these headers need HDF5 and libzip (Debian: libhdf5-dev, libzip-dev); link the
 // CMake target xkeras::keras_files. Including this header in a program makes the core's
 // functions handle Keras files as well as xkeras's own:
 //   xkeras::load_model("m.keras")       architecture, compile config, weights, optimizer state
-//   model.load_weights("m.weights.h5")  weights (also out of a .keras)
+//   xkeras::load_model("m.h5")          the same from a legacy full-model file
+//   model.load_weights("m.weights.h5")  weights (also out of a .keras, or a legacy .h5)
 //   model.save("m.keras")               what Keras 3's model.save writes
+//   model.save("m.h5")                  what Keras 3's model.save writes for .h5 (legacy)
 //   model.save_weights("m.weights.h5")  what Keras 3's model.save_weights writes
-// Loading tells a Keras file by its first bytes; saving by the name (`.keras`, `.weights.h5`).
-// xkeras's own `.xk` format still keeps what Keras files cannot (the shuffling and Dropout
-// streams of an exact resume).
+//   model.save_weights("m.h5")          what Keras 2's save_weights writes for .h5 (legacy)
+// Loading tells a Keras file by its first bytes and, for HDF5, by its groups; saving by the
+// name (`.keras`; `.weights.h5`; other `.h5` and `.hdf5`). xkeras's own `.xk` format still keeps
+// what Keras files cannot (the shuffling and Dropout streams of an exact resume).
 #pragma once
 
 #include "io/atomic_file.hpp"
@@ -18,6 +21,8 @@
 #include "keras_files/hdf5_writer.hpp"
 #include "keras_files/keras3.hpp"
 #include "keras_files/keras3_writer.hpp"
+#include "keras_files/legacy.hpp"
+#include "keras_files/legacy_writer.hpp"
 #include "keras_files/zip.hpp"
 #include "keras_files/zip_writer.hpp"
 
@@ -29,6 +34,13 @@ inline bool is_zip(const std::string& bytes) {
     return bytes.compare(0, 2, "PK") == 0;
 }
 
+/// Whether an HDF5 file is laid out as Keras 3's weights (a /layers group) rather than as a
+/// legacy file.
+inline bool is_keras3_weights(const hdf5::file& f) {
+    const hdf5::group root = f.root();
+    return root.has("layers") && !root.has_attribute("layer_names") && !root.has("model_weights");
+}
+
 template <class T>
 void load_weights_bytes(basic_sequential<T>& m, const std::string& bytes, const std::string& name) {
     if (is_zip(bytes)) {
@@ -38,16 +50,17 @@ void load_weights_bytes(basic_sequential<T>& m, const std::string& bytes, const 
         load_keras3_weights(m, hdf5::file(z.read("model.weights.h5"), name + ": model.weights.h5"));
         return;
     }
-    load_keras3_weights(m, hdf5::file(bytes, name));
+    const hdf5::file f(bytes, name);
+    if (is_keras3_weights(f))
+        load_keras3_weights(m, f);
+    else
+        load_legacy_weights_file(m, f);
 }
 
 template <class T>
 basic_sequential<T> load_model_bytes(const std::string& bytes, const std::string& name) {
-    if (!is_zip(bytes))
-        throw io_error("'" + name +
-                       "' is an HDF5 file; load_model reads .keras files (Keras 2's .h5 models "
-                       "are not read yet); a .weights.h5 file goes to model.load_weights");
-    return load_dot_keras<T>(bytes, name);
+    if (is_zip(bytes)) return load_dot_keras<T>(bytes, name);
+    return load_legacy_model<T>(bytes, name);
 }
 
 inline bool ends_with(const std::string& s, const std::string& tail) {
@@ -56,21 +69,21 @@ inline bool ends_with(const std::string& s, const std::string& tail) {
 
 template <class T>
 void save(const basic_sequential<T>& m, const std::filesystem::path& path) {
-    if (path.extension() != ".keras")
-        throw io_error("'" + path.string() +
-                       "': xkeras writes Keras 3's .keras files; Keras 2's .h5 model files are "
-                       "not written yet (save as .keras, or as .xk for xkeras's own format)");
-    io::atomic_write(path, dot_keras_bytes(m));
+    // as Keras 3's model.save: .keras is the zip, .h5 and .hdf5 the legacy file
+    io::atomic_write(path,
+                     path.extension() == ".keras" ? dot_keras_bytes(m) : legacy_model_bytes(m));
 }
 
 template <class T>
 void save_weights(const basic_sequential<T>& m, const std::filesystem::path& path) {
-    // Keras 3 asks the same of its save_weights
-    if (!ends_with(path.filename().string(), ".weights.h5"))
+    if (ends_with(path.filename().string(), ".weights.h5"))
+        io::atomic_write(path, keras3_weights_bytes(m));
+    else if (path.extension() == ".h5" || path.extension() == ".hdf5")
+        io::atomic_write(path, legacy_weights_bytes(m));
+    else
         throw io_error("'" + path.string() +
-                       "': Keras 3's weights files end in .weights.h5; Keras 2's other .h5 "
-                       "weights files are not written yet");
-    io::atomic_write(path, keras3_weights_bytes(m));
+                       "': Keras's weights files end in .weights.h5 (Keras 3) or .h5 (Keras 2); "
+                       "a .keras file holds a whole model: use save");
 }
 
 template <class T>

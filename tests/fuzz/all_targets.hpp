@@ -10,6 +10,7 @@
 #include "fuzz_idx.cpp"
 #include "fuzz_image.cpp"
 #include "fuzz_keras_file.cpp"
+#include "fuzz_keras_legacy.cpp"
 #include "fuzz_keras_weights.cpp"
 #include "fuzz_model_file.cpp"
 #include "fuzz_model_json.cpp"
@@ -25,6 +26,7 @@ inline const std::map<std::string, target_fn>& targets() {
                                                     {"idx", &fuzz_idx::run},
                                                     {"image", &fuzz_image::run},
                                                     {"keras_file", &fuzz_keras_file::run},
+                                                    {"keras_legacy", &fuzz_keras_legacy::run},
                                                     {"keras_weights", &fuzz_keras_weights::run},
                                                     {"model_file", &fuzz_model_file::run},
                                                     {"model_json", &fuzz_model_json::run},

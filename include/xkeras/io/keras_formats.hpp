@@ -4,8 +4,8 @@
 // <xkeras/keras_files.hpp> (CMake target xkeras::keras_files), which need HDF5 and libzip; the
 // core library links neither. Including those headers fills these slots. load_model and
 // load_weights tell a Keras file by its first bytes, save and save_weights by the file name's
-// extension (`.keras`, `.h5`); without the slots filled a Keras file is refused with a message
-// saying what to include and link.
+// extension (`.keras`, `.h5`, `.hdf5`); without the slots filled a Keras file is refused with a
+// message saying what to include and link.
 #pragma once
 
 #include <filesystem>
@@ -40,10 +40,10 @@ inline bool is_keras_file(const std::string& bytes) {
            (bytes.size() >= 8 && bytes.compare(0, 8, "\x89HDF\r\n\x1a\n", 8) == 0);
 }
 
-/// Whether `path` names a Keras file by its extension: `.keras` or `.h5`.
+/// Whether `path` names a Keras file by its extension: `.keras`, `.h5` or `.hdf5`.
 inline bool is_keras_path(const std::filesystem::path& path) {
     const auto ext = path.extension();
-    return ext == ".keras" || ext == ".h5";
+    return ext == ".keras" || ext == ".h5" || ext == ".hdf5";
 }
 
 }  // namespace io

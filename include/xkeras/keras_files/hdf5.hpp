@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@ struct limits {
     std::size_t max_string_bytes = 64u << 20;  ///< bytes of one string attribute, in all
     std::size_t max_rank = 8;                  ///< of a dataset
     std::size_t max_name_bytes = 4096;         ///< of a link name
+    std::size_t max_path_depth = 32;           ///< parts of a path given by the file
 };
 
 /// The lock every HDF5 call of this reader runs under.
@@ -104,6 +106,12 @@ class group {
     /// The child group `name`; io_error when it is missing or not a group.
     group child(const std::string& name) const;
 
+    /// The group that holds the object at `path`, a '/'-separated path below this group, and
+    /// that object's own name: Keras's legacy files name a weight by such a path
+    /// ("dense/kernel:0"). Each group on the way is opened as child() does; a path with an empty,
+    /// "." or ".." part, or deeper than limits::max_path_depth, is refused.
+    std::pair<group, std::string> locate(const std::string& path) const;
+
     /// Whether the attribute exists.
     bool has_attribute(const std::string& name) const;
     /// A string attribute as a list of strings: a scalar gives one, a 1-D array its elements
@@ -124,9 +132,7 @@ class group {
     /// "'file': /path", for messages about this group.
     std::string describe() const;
     /// "'file': /path/name", for messages about child `name`.
-    std::string where(const std::string& name) const {
-        return describe() + "/" + xkeras::detail::excerpt(name, 200);
-    }
+    std::string where(const std::string& name) const;
 
   private:
     friend class file;
@@ -142,7 +148,7 @@ class group {
 /// An HDF5 file read from bytes in memory; `name` names it in errors.
 class file {
   public:
-    file(const std::string& bytes, std::string name, limits lim = {});
+    file(std::string bytes, std::string name, limits lim = {});
     file(const file&) = delete;
     file& operator=(const file&) = delete;
     ~file() = default;
@@ -151,8 +157,11 @@ class file {
     group root() const;
     const std::string& name() const { return name_; }
     const limits& bounds() const { return lim_; }
+    /// The file's bytes, for what is checked before HDF5 reads it.
+    const std::string& bytes() const { return bytes_; }
 
   private:
+    std::string bytes_;
     std::string name_;
     limits lim_;
     detail::id h_;
@@ -166,10 +175,229 @@ inline std::string quoted(const std::string& s) {
     return "'" + xkeras::detail::excerpt(s, 200) + "'";
 }
 
+/// The little-endian unsigned number of `size` bytes at `at`.
+inline std::uint64_t little_endian(const std::string& bytes, std::size_t at, std::size_t size) {
+    std::uint64_t v = 0;
+    for (std::size_t i = size; i-- > 0;) v = (v << 8) | std::uint8_t(bytes[at + i]);
+    return v;
+}
+
+/// Where HDF5's superblock (at byte 0) says addresses and lengths are, and how wide they are.
+struct superblock_sizes {
+    std::size_t offset_size = 0, length_size = 0;
+    std::uint64_t base = 0;  ///< the base address addresses count from
+};
+
+/// The sizes of the superblock at byte 0, or all zero when it is not one HDF5 reads.
+inline superblock_sizes read_superblock(const std::string& bytes) {
+    superblock_sizes s;
+    if (bytes.size() < 48) return s;
+    const unsigned version = std::uint8_t(bytes[8]);
+    if (version > 3) return s;
+    s.offset_size = std::uint8_t(bytes[version < 2 ? 13 : 9]);
+    s.length_size = std::uint8_t(bytes[version < 2 ? 14 : 10]);
+    if (s.offset_size == 0 || s.offset_size > 8 || s.length_size == 0 || s.length_size > 8)
+        return {};
+    const std::size_t base_at = version == 0 ? 24 : version == 1 ? 28 : 12;
+    s.base = little_endian(bytes, base_at, s.offset_size);
+    return s;
+}
+
+/// The offsets of every global heap collection signature ("GCOL") in `bytes`.
+inline std::vector<std::size_t> global_heaps(const std::string& bytes) {
+    std::vector<std::size_t> at;
+    for (std::size_t p = bytes.find("GCOL"); p != std::string::npos; p = bytes.find("GCOL", p + 1))
+        at.push_back(p);
+    return at;
+}
+
+/// The objects of the global heap collection at `at`, by index: their sizes, as HDF5's reader
+/// walks the collection (free space, index 0, left out). `stalls` tells whether the walk meets
+/// an empty free-space object, on which HDF5 1.10's reader loops for ever (it advances by each
+/// object's size); a real file never holds one (free space that small has no object header).
+struct heap_objects {
+    std::map<std::uint64_t, std::uint64_t> size;
+    bool stalls = false;
+};
+
+inline heap_objects read_heap(const std::string& bytes, std::size_t at, std::size_t length_size) {
+    heap_objects out;
+    const std::size_t header = 8 + length_size;  // "GCOL", version, 3 reserved, collection size
+    const std::size_t object_header = 8 + length_size;  // index, references, reserved, size
+    if (at + header > bytes.size() || std::uint8_t(bytes[at + 4]) != 1) return out;
+    const std::uint64_t size = little_endian(bytes, at + 8, length_size);
+    const std::size_t end = std::size_t(std::min<std::uint64_t>(size, bytes.size() - at));
+    for (std::size_t p = header; p < end && p + object_header <= end;) {
+        const std::uint64_t index = little_endian(bytes, at + p, 2);
+        const std::uint64_t object = little_endian(bytes, at + p + 8, length_size);
+        if (index == 0 && object == 0) {
+            out.stalls = true;
+            return out;
+        }
+        if (index != 0) out.size[index] = object;
+        // HDF5's step: the free space as recorded, any other object padded to 8 bytes
+        const std::uint64_t need =
+            index == 0 ? object : object_header + ((object + 7) & ~std::uint64_t(7));
+        if (need < object || need >= end - p) break;  // past the collection: the walk ends
+        p += std::size_t(need);
+    }
+    return out;
+}
+
+/// Why HDF5 must not open `bytes`, or "": a global heap collection on which HDF5 1.10's reader
+/// loops for ever (heap_objects::stalls).
+inline std::string hdf5_hazard(const std::string& bytes) {
+    const superblock_sizes sb = read_superblock(bytes);
+    if (sb.offset_size == 0) return {};  // HDF5 refuses the file itself
+    for (const std::size_t at : global_heaps(bytes))
+        if (read_heap(bytes, at, sb.length_size).stalls)
+            return "the global heap at byte " + std::to_string(at) +
+                   " holds an empty free-space object, on which HDF5's reader never ends";
+    return {};
+}
+
+/// Reads the object header at `address` of an HDF5 file's bytes (versions 1 and 2, with their
+/// continuation chunks), bounded by the bytes: what HDF5 would trust in it, read first.
+class object_header {
+  public:
+    object_header(const std::string& bytes, std::uint64_t address) : bytes_(bytes) {
+        sb_ = read_superblock(bytes);
+        if (sb_.offset_size == 0) fail("the superblock is not one this reader checks");
+        if (address > bytes.size() - sb_.base || sb_.base > bytes.size())
+            fail("the object header lies outside the file");
+        const std::size_t at = std::size_t(sb_.base + address);
+        if (bytes.compare(at, 4, "OHDR") == 0) {
+            version_ = 2;
+            need(at, 6);
+            const unsigned flags = std::uint8_t(bytes[at + 5]);
+            creation_order_ = flags & 0x04;
+            std::size_t p = at + 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
+            const std::size_t width = std::size_t(1) << (flags & 3);
+            need(p, width);
+            chunks_.push_back({p + width, std::size_t(little_endian(bytes, p, width))});
+        } else {
+            version_ = 1;
+            need(at, 16);
+            if (std::uint8_t(bytes[at]) != 1) fail("an object header of unknown version");
+            chunks_.push_back({at + 16, std::size_t(little_endian(bytes, at + 8, 4))});
+        }
+        for (std::size_t c = 0; c < chunks_.size(); ++c) {
+            if (chunks_.size() > 64) fail("more than 64 header chunks");
+            need(chunks_[c].first, chunks_[c].second);
+            walk(chunks_[c].first, chunks_[c].second, c == 0);
+        }
+    }
+
+    /// The lengths the variable-length values of attribute `name` announce, or nothing when the
+    /// attribute's message is not in this header (or not variable-length).
+    std::optional<std::vector<std::uint64_t>> variable_lengths(const std::string& name) const {
+        for (const auto& [at, size] : attributes_) {
+            auto lengths = attribute_lengths(at, size, name);
+            if (lengths) return lengths;
+        }
+        return std::nullopt;
+    }
+
+  private:
+    [[noreturn]] static void fail(const std::string& why) { throw io_error(why); }
+    void need(std::size_t at, std::size_t n) const {
+        if (at > bytes_.size() || n > bytes_.size() - at)
+            fail("an object header runs past the end of the file");
+    }
+    // the messages of one chunk: attributes kept, continuations followed
+    void walk(std::size_t at, std::size_t size, bool first) {
+        std::size_t p = at, end = at + size;
+        if (version_ == 2 && !first) {  // "OCHK", the messages, a checksum
+            if (size < 8 || bytes_.compare(at, 4, "OCHK") != 0)
+                fail("a continuation chunk without its signature");
+            p += 4;
+            end -= 4;
+        }
+        const std::size_t head = version_ == 1 ? 8 : 4 + (creation_order_ ? 2 : 0);
+        while (p + head <= end) {
+            const std::uint64_t type =
+                version_ == 1 ? little_endian(bytes_, p, 2) : std::uint8_t(bytes_[p]);
+            const std::size_t length =
+                std::size_t(little_endian(bytes_, p + (version_ == 1 ? 2 : 1), 2));
+            const std::size_t data = p + head;
+            if (length > end - data) fail("a header message runs past its chunk");
+            if (type == 0x0C) attributes_.push_back({data, length});
+            if (type == 0x10) {  // continuation: address and length of the next chunk
+                if (length < sb_.offset_size + sb_.length_size) fail("a short continuation");
+                const std::uint64_t address = little_endian(bytes_, data, sb_.offset_size);
+                const std::uint64_t chunk =
+                    little_endian(bytes_, data + sb_.offset_size, sb_.length_size);
+                if (address > bytes_.size() || chunk > bytes_.size())
+                    fail("a continuation chunk lies outside the file");
+                chunks_.push_back({std::size_t(sb_.base + address), std::size_t(chunk)});
+            }
+            p = data + length;
+        }
+    }
+    std::optional<std::vector<std::uint64_t>> attribute_lengths(std::size_t at, std::size_t size,
+                                                                const std::string& name) const {
+        if (size < 8) return std::nullopt;
+        const unsigned version = std::uint8_t(bytes_[at]);
+        if (version < 1 || version > 3) return std::nullopt;
+        const std::size_t name_size = std::size_t(little_endian(bytes_, at + 2, 2));
+        const std::size_t type_size = std::size_t(little_endian(bytes_, at + 4, 2));
+        const std::size_t space_size = std::size_t(little_endian(bytes_, at + 6, 2));
+        const auto pad = [&](std::size_t n) { return version == 1 ? (n + 7) / 8 * 8 : n; };
+        std::size_t p = at + 8 + (version == 3 ? 1 : 0);
+        const std::size_t end = at + size;
+        if (name_size == 0 || pad(name_size) > end - p) return std::nullopt;
+        if (bytes_.compare(p, name_size, name.c_str(), name.size() + 1) != 0) return std::nullopt;
+        if (version >= 2 && (std::uint8_t(bytes_[at + 1]) & 3))
+            fail("attribute '" + name + "' has a shared type or shape");
+        p += pad(name_size);
+        if (type_size < 8 || pad(type_size) > end - p) fail("attribute '" + name + "': its type");
+        const unsigned cls = std::uint8_t(bytes_[p]) & 0x0F;
+        // a variable-length type carries its element type next: HDF5 allocates the announced
+        // length times that type's size
+        const std::uint64_t element_size =
+            cls == 9 && type_size >= 16 ? little_endian(bytes_, p + 12, 4) : 0;
+        if (cls == 9 && element_size != 1)
+            fail("attribute '" + name + "' is variable-length with elements of " +
+                 std::to_string(element_size) + " bytes; strings have 1");
+        p += pad(type_size);
+        if (space_size < 2 || pad(space_size) > end - p)
+            fail("attribute '" + name + "': its shape");
+        const unsigned space_version = std::uint8_t(bytes_[p]);
+        const std::size_t rank = std::uint8_t(bytes_[p + 1]);
+        const std::size_t dims_at = p + (space_version == 1 ? 8 : 4);
+        if (rank > 32 || dims_at + rank * sb_.length_size > p + space_size)
+            fail("attribute '" + name + "': its shape");
+        std::uint64_t count = space_version >= 2 && std::uint8_t(bytes_[p + 3]) == 2 ? 0 : 1;
+        for (std::size_t d = 0; d < rank; ++d) {
+            const std::uint64_t n =
+                little_endian(bytes_, dims_at + d * sb_.length_size, sb_.length_size);
+            if (n != 0 && count > (std::uint64_t(1) << 32) / n)
+                fail("attribute '" + name + "' has too many values");
+            count *= n;
+        }
+        p += pad(space_size);
+        if (cls != 9) return std::vector<std::uint64_t>{};    // not variable-length
+        const std::size_t element = 4 + sb_.offset_size + 4;  // length, heap address, index
+        if (count > (end - p) / element) fail("attribute '" + name + "' is cut short");
+        std::vector<std::uint64_t> lengths;
+        for (std::uint64_t i = 0; i < count; ++i)
+            lengths.push_back(little_endian(bytes_, p + std::size_t(i) * element, 4));
+        return lengths;
+    }
+
+    const std::string& bytes_;
+    superblock_sizes sb_;
+    unsigned version_ = 1;
+    bool creation_order_ = false;
+    std::vector<std::pair<std::size_t, std::size_t>> chunks_;
+    std::vector<std::pair<std::size_t, std::size_t>> attributes_;
+};
+
 }  // namespace detail
 
-inline file::file(const std::string& bytes, std::string name, limits lim)
-    : name_(std::move(name)), lim_(lim) {
+inline file::file(std::string bytes_in, std::string name, limits lim)
+    : bytes_(std::move(bytes_in)), name_(std::move(name)), lim_(lim) {
+    const std::string& bytes = bytes_;
     std::lock_guard<std::mutex> lock(library_mutex());
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by exceptions only
     // a file naming a filter HDF5 lacks must not make it load code from its plugin directories
@@ -177,6 +405,8 @@ inline file::file(const std::string& bytes, std::string name, limits lim)
     if (bytes.size() < 8 || bytes.compare(0, 8, "\x89HDF\r\n\x1a\n", 8) != 0)
         throw io_error(detail::quoted(name_) +
                        " is not an HDF5 file (its first 8 bytes are not HDF5's signature)");
+    if (const std::string hazard = detail::hdf5_hazard(bytes); !hazard.empty())
+        throw io_error(detail::quoted(name_) + " is damaged: " + hazard);
     detail::id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
     if (!fapl || H5Pset_fapl_core(fapl.get(), 1 << 16, 0) < 0 ||
         H5Pset_file_image(fapl.get(), const_cast<char*>(bytes.data()), bytes.size()) < 0)
@@ -200,6 +430,10 @@ inline group file::root() const {
 
 inline std::string group::describe() const {
     return detail::quoted(file_->name()) + ": " + (path_.empty() ? "/" : path_);
+}
+
+inline std::string group::where(const std::string& name) const {
+    return detail::quoted(file_->name()) + ": " + path_ + "/" + xkeras::detail::excerpt(name, 200);
 }
 
 inline std::vector<std::string> group::children() const {
@@ -251,6 +485,30 @@ inline group group::child(const std::string& name) const {
     return group(file_, open_object(name, H5I_GROUP, "group"), path_ + "/" + name);
 }
 
+inline std::pair<group, std::string> group::locate(const std::string& path) const {
+    std::vector<std::string> parts;
+    for (std::size_t begin = 0;;) {
+        const std::size_t end = path.find('/', begin);
+        parts.push_back(path.substr(begin, end == std::string::npos ? end : end - begin));
+        const std::string& part = parts.back();
+        if (part.empty() || part == "." || part == "..")
+            throw io_error(where(path) + ": a path with an empty, '.' or '..' part names nothing");
+        if (parts.size() > file_->bounds().max_path_depth)
+            throw io_error(describe() + ": the path " + detail::quoted(path) + " has more than " +
+                           std::to_string(file_->bounds().max_path_depth) + " parts");
+        if (end == std::string::npos) break;
+        begin = end + 1;
+    }
+    group g = [&] {
+        std::lock_guard<std::mutex> lock(library_mutex());
+        detail::id self(H5Oopen(h_.get(), ".", H5P_DEFAULT), H5Oclose);
+        if (!self) throw io_error(describe() + " is damaged: HDF5 cannot open it again");
+        return group(file_, std::move(self), path_);
+    }();
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) g = g.child(parts[i]);
+    return {std::move(g), parts.back()};
+}
+
 inline bool group::has_attribute(const std::string& name) const {
     std::lock_guard<std::mutex> lock(library_mutex());
     return H5Aexists(h_.get(), name.c_str()) > 0;
@@ -283,6 +541,29 @@ inline std::vector<std::string> group::strings(const std::string& name) const {
     const htri_t variable = H5Tis_variable_str(type.get());
     if (variable < 0) throw io_error(at + " is damaged: its string type cannot be read");
     if (variable) {
+        // HDF5 allocates and clears what each value announces before it reads the value: the
+        // announced lengths are read from the attribute's message first, and bounded
+        H5O_info_t info{};
+        if (H5Oget_info2(h_.get(), &info, H5O_INFO_BASIC) < 0)
+            throw io_error(at + " is damaged: its object cannot be found");
+        const auto lengths = [&] {
+            try {
+                return detail::object_header(file_->bytes(), info.addr).variable_lengths(name);
+            } catch (const io_error& e) {
+                throw io_error(at + " is damaged: " + e.what());
+            }
+        }();
+        if (!lengths || lengths->size() != n)
+            throw io_error(at +
+                           ": its strings are not where HDF5 keeps them in its object's "
+                           "header (a damaged file, or dense attribute storage, which is "
+                           "not read)");
+        std::uint64_t announced = 0;
+        for (const std::uint64_t length : *lengths) announced += length;
+        if (announced > file_->bounds().max_string_bytes || announced > file_->bytes().size())
+            throw io_error(at + " announces " + std::to_string(announced) +
+                           " bytes of text, more than the file holds or the " +
+                           std::to_string(file_->bounds().max_string_bytes) + " read");
         detail::id mem(H5Tcopy(H5T_C_S1), H5Tclose);
         if (!mem || H5Tset_size(mem.get(), H5T_VARIABLE) < 0 ||
             H5Tset_cset(mem.get(), H5Tget_cset(type.get())) < 0)

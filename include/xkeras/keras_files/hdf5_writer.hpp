@@ -31,19 +31,38 @@ class writing_group {
         return writing_group(std::move(g));
     }
 
-    /// A scalar variable-length UTF-8 string attribute (h5py's `attrs[name] = "text"`).
-    void attribute(const std::string& name, const std::string& value) const {
+    /// A scalar variable-length string attribute: UTF-8 as h5py writes a `str`
+    /// (`attrs[name] = "text"`), ASCII as it writes `bytes` (`utf8` false).
+    void attribute(const std::string& name, const std::string& value, bool utf8 = true) const {
         std::lock_guard<std::mutex> lock(library_mutex());
         detail::id type(H5Tcopy(H5T_C_S1), H5Tclose);
         detail::id space(H5Screate(H5S_SCALAR), H5Sclose);
         if (!type || !space || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
-            H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
+            H5Tset_cset(type.get(), utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII) < 0)
             fail("cannot make a string type");
         detail::id a(
             H5Acreate2(h_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
             H5Aclose);
         const char* text = value.c_str();
         if (!a || H5Awrite(a.get(), type.get(), &text) < 0) fail("cannot write attribute " + name);
+    }
+
+    /// A 1-D attribute of variable-length strings (Keras's `layer_names`, `weight_names`). An
+    /// empty list is written as Keras writes `np.asarray([])`: an empty float64 array.
+    void attribute(const std::string& name, const std::vector<std::string>& values) const {
+        std::lock_guard<std::mutex> lock(library_mutex());
+        const hsize_t n = values.size();
+        detail::id space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+        detail::id type(values.empty() ? H5Tcopy(H5T_IEEE_F64LE) : H5Tcopy(H5T_C_S1), H5Tclose);
+        if (!space || !type || (!values.empty() && H5Tset_size(type.get(), H5T_VARIABLE) < 0))
+            fail("cannot make the type of attribute " + name);
+        detail::id a(
+            H5Acreate2(h_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+            H5Aclose);
+        std::vector<const char*> text;
+        for (const auto& v : values) text.push_back(v.c_str());
+        if (!a || (!values.empty() && H5Awrite(a.get(), type.get(), text.data()) < 0))
+            fail("cannot write attribute " + name);
     }
 
     /// A dataset holding `t` (float32 for a float model, float64 for a double one).
@@ -80,7 +99,12 @@ class writing_group {
                                        : H5Screate_simple(int(dims.size()), dims.data(), nullptr),
                          H5Sclose);
         if (!space) fail("cannot make the shape of " + name);
-        detail::id d(H5Dcreate2(h_.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT,
+        // a name with '/' (Keras's legacy "dense/kernel") makes the groups on its way, as h5py
+        // does
+        detail::id links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+        if (!links || H5Pset_create_intermediate_group(links.get(), 1) < 0)
+            fail("cannot set up the links of " + name);
+        detail::id d(H5Dcreate2(h_.get(), name.c_str(), file_type, space.get(), links.get(),
                                 H5P_DEFAULT, H5P_DEFAULT),
                      H5Dclose);
         if (!d) fail("cannot create dataset " + name);

@@ -1,0 +1,381 @@
+// Keras's legacy HDF5 files read and written by xkeras (keras_files/legacy.hpp,
+// legacy_writer.hpp): real `.h5` files written by Keras 2.1.6, tf.keras 2.2.4 and Keras 2.3.1
+// (tests/keras_files/h5_*, each with its PROVENANCE.txt), their predictions against the
+// independent reference in Python (reference.py), their optimizer state against h5py, the files
+// xkeras writes read back by xkeras and by the reference, and damaged or mismatched files
+// refused with the model left as it was.
+#include "keras_files_helpers.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+/// `count` inputs of `shape` with values in [0, 1), the same on every run.
+xt::xarray<float> fixed_inputs(std::size_t count, const shape_t& shape) {
+    std::vector<std::size_t> s{count};
+    s.insert(s.end(), shape.begin(), shape.end());
+    xt::xarray<float> x = xt::zeros<float>(s);
+    std::uint32_t state = 12345;
+    for (auto& v : x) {
+        state = state * 1664525u + 1013904223u;
+        v = float(state >> 8) / float(1u << 24);
+    }
+    return x;
+}
+
+/// `x` as a JSON file reference.py's --inputs reads.
+fs::path write_inputs(const fs::path& dir, const xt::xarray<float>& x) {
+    const auto path = dir / "inputs.json";
+    const std::vector<std::size_t> shape(x.shape().begin(), x.shape().end());
+    // reference.py takes a nested array (N, *input_shape)
+    std::function<json(std::size_t, std::size_t&)> nest = [&](std::size_t axis,
+                                                              std::size_t& at) -> json {
+        json out = json::array();
+        for (std::size_t i = 0; i < shape[axis]; ++i)
+            out.push_back(axis + 1 == shape.size() ? json(x.data()[at++]) : nest(axis + 1, at));
+        return out;
+    };
+    std::size_t at = 0;
+    write_bytes(path, nest(0, at).dump());
+    return path;
+}
+
+void check_same_weights(const Sequential& a, const Sequential& b) {
+    const auto wa = a.get_weights(), wb = b.get_weights();
+    REQUIRE(wa.size() == wb.size());
+    for (std::size_t i = 0; i < wa.size(); ++i) CHECK((wa[i] == wb[i]));
+}
+
+}  // namespace
+
+TEST_CASE("Legacy .h5 model files load and predict as Keras does", "[keras_files][legacy]") {
+    // tf.keras 2.2.4's MLP on MNIST, compiled with Adam
+    const auto mlp = fixtures / "h5_01_kotlindl_mnist_full/mnist.h5";
+    auto model = load_model(mlp);
+    CHECK(model.count_params() == 101770);
+    CHECK(model.input_shape() == shape_t{28, 28});
+    REQUIRE(model.compiled());
+    CHECK(model.loss().name() == "sparse_categorical_crossentropy");
+    CHECK(model.optimizer().class_name() == "Adam");
+    const json ref = reference("'" + mlp.string() + "' --count 100 --accuracy --preprocess unit");
+    const xt::xarray<float> predictions = model.predict(test_images({28, 28}, 255.0f));
+    const double diff = max_difference(predictions, ref["predictions"]);
+    const double acc = accuracy(predictions);
+    WARN("h5_01: largest difference to the reference "
+         << diff << ", accuracy " << acc << " (reference " << ref["accuracy"].get<double>() << ")");
+    CHECK(diff < 1e-5);
+    CHECK(std::abs(acc - ref["accuracy"].get<double>()) <= 2e-4);
+
+    // Keras 2.3.1's convolution on 8x8 inputs (not images: fixed inputs through --inputs)
+    scratch dir;
+    const auto conv = fixtures / "h5_07_fml_conv2d_dropout/keras_conv2d_model.h5";
+    auto small = load_model(conv);
+    CHECK(small.count_params() == 1310);
+    CHECK(!small.compiled());  // the file has no training_config
+    const auto x = fixed_inputs(20, {8, 8, 1});
+    const json small_ref = python("reference.py", "'" + conv.string() + "' --inputs '" +
+                                                      write_inputs(dir.path, x).string() + "'");
+    CHECK(max_difference(small.predict(x), small_ref["predictions"]) < 1e-5);
+}
+
+TEST_CASE("A legacy .h5 file's optimizer state comes along", "[keras_files][legacy][optimizer]") {
+    // tf.keras 2.2.4 lists the step count, then every m, then every v (read with h5py alone)
+    const auto path = fixtures / "h5_01_kotlindl_mnist_full/mnist.h5";
+    const auto model = load_model(path);
+    const json vars = python("optimizer_vars.py", "'" + path.string() + "'");
+    const auto& opt = model.optimizer();
+    CHECK(vars[0]["name"] == "Adam/iter:0");
+    CHECK(opt.iterations() == vars[0]["sum"].get<std::int64_t>());
+    CHECK(opt.iterations() == 9375);
+    const auto& weights = model.trainable_params();
+    REQUIRE(vars.size() == 1 + 2 * weights.size());
+    for (std::size_t w = 0; w < weights.size(); ++w) {
+        INFO(weights[w]->name);
+        const auto& slots = opt.slots().at(weights[w]->name);
+        REQUIRE(slots.size() == 2);
+        for (std::size_t k = 0; k < 2; ++k) {
+            const json& v = vars[1 + k * weights.size() + w];
+            CHECK(v["name"] == "Adam/" + weights[w]->name + (k == 0 ? "/m:0" : "/v:0"));
+            CHECK(shape_of(slots[k]) == v["shape"].get<shape_t>());
+            CHECK(double(slots[k].data()[0]) == v["first"].get<double>());
+            CHECK(double(xt::sum(xt::cast<double>(slots[k]))()) ==
+                  Approx(v["sum"].get<double>()).epsilon(1e-6));
+        }
+    }
+}
+
+TEST_CASE("Legacy weights-only .h5 files load into the model they belong to",
+          "[keras_files][legacy]") {
+    // h5_02 holds the weights of h5_01 (its PROVENANCE.txt)
+    const auto full = load_model(fixtures / "h5_01_kotlindl_mnist_full/mnist.h5");
+    auto model = load_model(fixtures / "h5_01_kotlindl_mnist_full/mnist.h5");
+    auto halves = model.get_weights();
+    for (auto& w : halves) w.fill(0.5f);
+    model.set_weights(halves);
+    model.load_weights(fixtures / "h5_02_kotlindl_mnist_weights/mnist_weights_only.h5");
+    check_same_weights(model, full);
+    // a full file's weights load too, as Keras 2's load_weights reads them
+    model.set_weights(halves);
+    model.load_weights(fixtures / "h5_01_kotlindl_mnist_full/mnist.h5");
+    check_same_weights(model, full);
+
+    // KotlinDL's LeNets (Fashion-MNIST), their architecture in a JSON file of their own: the
+    // second has BatchNormalization after every layer (gamma, beta, moving mean and variance)
+    const std::pair<const char*, const char*> lenets[] = {
+        {"h5_03_kotlindl_lenet_weights/lenetMdl.json",
+         "h5_03_kotlindl_lenet_weights/lenet_weights_only.h5"},
+        {"h5_04_kotlindl_lenet_bn_weights/modelConfig.json",
+         "h5_04_kotlindl_lenet_bn_weights/weights.h5"},
+    };
+    for (const auto& [config, weights] : lenets) {
+        INFO(weights);
+        auto lenet = model_from_json(read_bytes(fixtures / config));
+        lenet.load_weights(fixtures / weights);
+        const json ref = reference("'" + (fixtures / weights).string() + "' --config '" +
+                                   (fixtures / config).string() + "' --count 50 --preprocess unit");
+        const xt::xarray<float> x = xt::view(test_images({28, 28, 1}, 255.0f), xt::range(0, 50));
+        const double diff = max_difference(lenet.predict(x), ref["predictions"]);
+        WARN(weights << ": largest difference to the reference " << diff);
+        CHECK(diff < 1e-5);
+    }
+}
+
+TEST_CASE("Legacy files xkeras cannot use are refused by name", "[keras_files][legacy][errors]") {
+    const auto functional = fixtures / "h5_06_fml_dense_bn/keras_3layer_batch_norm.h5";
+    CHECK_THROWS_WITH(load_model(functional),
+                      "'" + functional.string() +
+                          "': @model_config: model JSON: class_name 'Model' is not supported; "
+                          "xkeras reads Sequential models");
+    const auto channels_first = fixtures / "h5_09_keras216_cnn/mnist_model.weights.h5";
+    CHECK_THROWS_WITH(load_model(channels_first),
+                      Catch::StartsWith("'" + channels_first.string() + "': @model_config:") &&
+                          Catch::Contains("channels_first"));
+    const auto weights_only = fixtures / "h5_02_kotlindl_mnist_weights/mnist_weights_only.h5";
+    CHECK_THROWS_WITH(load_model(weights_only),
+                      "'" + weights_only.string() +
+                          "' holds weights only (Keras 2's save_weights): build the model and "
+                          "call model.load_weights");
+
+    // the MLP's weights into a convolution: two layers with weights each, of other shapes
+    auto conv = load_model(fixtures / "h5_07_fml_conv2d_dropout/keras_conv2d_model.h5");
+    const auto before = conv.get_weights();
+    CHECK_THROWS_WITH(conv.load_weights(weights_only),
+                      "'" + weights_only.string() +
+                          "': /dense_6/dense_6/kernel:0 has shape (784, 128), the model's weight "
+                          "has shape (3, 3, 1, 2)");
+    // and into a model with one layer with weights more
+    auto three = load_model(fixtures / "k3_06_seq_mlp/model.keras");
+    CHECK_THROWS_WITH(three.load_weights(weights_only),
+                      "'" + weights_only.string() +
+                          "': / holds the weights of 2 layers; the model has 4 layers with "
+                          "weights (the file was saved from another model)");
+    const auto after = conv.get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK((before[i] == after[i]));
+}
+
+TEST_CASE("A legacy .h5 file written by xkeras has Keras 3's legacy layout",
+          "[keras_files][legacy][save]") {
+    scratch dir;
+    auto model = load_model(fixtures / "k3_02_seq_cnn_tiny/mnist_cnn_model.keras");
+    model.save(dir.path / "cnn.h5");
+    const json layout = python("layout.py", "'" + (dir.path / "cnn.h5").string() + "'");
+    const json& h5 = layout.contains("weights") ? layout["weights"] : layout;
+    INFO(h5.dump(1));
+    const json& root = h5["/"]["attrs"];
+    CHECK(root["keras_version"]["value"] == keras_files::keras_format_version);
+    CHECK(root["backend"]["value"] == "tensorflow");
+    const json config = json::parse(root["model_config"]["value"].get<std::string>());
+    CHECK(config["class_name"] == "Sequential");
+    CHECK(!config.contains("module"));  // the legacy form: class_name and config only
+    for (const auto& layer : config["config"]["layers"]) CHECK(layer.size() == 2);
+    const json training = json::parse(root["training_config"]["value"].get<std::string>());
+    CHECK(training["optimizer_config"]["class_name"] == "Adam");
+    CHECK(!training.contains("optimizer"));
+    // the weights: one group per layer, weight_names giving paths and order
+    const json& weights = h5["model_weights"]["attrs"];
+    CHECK(weights["layer_names"]["string"]["variable"] == true);
+    const auto layers = model.layers();
+    for (const auto* layer : layers) {
+        INFO(layer->name());
+        const std::string group = "model_weights/" + layer->name();
+        REQUIRE(h5.contains(group));
+        for (const auto* p : layer->params()) {
+            const json& d = h5[group + "/" + p->name];
+            CHECK(d["kind"] == "dataset");
+            CHECK(d["dtype"] == "float32");
+            CHECK(d["shape"].get<shape_t>() == shape_of(p->value));
+            CHECK(d["chunks"].is_null());
+        }
+    }
+    CHECK(h5["model_weights/" + layers[0]->name()]["attrs"]["weight_names"]["value"]
+              .get<std::string>()
+              .find(layers[0]->name() + "/kernel") != std::string::npos);
+    CHECK(h5["model_weights/top_level_model_weights"]["attrs"]["weight_names"]["value"] == "[]");
+    // the optimizer's variables, named as Keras 3 names them
+    CHECK(h5["optimizer_weights/adam/iteration"]["dtype"] == "int64");
+    CHECK(h5["optimizer_weights/adam/learning_rate"]["dtype"] == "float32");
+    const std::string kernel = layers[0]->name() + "_kernel";
+    CHECK(h5.contains("optimizer_weights/adam/" + kernel + "_momentum"));
+    CHECK(h5.contains("optimizer_weights/adam/" + kernel + "_velocity"));
+    const json vars = python("optimizer_vars.py", "'" + (dir.path / "cnn.h5").string() + "'");
+    CHECK(vars.size() == 2 + 2 * model.trainable_params().size());
+    CHECK(vars[2]["name"] == "adam/" + kernel + "_momentum");  // m and v alternate per weight
+    CHECK(vars[3]["name"] == "adam/" + kernel + "_velocity");
+}
+
+TEST_CASE("A legacy .h5 file written by xkeras loads back bit for bit, optimizer state included",
+          "[keras_files][legacy][save]") {
+    scratch dir;
+    auto make = [] {
+        utils::set_random_seed(11);
+        Sequential m;
+        m.add(Input({28, 28, 1}));
+        m.add(layers::Conv2D(4, {3, 3}, {.activation = "relu"}));
+        m.add(layers::MaxPooling2D({2, 2}));
+        m.add(layers::Flatten());
+        m.add(layers::BatchNormalization());
+        m.add(layers::Dense(10, "softmax"));
+        m.compile(optimizers::RMSprop({.momentum = 0.5, .centered = true}),
+                  "sparse_categorical_crossentropy", {"accuracy"});
+        return m;
+    };
+    const auto x = test_images({28, 28, 1}, 255.0f);
+    const xt::xarray<float> some = xt::view(x, xt::range(0, 512));
+    const xt::xarray<float> labels = xt::cast<float>(xt::view(test_labels(), xt::range(0, 512)));
+    auto whole = make();
+    whole.fit(some, labels, {.batch_size = 64, .epochs = 4, .verbose = 0, .shuffle = false});
+    auto first = make();
+    first.fit(some, labels, {.batch_size = 64, .epochs = 2, .verbose = 0, .shuffle = false});
+    first.save(dir.path / "half.h5");
+    auto resumed = load_model(dir.path / "half.h5");
+    CHECK(resumed.optimizer().class_name() == "RMSprop");
+    CHECK(resumed.optimizer().iterations() == first.optimizer().iterations());
+    for (const auto& [name, slots] : first.optimizer().slots()) {
+        INFO(name);
+        const auto& back = resumed.optimizer().slots().at(name);
+        REQUIRE(back.size() == slots.size());
+        for (std::size_t k = 0; k < slots.size(); ++k) CHECK((back[k] == slots[k]));
+    }
+    check_same_weights(first, resumed);
+    resumed.fit(
+        some, labels,
+        {.batch_size = 64, .epochs = 4, .verbose = 0, .shuffle = false, .initial_epoch = 2});
+    check_same_weights(whole, resumed);
+
+    // weights alone, as Keras 2's save_weights writes them
+    first.save_weights(dir.path / "half_weights.h5");
+    auto fresh = make();
+    fresh.load_weights(dir.path / "half_weights.h5");
+    check_same_weights(first, fresh);
+
+    // the independent reference reads what xkeras wrote and predicts what xkeras predicts
+    const json ref =
+        reference("'" + (dir.path / "half.h5").string() + "' --count 50 --preprocess unit");
+    const xt::xarray<float> predictions = first.predict(xt::view(x, xt::range(0, 50)));
+    CHECK(max_difference(predictions, ref["predictions"]) < 1e-5);
+}
+
+TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, never a crash",
+          "[keras_files][legacy][errors]") {
+    scratch tmp;
+    const std::string good =
+        read_bytes(fixtures / "h5_07_fml_conv2d_dropout/keras_conv2d_model.h5");
+    const auto bad = tmp.path / "bad.h5";
+    for (std::size_t len : {std::size_t(8), std::size_t(100), good.size() / 2, good.size() - 1}) {
+        INFO("truncated to " << len);
+        write_bytes(bad, good.substr(0, len));
+        CHECK_THROWS_AS(load_model(bad), io_error);
+    }
+    std::size_t refused = 0, loaded = 0;
+    for (std::size_t at = 0; at < good.size(); at += good.size() / 97) {
+        std::string flipped = good;
+        flipped[at] = char(flipped[at] ^ 0x5a);
+        write_bytes(bad, flipped);
+        try {
+            (void)load_model(bad);
+            ++loaded;
+        } catch (const io_error&) {
+            ++refused;
+        }
+    }
+    WARN(refused << " flipped files refused, " << loaded << " loaded");
+    CHECK(refused > 0);
+
+    // fuzzing found a global heap on which HDF5 1.10's reader loops for ever (a free-space
+    // object of size 0): refused before HDF5 sees it
+    const std::string stall = read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
+                                         "../fuzz/regressions/keras_legacy/hdf5_global_heap_stall");
+    CHECK_THROWS_WITH(keras_files::load_legacy_model<float>(stall, "f.h5"),
+                      Catch::StartsWith("'f.h5' is damaged: the global heap at byte ") &&
+                          Catch::EndsWith("holds an empty free-space object, on which HDF5's "
+                                          "reader never ends"));
+
+    // and a string attribute whose characters the file says are 2 MB each: HDF5 would
+    // allocate and clear 4.9 GB for it before reading it
+    const std::string wide =
+        read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
+                   "../fuzz/regressions/keras_legacy/hdf5_vlen_length_4941746184");
+    CHECK_THROWS_WITH(keras_files::load_legacy_model<float>(wide, "f.h5"),
+                      "'f.h5': /@model_config is damaged: attribute 'model_config' is "
+                      "variable-length with elements of 2162689 bytes; strings have 1");
+
+    // files made here with the writer, each wrong in one way
+    auto model = load_model(fixtures / "h5_01_kotlindl_mnist_full/mnist.h5");
+    const auto before = model.get_weights();
+    auto weights_file = [&](const std::vector<std::string>& dense_names, bool top_level) {
+        keras_files::hdf5::writer w;
+        {
+            const auto root = w.root();
+            root.attribute("layer_names", std::vector<std::string>{"flatten_3", "dense_6", "d7"});
+            root.group("flatten_3").attribute("weight_names", std::vector<std::string>{});
+            const auto d6 = root.group("dense_6");
+            d6.attribute("weight_names", dense_names);
+            d6.dataset("dense_6/kernel:0", tensor<float>(xt::zeros<float>(shape_t{784, 128})));
+            d6.dataset("dense_6/bias:0", tensor<float>(xt::zeros<float>(shape_t{128})));
+            const auto d7 = root.group("d7");
+            d7.attribute("weight_names", std::vector<std::string>{"k", "b"});
+            d7.dataset("k", tensor<float>(xt::zeros<float>(shape_t{128, 10})));
+            d7.dataset("b", tensor<float>(xt::zeros<float>(shape_t{10})));
+            if (top_level)
+                root.group("top_level_model_weights")
+                    .attribute("weight_names", std::vector<std::string>{"k"});
+        }
+        return w.bytes();
+    };
+    const std::pair<std::vector<std::string>, std::string> cases[] = {
+        {{"dense_6/../dense_6/kernel:0", "dense_6/bias:0"},
+         "'w.h5': /dense_6/dense_6/../dense_6/kernel:0: a path with an empty, '.' or '..' part "
+         "names nothing"},
+        {{"dense_6//kernel:0", "dense_6/bias:0"},
+         "'w.h5': /dense_6/dense_6//kernel:0: a path with an empty, '.' or '..' part names "
+         "nothing"},
+        {{"dense_6/bias:0", "dense_6/kernel:0"},
+         "'w.h5': /dense_6/dense_6/bias:0 has shape (128,), the model's weight has shape (784, "
+         "128)"},
+        {{"dense_6/kernel:0"},
+         "'w.h5': /dense_6 holds 1 weights; the model's layer 0 with weights, 'dense_6' (Dense), "
+         "has 2"},
+        {{"dense_6/kernel:0", "dense_6/missing:0"},
+         "'w.h5': /dense_6/dense_6/missing:0 is missing (expected a dataset)"},
+    };
+    for (const auto& [names, message] : cases) {
+        INFO(message);
+        CHECK_THROWS_WITH(
+            keras_files::detail::load_weights_bytes(model, weights_file(names, false), "w.h5"),
+            message);
+    }
+    CHECK_THROWS_WITH(
+        keras_files::detail::load_weights_bytes(
+            model, weights_file({"dense_6/kernel:0", "dense_6/bias:0"}, true), "w.h5"),
+        "'w.h5': /top_level_model_weights holds weights of the model itself; an xkeras "
+        "Sequential model has none");
+    const auto after = model.get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK((before[i] == after[i]));
+    // the same file without the faults loads (the writer made it right)
+    keras_files::detail::load_weights_bytes(
+        model, weights_file({"dense_6/kernel:0", "dense_6/bias:0"}, false), "w.h5");
+    CHECK(xt::all(xt::equal(model.get_weights()[0], 0.0f)));
+}
