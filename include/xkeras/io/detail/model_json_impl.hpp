@@ -7,8 +7,9 @@
 // `axis` as a list, dtype strings, initializer and regularizer objects or names). An unsupported
 // layer or option is refused by name. Keras 2.0-2.2's Sequential config, the bare list of its
 // layers, is read; the Keras 1 schema (keras_version 1.x, Convolution2D, output_dim, ...) is
-// refused with a message saying so. The model is compiled when the JSON holds a
-// compile_config.
+// refused with a message saying so. A Functional model that is a plain chain of layers is read
+// as the Sequential model it computes (functional_chain.hpp). The model is compiled when the
+// JSON holds a compile_config.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 // <xkeras/io/model_json.hpp> or <xkeras/model.hpp> instead of this file.
 #include "../../layers/registry.hpp"
 #include "../json_limits.hpp"
+#include "functional_chain.hpp"
 
 namespace xkeras {
 
@@ -179,9 +181,14 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
         throw value_error("model JSON: expected an object with a 'class_name', got " +
                           io::describe(j));
     const std::string cls = j["class_name"].get<std::string>();
+    // a Functional model (tf.keras 2.x: "Model") that is a plain chain is the Sequential model
+    // it computes
+    if (cls == "Functional" || cls == "Model")
+        return model_from_json_object<T>(io::detail::functional_chain_as_sequential(j));
     if (cls != "Sequential")
         throw value_error("model JSON: class_name '" + io::excerpt(cls, 60) +
-                          "' is not supported; xkeras reads Sequential models");
+                          "' is not supported; xkeras reads Sequential models and Functional "
+                          "models that are a plain chain");
     const json& config = j.contains("config") ? j["config"] : json();
     // Keras 2.0-2.2 write a Sequential's config as the bare list of its layers. So did Keras 1:
     // its JSON says keras_version 1.x, and its layers and options are refused by name below.
