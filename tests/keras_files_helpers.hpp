@@ -104,4 +104,79 @@ struct scratch {
     ~scratch() { fs::remove_all(path); }
 };
 
+/// Loads `good` cut short at four places (each must give io_error) and with a byte flipped at
+/// 98 places spread over it (each an io_error or, where the byte is not read, a model; never a
+/// crash), through the file `bad`; says how many flipped files were refused.
+inline std::size_t check_damaged_files(const std::string& good, const fs::path& bad,
+                                       std::size_t shortest) {
+    for (std::size_t len : {shortest, std::size_t(100), good.size() / 2, good.size() - 1}) {
+        INFO("truncated to " << len);
+        write_bytes(bad, good.substr(0, len));
+        CHECK_THROWS_AS(load_model(bad), io_error);
+    }
+    std::size_t refused = 0, loaded = 0;
+    for (std::size_t at = 0; at < good.size(); at += good.size() / 97) {
+        std::string flipped = good;
+        flipped[at] = char(flipped[at] ^ 0x5a);
+        write_bytes(bad, flipped);
+        try {
+            (void)load_model(bad);
+            ++loaded;
+        } catch (const io_error&) {
+            ++refused;
+        }
+    }
+    WARN(bad.filename().string() << ": " << refused << " flipped files refused, " << loaded
+                                 << " loaded");
+    return refused;
+}
+
+/// The small CNN the save tests train (Conv2D, MaxPooling2D, Flatten, BatchNormalization,
+/// Dense), seeded, compiled with `optimizer`.
+inline Sequential small_cnn(unsigned seed, optimizer_arg<float> optimizer) {
+    utils::set_random_seed(seed);
+    Sequential m;
+    m.add(Input({28, 28, 1}));
+    m.add(layers::Conv2D(4, {3, 3}, {.activation = "relu"}));
+    m.add(layers::MaxPooling2D({2, 2}));
+    m.add(layers::Flatten());
+    m.add(layers::BatchNormalization());
+    m.add(layers::Dense(10, "softmax"));
+    m.compile(std::move(optimizer), "sparse_categorical_crossentropy", {"accuracy"});
+    return m;
+}
+
+/// Trains `make()` for 4 epochs at once, and for 2, saved to `file`, loaded, 2 more (no
+/// shuffling: Keras files keep no stream): the loaded model's weights and optimizer state equal
+/// the saved one's, and the resumed run ends where the uninterrupted one does, bit for bit.
+/// Returns the model that was saved.
+template <class Make>
+Sequential check_resume_through(const fs::path& file, Make make) {
+    const auto x = test_images({28, 28, 1}, 255.0f);
+    const xt::xarray<float> some = xt::view(x, xt::range(0, 512));
+    const xt::xarray<float> labels = xt::cast<float>(xt::view(test_labels(), xt::range(0, 512)));
+    Sequential whole = make();
+    whole.fit(some, labels, {.batch_size = 64, .epochs = 4, .verbose = 0, .shuffle = false});
+    Sequential first = make();
+    first.fit(some, labels, {.batch_size = 64, .epochs = 2, .verbose = 0, .shuffle = false});
+    first.save(file);
+    Sequential resumed = load_model(file);
+    CHECK(resumed.optimizer().class_name() == first.optimizer().class_name());
+    CHECK(resumed.optimizer().iterations() == first.optimizer().iterations());
+    for (const auto& [name, slots] : first.optimizer().slots()) {
+        INFO(name);
+        const auto& back = resumed.optimizer().slots().at(name);
+        REQUIRE(back.size() == slots.size());
+        for (std::size_t k = 0; k < slots.size(); ++k) CHECK((back[k] == slots[k]));
+    }
+    const auto a = first.get_weights(), b = resumed.get_weights();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i] == b[i]));
+    resumed.fit(
+        some, labels,
+        {.batch_size = 64, .epochs = 4, .verbose = 0, .shuffle = false, .initial_epoch = 2});
+    const auto c = whole.get_weights(), d = resumed.get_weights();
+    for (std::size_t i = 0; i < c.size(); ++i) CHECK((c[i] == d[i]));
+    return first;
+}
+
 }  // namespace

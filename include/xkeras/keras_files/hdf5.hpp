@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -139,6 +140,8 @@ class group {
     group(const file* f, detail::id h, std::string path)
         : file_(f), h_(std::move(h)), path_(std::move(path)) {}
     detail::id open_object(const std::string& name, H5I_type_t want, const char* what) const;
+    /// Checks the attribute messages of this group's object header before HDF5 decodes them.
+    void check_header() const;
 
     const file* file_ = nullptr;
     detail::id h_;
@@ -218,6 +221,7 @@ inline std::vector<std::size_t> global_heaps(const std::string& bytes) {
 struct heap_objects {
     std::map<std::uint64_t, std::uint64_t> size;
     bool stalls = false;
+    bool overflows = false;  ///< an object runs past the collection's end
 };
 
 inline heap_objects read_heap(const std::string& bytes, std::size_t at, std::size_t length_size) {
@@ -234,7 +238,14 @@ inline heap_objects read_heap(const std::string& bytes, std::size_t at, std::siz
             out.stalls = true;
             return out;
         }
-        if (index != 0) out.size[index] = object;
+        if (index != 0) {
+            // HDF5 copies an object's recorded size out of the collection as it is
+            if (object > end - p - object_header) {
+                out.overflows = true;
+                return out;
+            }
+            out.size[index] = object;
+        }
         // HDF5's step: the free space as recorded, any other object padded to 8 bytes
         const std::uint64_t need =
             index == 0 ? object : object_header + ((object + 7) & ~std::uint64_t(7));
@@ -249,10 +260,73 @@ inline heap_objects read_heap(const std::string& bytes, std::size_t at, std::siz
 inline std::string hdf5_hazard(const std::string& bytes) {
     const superblock_sizes sb = read_superblock(bytes);
     if (sb.offset_size == 0) return {};  // HDF5 refuses the file itself
-    for (const std::size_t at : global_heaps(bytes))
-        if (read_heap(bytes, at, sb.length_size).stalls)
+    for (const std::size_t at : global_heaps(bytes)) {
+        const heap_objects heap = read_heap(bytes, at, sb.length_size);
+        if (heap.stalls)
             return "the global heap at byte " + std::to_string(at) +
                    " holds an empty free-space object, on which HDF5's reader never ends";
+        if (heap.overflows)
+            return "the global heap at byte " + std::to_string(at) +
+                   " holds an object larger than itself, which HDF5 would copy as it is";
+    }
+    // a local heap (a group's link names): HDF5 follows its free list, one allocation per
+    // block, with no check for a loop
+    const std::size_t L = sb.length_size, O = sb.offset_size;
+    for (std::size_t at = bytes.find("HEAP"); at != std::string::npos;
+         at = bytes.find("HEAP", at + 1)) {
+        if (at + 8 + 2 * L + O > bytes.size() || bytes[at + 4] != 0) continue;
+        const std::uint64_t data_size = little_endian(bytes, at + 8, L);
+        std::uint64_t block = little_endian(bytes, at + 8 + L, L);
+        const std::uint64_t data = sb.base + little_endian(bytes, at + 8 + 2 * L, O);
+        std::set<std::uint64_t> seen;
+        while (block != 1 && block < data_size && data <= bytes.size() &&
+               block + 2 * L <= bytes.size() - data) {
+            if (!seen.insert(block).second || seen.size() > data_size / (2 * L) + 1)
+                return "the local heap at byte " + std::to_string(at) +
+                       " has a free list that loops, on which HDF5's reader never ends";
+            block = little_endian(bytes, std::size_t(data + block), L);
+        }
+    }
+    return {};
+}
+
+/// A variable-length value as HDF5 stores it: its length, and the global heap collection and
+/// object index that hold it.
+struct vlen_ref {
+    std::uint64_t length = 0, address = 0, index = 0;
+};
+
+/// Why HDF5 must not read the variable-length strings `refs` of `bytes`, or "". HDF5 allocates
+/// and clears each announced length before it looks at the heap, then copies the heap object's
+/// recorded size into what it allocated: each object must exist and be exactly as long as its
+/// string says, and the strings together within `max_bytes`.
+inline std::string check_strings(const std::string& bytes, const std::vector<vlen_ref>& refs,
+                                 std::uint64_t max_bytes) {
+    const superblock_sizes sb = read_superblock(bytes);
+    std::map<std::uint64_t, heap_objects> heaps;
+    std::uint64_t total = 0;
+    for (const auto& r : refs) {
+        if (r.length == 0) continue;  // an empty string reads nothing
+        total += r.length;
+        if (total > max_bytes)
+            return "its strings announce more than the " + std::to_string(max_bytes) +
+                   " bytes read";
+        const std::uint64_t at = sb.base + r.address;
+        if (r.address > bytes.size() || at + 4 > bytes.size() ||
+            bytes.compare(std::size_t(at), 4, "GCOL") != 0)
+            return "a string lies in a global heap at address " + std::to_string(r.address) +
+                   ", where the file has none";
+        auto found = heaps.find(at);
+        if (found == heaps.end())
+            found = heaps.emplace(at, read_heap(bytes, std::size_t(at), sb.length_size)).first;
+        const auto object = found->second.size.find(r.index);
+        if (object == found->second.size.end() || object->second != r.length)
+            return "a string announces " + std::to_string(r.length) + " bytes; object " +
+                   std::to_string(r.index) + " of the global heap at byte " + std::to_string(at) +
+                   (object == found->second.size.end()
+                        ? std::string(" does not exist")
+                        : " holds " + std::to_string(object->second));
+    }
     return {};
 }
 
@@ -290,7 +364,19 @@ class object_header {
 
     /// The lengths the variable-length values of attribute `name` announce, or nothing when the
     /// attribute's message is not in this header (or not variable-length).
-    std::optional<std::vector<std::uint64_t>> variable_lengths(const std::string& name) const {
+    /// Why HDF5 must not decode this header's attributes, or "": HDF5 1.10 copies an
+    /// attribute's name up to its NUL and its values by the size its type and shape give,
+    /// whatever the message's own size says.
+    std::string check_attributes() const {
+        for (const auto& [at, size] : attributes_) {
+            const std::string why = check_attribute(at, size);
+            if (!why.empty())
+                return "an attribute message at byte " + std::to_string(at) + " " + why;
+        }
+        return {};
+    }
+
+    std::optional<std::vector<vlen_ref>> variable_lengths(const std::string& name) const {
         for (const auto& [at, size] : attributes_) {
             auto lengths = attribute_lengths(at, size, name);
             if (lengths) return lengths;
@@ -334,55 +420,91 @@ class object_header {
             p = data + length;
         }
     }
-    std::optional<std::vector<std::uint64_t>> attribute_lengths(std::size_t at, std::size_t size,
-                                                                const std::string& name) const {
-        if (size < 8) return std::nullopt;
+    /// An attribute message read as HDF5 decodes it: `why` says what does not fit, else its
+    /// name, type class, element size, value count and where its values start.
+    struct attribute_message {
+        std::string why, name;
+        unsigned type_class = 0;
+        std::uint64_t element = 0, base_size = 0, count = 0;
+        std::size_t values = 0, end = 0;
+        bool shared = false;  ///< its type or shape is kept elsewhere
+    };
+
+    attribute_message parse_attribute(std::size_t at, std::size_t size) const {
+        attribute_message m;
+        const auto bad = [&](std::string why) {
+            m.why = std::move(why);
+            return m;
+        };
+        if (size < 8) return bad("is shorter than its header");
         const unsigned version = std::uint8_t(bytes_[at]);
-        if (version < 1 || version > 3) return std::nullopt;
+        if (version < 1 || version > 3) return bad("has version " + std::to_string(version));
+        m.shared = version >= 2 && (std::uint8_t(bytes_[at + 1]) & 3);
         const std::size_t name_size = std::size_t(little_endian(bytes_, at + 2, 2));
         const std::size_t type_size = std::size_t(little_endian(bytes_, at + 4, 2));
         const std::size_t space_size = std::size_t(little_endian(bytes_, at + 6, 2));
         const auto pad = [&](std::size_t n) { return version == 1 ? (n + 7) / 8 * 8 : n; };
         std::size_t p = at + 8 + (version == 3 ? 1 : 0);
-        const std::size_t end = at + size;
-        if (name_size == 0 || pad(name_size) > end - p) return std::nullopt;
-        if (bytes_.compare(p, name_size, name.c_str(), name.size() + 1) != 0) return std::nullopt;
-        if (version >= 2 && (std::uint8_t(bytes_[at + 1]) & 3))
-            fail("attribute '" + name + "' has a shared type or shape");
+        m.end = at + size;
+        if (p > m.end || name_size == 0 || pad(name_size) > m.end - p ||
+            bytes_[p + name_size - 1] != '\0')
+            return bad("has a name that does not end within it");
+        m.name = bytes_.substr(p, name_size - 1);
+        if (m.shared) return m;
         p += pad(name_size);
-        if (type_size < 8 || pad(type_size) > end - p) fail("attribute '" + name + "': its type");
-        const unsigned cls = std::uint8_t(bytes_[p]) & 0x0F;
-        // a variable-length type carries its element type next: HDF5 allocates the announced
-        // length times that type's size
-        const std::uint64_t element_size =
-            cls == 9 && type_size >= 16 ? little_endian(bytes_, p + 12, 4) : 0;
-        if (cls == 9 && element_size != 1)
-            fail("attribute '" + name + "' is variable-length with elements of " +
-                 std::to_string(element_size) + " bytes; strings have 1");
+        if (type_size < 8 || pad(type_size) > m.end - p)
+            return bad("has a type that does not fit in it");
+        m.type_class = std::uint8_t(bytes_[p]) & 0x0F;
+        m.element = little_endian(bytes_, p + 4, 4);
+        // a variable-length type carries its element type next
+        if (m.type_class == 9 && type_size >= 16) m.base_size = little_endian(bytes_, p + 12, 4);
         p += pad(type_size);
-        if (space_size < 2 || pad(space_size) > end - p)
-            fail("attribute '" + name + "': its shape");
+        if (space_size < 4 || pad(space_size) > m.end - p)
+            return bad("has a shape that does not fit");
         const unsigned space_version = std::uint8_t(bytes_[p]);
         const std::size_t rank = std::uint8_t(bytes_[p + 1]);
         const std::size_t dims_at = p + (space_version == 1 ? 8 : 4);
-        if (rank > 32 || dims_at + rank * sb_.length_size > p + space_size)
-            fail("attribute '" + name + "': its shape");
-        std::uint64_t count = space_version >= 2 && std::uint8_t(bytes_[p + 3]) == 2 ? 0 : 1;
+        if (rank > 32 || dims_at > p + space_size ||
+            rank * sb_.length_size > p + space_size - dims_at)
+            return bad("has a shape that does not fit");
+        m.count = space_version >= 2 && std::uint8_t(bytes_[p + 3]) == 2 ? 0 : 1;
         for (std::size_t d = 0; d < rank; ++d) {
             const std::uint64_t n =
                 little_endian(bytes_, dims_at + d * sb_.length_size, sb_.length_size);
-            if (n != 0 && count > (std::uint64_t(1) << 32) / n)
-                fail("attribute '" + name + "' has too many values");
-            count *= n;
+            if (n != 0 && m.count > (std::uint64_t(1) << 32) / n) return bad("has too many values");
+            m.count *= n;
         }
-        p += pad(space_size);
-        if (cls != 9) return std::vector<std::uint64_t>{};    // not variable-length
+        m.values = p + pad(space_size);
+        if (m.element != 0 && m.count > (m.end - m.values) / m.element)
+            return bad("holds " + std::to_string(m.count) + " values of " +
+                       std::to_string(m.element) + " bytes in " + std::to_string(m.end - m.values));
+        return m;
+    }
+
+    std::string check_attribute(std::size_t at, std::size_t size) const {
+        return parse_attribute(at, size).why;
+    }
+
+    std::optional<std::vector<vlen_ref>> attribute_lengths(std::size_t at, std::size_t size,
+                                                           const std::string& name) const {
+        const attribute_message m = parse_attribute(at, size);
+        if (!m.why.empty() || m.name != name) return std::nullopt;
+        if (m.shared) fail("attribute '" + name + "' has a shared type or shape");
+        if (m.type_class != 9) return std::vector<vlen_ref>{};  // not variable-length
+        // HDF5 allocates the announced length times the element type's size
+        if (m.base_size != 1)
+            fail("attribute '" + name + "' is variable-length with elements of " +
+                 std::to_string(m.base_size) + " bytes; strings have 1");
         const std::size_t element = 4 + sb_.offset_size + 4;  // length, heap address, index
-        if (count > (end - p) / element) fail("attribute '" + name + "' is cut short");
-        std::vector<std::uint64_t> lengths;
-        for (std::uint64_t i = 0; i < count; ++i)
-            lengths.push_back(little_endian(bytes_, p + std::size_t(i) * element, 4));
-        return lengths;
+        if (m.count > (m.end - m.values) / element) fail("attribute '" + name + "' is cut short");
+        std::vector<vlen_ref> refs;
+        for (std::uint64_t i = 0; i < m.count; ++i) {
+            const std::size_t e = m.values + std::size_t(i) * element;
+            refs.push_back({little_endian(bytes_, e, 4),
+                            little_endian(bytes_, e + 4, sb_.offset_size),
+                            little_endian(bytes_, e + 4 + sb_.offset_size, 4)});
+        }
+        return refs;
     }
 
     const std::string& bytes_;
@@ -425,7 +547,23 @@ inline group file::root() const {
     std::lock_guard<std::mutex> lock(library_mutex());
     detail::id g(H5Gopen2(h_.get(), "/", H5P_DEFAULT), H5Gclose);
     if (!g) throw io_error(detail::quoted(name_) + " is damaged: its root group cannot be read");
-    return group(this, std::move(g), "");
+    group out(this, std::move(g), "");
+    out.check_header();
+    return out;
+}
+
+inline void group::check_header() const {
+    // called with the library lock held
+    H5O_info_t info{};
+    if (H5Oget_info2(h_.get(), &info, H5O_INFO_BASIC) < 0)
+        throw io_error(describe() + " is damaged: its object header cannot be read");
+    std::string why;
+    try {
+        why = detail::object_header(file_->bytes(), info.addr).check_attributes();
+    } catch (const io_error& e) {
+        why = e.what();
+    }
+    if (!why.empty()) throw io_error(describe() + " is damaged: " + why);
 }
 
 inline std::string group::describe() const {
@@ -482,7 +620,10 @@ inline detail::id group::open_object(const std::string& name, H5I_type_t want,
 }
 
 inline group group::child(const std::string& name) const {
-    return group(file_, open_object(name, H5I_GROUP, "group"), path_ + "/" + name);
+    group out(file_, open_object(name, H5I_GROUP, "group"), path_ + "/" + name);
+    std::lock_guard<std::mutex> lock(library_mutex());
+    out.check_header();
+    return out;
 }
 
 inline std::pair<group, std::string> group::locate(const std::string& path) const {
@@ -558,12 +699,11 @@ inline std::vector<std::string> group::strings(const std::string& name) const {
                            ": its strings are not where HDF5 keeps them in its object's "
                            "header (a damaged file, or dense attribute storage, which is "
                            "not read)");
-        std::uint64_t announced = 0;
-        for (const std::uint64_t length : *lengths) announced += length;
-        if (announced > file_->bounds().max_string_bytes || announced > file_->bytes().size())
-            throw io_error(at + " announces " + std::to_string(announced) +
-                           " bytes of text, more than the file holds or the " +
-                           std::to_string(file_->bounds().max_string_bytes) + " read");
+        const std::uint64_t bound =
+            std::min<std::uint64_t>(file_->bounds().max_string_bytes, file_->bytes().size());
+        if (const std::string why = detail::check_strings(file_->bytes(), *lengths, bound);
+            !why.empty())
+            throw io_error(at + " is damaged: " + why);
         detail::id mem(H5Tcopy(H5T_C_S1), H5Tclose);
         if (!mem || H5Tset_size(mem.get(), H5T_VARIABLE) < 0 ||
             H5Tset_cset(mem.get(), H5Tget_cset(type.get())) < 0)
