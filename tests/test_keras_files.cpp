@@ -159,8 +159,7 @@ TEST_CASE("A .keras file written by xkeras has Keras 3's layout", "[keras_files]
 TEST_CASE("A .keras file written by xkeras loads back bit for bit, optimizer state included",
           "[keras_files][keras3][save]") {
     scratch dir;
-    auto first =
-        check_resume_through(dir.path / "half.keras", [] { return small_cnn(7, "adam"); });
+    auto first = check_resume_through(dir.path / "half.keras", [] { return small_cnn(7, "adam"); });
     // the independent reference reads what xkeras wrote and predicts what xkeras predicts
     const json ref =
         reference("'" + (dir.path / "half.keras").string() + "' --count 50 --preprocess unit");
