@@ -221,7 +221,11 @@ TEST_CASE("model_from_json refuses what it cannot honour, by name", "[io][json][
         {"class_name": "Dense", "config": {"name": "d", "units": 4, "quantization_config": {"mode": "int8"}}}]}})"),
                       Catch::Contains("quantization_config"));
     CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Functional", "config": {}})"),
-                      Catch::Contains("Sequential"));
+                      "model JSON: the Functional config has no 'layers' list");
+    CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Bogus", "config": {}})"),
+                      Catch::Contains("class_name 'Bogus' is not supported; xkeras reads "
+                                      "Sequential models and Functional models that are a plain "
+                                      "chain"));
     CHECK_THROWS_WITH(model_from_json<float>("{not json"), Catch::Contains("malformed JSON"));
 }
 
