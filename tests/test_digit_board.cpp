@@ -265,7 +265,7 @@ TEST_CASE("Hostile requests are answered 4xx with valid JSON over HTTP", "[digit
     CHECK(again->status == 422);
 }
 
-TEST_CASE("The body limit holds for chunked bodies; compressed bodies are refused",
+TEST_CASE("The body limit holds for chunked bodies, and compressed bodies are refused",
           "[digit_board]") {
     auto model = testing::tiny_digit_model();
     testing::running_server server(model);

@@ -134,7 +134,7 @@ TEST_CASE("A request that never ends is cut with 413", "[digit_board][connection
     CHECK(server.stats().too_large == 1);
 }
 
-TEST_CASE("An address over its connection cap gets 429; other addresses are served",
+TEST_CASE("An address over its connection cap gets 429, and other addresses are served",
           "[digit_board][connections]") {
     auto model = testing::tiny_digit_model();
     testing::running_server server(model, digit_board::preprocessing::document, {},

@@ -226,7 +226,7 @@ TEST_CASE("Keras files are named as Keras names them", "[keras_files][save][erro
     CHECK(load_model(dir.path / "m.hdf5").count_params() == m.count_params());
 }
 
-TEST_CASE("A Functional .keras chain loads; what xkeras cannot build is refused by name",
+TEST_CASE("A Functional .keras chain loads, and what xkeras cannot build is refused by name",
           "[keras_files][keras3]") {
     // k3_05 is a Functional chain whose first layer is a nested Sequential of augmentation
     // layers (RandomRotation, RandomZoom, RandomTranslation)
