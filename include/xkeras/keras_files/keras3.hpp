@@ -35,6 +35,49 @@ inline bool is_index(const std::string& s) {
     return true;
 }
 
+/// The step count `v` read at `where`, checked: Keras's counter, in [0, 2^53].
+inline std::int64_t checked_step_count(std::int64_t v, const std::string& where) {
+    if (v < 0 || v > (std::int64_t(1) << 53))
+        throw io_error(xkeras::detail::cat(where, ": the step count ", v, " is outside [0, 2^53]"));
+    return v;
+}
+
+/// The learning rate `v` read at `where`, checked: finite and >= 0.
+inline double checked_rate(double v, const std::string& where) {
+    if (!(std::isfinite(v) && v >= 0))
+        throw io_error(
+            xkeras::detail::cat(where, ": the learning rate ", v, " is not a finite number >= 0"));
+    return v;
+}
+
+/// Moves weights read and checked in full into `layers`' params (values[i][k] into layer i's
+/// param k): the model changes only once the whole file has been read.
+template <class T>
+void commit_weights(const std::vector<layers::Layer<T>*>& layers,
+                    std::vector<std::vector<tensor<T>>>& values) {
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const auto params = layers[i]->params();
+        for (std::size_t k = 0; k < params.size(); ++k) {
+            params[k]->value = std::move(values[i][k]);
+            params[k]->changed();
+        }
+    }
+}
+
+/// Sets an optimizer's state read and checked in full: the step count, the learning rate when
+/// the file holds one (`has_rate`) and, when `slots` is not empty, every weight's slots.
+template <class T>
+void commit_optimizer_state(optimizers::Optimizer<T>& opt, std::int64_t iterations, bool has_rate,
+                            double rate, const std::vector<layers::Param<T>*>& weights,
+                            std::vector<std::vector<tensor<T>>>& slots) {
+    opt.set_iterations(iterations);
+    // the rate a callback may have set, as Keras keeps it; the file holds it in the weights'
+    // type, so a rate that rounds to it is the config's own, kept exactly
+    if (has_rate && T(opt.learning_rate()) != T(rate)) opt.set_learning_rate(rate);
+    for (std::size_t w = 0; w < weights.size() && !slots.empty(); ++w)
+        opt.set_slots(weights[w]->name, std::move(slots[w]));
+}
+
 /// The variables of one layer's `vars` group, as the model's weights `params` want them.
 template <class T>
 std::vector<tensor<T>> read_vars(const hdf5::group& vars,
@@ -106,13 +149,7 @@ void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
                            std::to_string(keys.size()) +
                            ", the file was saved from another model)");
     }
-    for (std::size_t i = 0; i < model_layers.size(); ++i) {
-        const auto params = model_layers[i]->params();
-        for (std::size_t k = 0; k < params.size(); ++k) {
-            params[k]->value = std::move(values[i][k]);
-            params[k]->changed();
-        }
-    }
+    detail::commit_weights(model_layers, values);
 }
 
 /// The optimizer state of a Keras 3 file into `m`'s optimizer: `/optimizer/vars` holds the step
@@ -144,30 +181,21 @@ void load_keras3_optimizer(basic_sequential<T>& m, const hdf5::file& f) {
             " with ", weights.size(), " trainable weights keeps ", expected, " (the step count",
             lead == 2 ? ", the learning rate" : "", " and ", keeps, " per weight)"));
     }
-    const std::int64_t iterations = vars.read_integer("0");
-    if (iterations < 0 || iterations > (std::int64_t(1) << 53))
-        throw io_error(xkeras::detail::cat(vars.where("0"), ": the step count ", iterations,
-                                           " is outside [0, 2^53]"));
-    double rate = 0;
-    if (lead == 2) {
-        rate = double(vars.template read<T>("1", {})());
-        if (!(std::isfinite(rate) && rate >= 0))
-            throw io_error(xkeras::detail::cat(vars.where("1"), ": the learning rate ", rate,
-                                               " is not a finite number >= 0"));
-    }
-    std::vector<std::vector<tensor<T>>> slots(weights.size());
-    if (names.size() == expected)
+    const std::int64_t iterations =
+        detail::checked_step_count(vars.read_integer("0"), vars.where("0"));
+    const double rate =
+        lead == 2 ? detail::checked_rate(double(vars.template read<T>("1", {})()), vars.where("1"))
+                  : 0.0;
+    std::vector<std::vector<tensor<T>>> slots;  // none unless the file holds them
+    if (names.size() == expected) {
+        slots.resize(weights.size());
         for (std::size_t w = 0; w < weights.size(); ++w)
             for (std::size_t k = 0; k < keeps; ++k)
                 slots[w].push_back(vars.template read<T>(
                     std::to_string(opt.keras_variable_index(w, k, weights.size())),
                     shape_of(weights[w]->value)));
-    opt.set_iterations(iterations);
-    // the rate a callback may have set, as Keras keeps it; the file holds it in the weights'
-    // type, so a rate that rounds to it is the config's own, kept exactly
-    if (lead == 2 && T(opt.learning_rate()) != T(rate)) opt.set_learning_rate(rate);
-    for (std::size_t w = 0; w < weights.size() && names.size() == expected; ++w)
-        opt.set_slots(weights[w]->name, std::move(slots[w]));
+    }
+    detail::commit_optimizer_state(opt, iterations, lead == 2, rate, weights, slots);
 }
 
 /// A model from the bytes of a `.keras` file; `name` names it in errors. The architecture and

@@ -121,13 +121,7 @@ void load_legacy_weights(basic_sequential<T>& m, const hdf5::group& g) {
         !detail::name_list(g.child("top_level_model_weights"), "weight_names").empty())
         throw io_error(g.where("top_level_model_weights") +
                        " holds weights of the model itself; an xkeras Sequential model has none");
-    for (std::size_t k = 0; k < targets.size(); ++k) {
-        const auto params = targets[k]->params();
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            params[i]->value = std::move(values[k][i]);
-            params[i]->changed();
-        }
-    }
+    detail::commit_weights(targets, values);
 }
 
 /// The optimizer state of a legacy full file (/optimizer_weights) into `m`'s optimizer, in the
@@ -162,21 +156,16 @@ void load_legacy_optimizer(basic_sequential<T>& m, const hdf5::group& root) {
             lead == 2 ? ", the learning rate" : "", " and ", keeps, " per weight)"));
 
     const auto [iteration_group, iteration_name] = og.locate(names[0]);
-    const std::int64_t iterations = iteration_group.read_integer(iteration_name);
-    if (iterations < 0 || iterations > (std::int64_t(1) << 53))
-        throw io_error(xkeras::detail::cat(iteration_group.where(iteration_name),
-                                           ": the step count ", iterations,
-                                           " is outside [0, 2^53]"));
+    const std::int64_t iterations = detail::checked_step_count(
+        iteration_group.read_integer(iteration_name), iteration_group.where(iteration_name));
     double rate = 0;
     if (lead == 2) {
         const auto [g, leaf] = og.locate(names[1]);
-        rate = double(g.template read<T>(leaf, {})());
-        if (!(std::isfinite(rate) && rate >= 0))
-            throw io_error(xkeras::detail::cat(g.where(leaf), ": the learning rate ", rate,
-                                               " is not a finite number >= 0"));
+        rate = detail::checked_rate(double(g.template read<T>(leaf, {})()), g.where(leaf));
     }
-    std::vector<std::vector<tensor<T>>> slots(n);
+    std::vector<std::vector<tensor<T>>> slots;  // none unless the file holds them
     if (names.size() > lead) {
+        slots.resize(n);
         for (std::size_t w = 0; w < n; ++w)
             for (std::size_t k = 0; k < keeps; ++k) {
                 const std::size_t index = slot_major ? lead + k * n + w
@@ -195,10 +184,7 @@ void load_legacy_optimizer(basic_sequential<T>& m, const hdf5::group& root) {
                                " placeholder has shape " + shape_str(want));
         }
     }
-    opt.set_iterations(iterations);
-    if (lead == 2 && T(opt.learning_rate()) != T(rate)) opt.set_learning_rate(rate);
-    for (std::size_t w = 0; w < n && names.size() > lead; ++w)
-        opt.set_slots(weights[w]->name, std::move(slots[w]));
+    detail::commit_optimizer_state(opt, iterations, lead == 2, rate, weights, slots);
 }
 
 /// A model from a legacy full HDF5 file (`bytes`, named `name` in errors): the architecture
