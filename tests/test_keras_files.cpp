@@ -12,6 +12,7 @@
 #include "saving_keras_files.hpp"  // docs/api/saving.md's example, compiled
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -291,6 +292,29 @@ TEST_CASE("Hostile Keras files are refused with what was expected and what came"
         CHECK_THROWS_WITH(keras_files::detail::load_weights_bytes(lenet_like, bytes, "f.keras"),
                           "'f.keras: model.weights.h5' is not an HDF5 file (its first 8 bytes are "
                           "not HDF5's signature)");
+    }
+    {
+        // links other than hard ones: an external link would make HDF5 open another file
+        scratch tmp;
+        auto mlp = load_model(fixtures / "k3_06_seq_mlp/model.keras");
+        const std::string source = (fixtures / "w3_02_mlp/model.weights.h5").string();
+        for (const char* link :
+             {"h5py.ExternalLink('other.h5', '/vars')", "h5py.SoftLink('/vars')"}) {
+            INFO(link);
+            const fs::path linked = tmp.path / "linked.weights.h5";
+            const std::string script =
+                "import h5py, shutil\nshutil.copy('" + source + "', '" + linked.string() +
+                "')\nf = h5py.File('" + linked.string() +
+                "', 'a')\ndel f['layers/dense_1']\nf['layers/dense_1'] = " + link + "\nf.close()\n";
+            write_bytes(tmp.path / "link.py", script);
+            REQUIRE(std::system(
+                        ("/usr/bin/python3 '" + (tmp.path / "link.py").string() + "'").c_str()) ==
+                    0);
+            CHECK_THROWS_WITH(mlp.load_weights(linked),
+                              "'" + linked.string() +
+                                  "': /layers/dense_1 is a soft or external link; a Keras file "
+                                  "holds the group itself");
+        }
     }
     {
         // a config asking for a layer of 10^9 units: refused before anything is allocated

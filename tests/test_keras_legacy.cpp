@@ -305,6 +305,15 @@ TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, ne
     CHECK_THROWS_WITH(keras_files::load_legacy_model<float>(past, "f.h5"),
                       "'f.h5': / is damaged: an attribute message at byte 1064 has a shape that "
                       "does not fit");
+    // a group whose object header announces 4 GiB, which HDF5 allocates as it opens the group:
+    // the header is checked first, found through the group's link
+    write_bytes(tmp.path / "header.h5",
+                read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
+                           "../fuzz/regressions/keras_legacy/hdf5_object_header_of_4_gib"));
+    auto mnist = load_model(fixtures / "h5_01_kotlindl_mnist_full/mnist.h5");
+    CHECK_THROWS_WITH(mnist.load_weights(tmp.path / "header.h5"),
+                      "'" + (tmp.path / "header.h5").string() +
+                          "': /flatten_1 is damaged: a continuation chunk lies outside the file");
     for (const auto& [file, message] : trusted) {
         INFO(file);
         const std::string bytes =

@@ -613,6 +613,20 @@ inline detail::id group::open_object(const std::string& name, H5I_type_t want,
                                      const char* what) const {
     if (!has(name)) throw io_error(where(name) + " is missing (expected a " + what + ")");
     std::lock_guard<std::mutex> lock(library_mutex());
+    // HDF5 allocates what the object's header announces as soon as it opens it: the header is
+    // checked against the file's bytes first, found through the link alone. Keras writes hard
+    // links only; an external one would make HDF5 open another file.
+    H5L_info_t link{};
+    if (H5Lget_info(h_.get(), name.c_str(), &link, H5P_DEFAULT) < 0)
+        throw io_error(where(name) + " is damaged: its link cannot be read");
+    if (link.type != H5L_TYPE_HARD)
+        throw io_error(where(name) + " is a soft or external link; a Keras file holds the " + what +
+                       " itself");
+    try {
+        detail::object_header(file_->bytes(), link.u.address);
+    } catch (const io_error& e) {
+        throw io_error(where(name) + " is damaged: " + e.what());
+    }
     detail::id h(H5Oopen(h_.get(), name.c_str(), H5P_DEFAULT), H5Oclose);
     if (!h) throw io_error(where(name) + " is damaged: HDF5 cannot open it");
     if (H5Iget_type(h.get()) != want) throw io_error(where(name) + " is not a " + what);
