@@ -27,7 +27,7 @@ namespace {
 const fs::path fixtures = XKERAS_KERAS_FILES_DIR;
 
 /// What the Python script `script` of tests/keras_files prints for `args`, parsed.
-json python(const std::string& script, const std::string& args) {
+inline json python(const std::string& script, const std::string& args) {
     const std::string command = "/usr/bin/python3 '" + (fixtures / script).string() + "' " + args;
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
     REQUIRE(pipe);
@@ -41,23 +41,23 @@ json python(const std::string& script, const std::string& args) {
 }
 
 /// What reference.py predicts for `args` (the model file and its options).
-json reference(const std::string& args) {
+inline json reference(const std::string& args) {
     return python("reference.py",
                   args + " --data-dir '" + datasets::mnist::default_dir().string() + "'");
 }
 
-std::string read_bytes(const fs::path& p) {
+inline std::string read_bytes(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void write_bytes(const fs::path& p, const std::string& bytes) {
+inline void write_bytes(const fs::path& p, const std::string& bytes) {
     std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 /// The MNIST test images as the model takes them: `shape` per image, pixels divided by
 /// `scale` (1 for models trained on raw pixels, 255 for those trained on [0, 1]).
-xt::xarray<float> test_images(const shape_t& shape, float scale) {
+inline xt::xarray<float> test_images(const shape_t& shape, float scale) {
     static const auto data = datasets::mnist::load_data();
     xt::xarray<float> x = xt::cast<float>(data.test.images) / scale;
     std::vector<std::size_t> s{x.shape()[0]};
@@ -66,13 +66,13 @@ xt::xarray<float> test_images(const shape_t& shape, float scale) {
     return x;
 }
 
-const xt::xarray<std::uint8_t>& test_labels() {
+inline const xt::xarray<std::uint8_t>& test_labels() {
     static const auto data = datasets::mnist::load_data();
     return data.test.labels;
 }
 
 /// The largest difference between xkeras's predictions of the first images and the reference's.
-double max_difference(const xt::xarray<float>& got, const json& expected) {
+inline double max_difference(const xt::xarray<float>& got, const json& expected) {
     double worst = 0;
     for (std::size_t i = 0; i < expected.size(); ++i)
         for (std::size_t k = 0; k < expected[i].size(); ++k)
@@ -80,7 +80,7 @@ double max_difference(const xt::xarray<float>& got, const json& expected) {
     return worst;
 }
 
-double accuracy(const xt::xarray<float>& predictions) {
+inline double accuracy(const xt::xarray<float>& predictions) {
     const auto& labels = test_labels();
     std::size_t right = 0;
     for (std::size_t i = 0; i < labels.size(); ++i)

@@ -558,6 +558,19 @@ TEST_CASE("A loss is written back in the form it was given, as Keras keeps it", 
                    "from_logits": false, "label_smoothing": 0.0, "axis": -1, "dtype": null},
         "registered_name": null})");
     CHECK(losses::from_json<float>(read)->to_json() == read);
+    // but tf.keras 2.x's form, which Keras 3 refuses ("reduction": "auto", "fn"), is written in
+    // Keras 3's
+    const json tf_keras = json::parse(R"({"class_name": "SparseCategoricalCrossentropy",
+        "config": {"reduction": "auto", "name": "sparse_categorical_crossentropy",
+                   "from_logits": true, "ignore_class": null}})");
+    CHECK(losses::from_json<float>(tf_keras)->to_json() ==
+          losses::SparseCategoricalCrossentropy<float>(true).to_json());
+    const json tf_keras_v3 = json::parse(R"({"module": "keras.losses",
+        "class_name": "CategoricalCrossentropy", "config": {"reduction": "auto",
+        "name": "categorical_crossentropy", "from_logits": false, "label_smoothing": 0.1,
+        "axis": -1, "fn": "categorical_crossentropy"}, "registered_name": null})");
+    CHECK(losses::from_json<float>(tf_keras_v3)->to_json() ==
+          losses::CategoricalCrossentropy<float>(false, 0.1).to_json());
 
     // Keras 3 writes a loss function as a "function" object naming it
     const json function = json::parse(R"({"module": "builtins", "class_name": "function",

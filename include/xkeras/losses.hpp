@@ -444,6 +444,9 @@ std::unique_ptr<Loss<T>> from_json(const nlohmann::json& j) {
             loss = std::make_unique<BinaryCrossentropy<T>>(logits, ls);
         else
             loss = get<T>(cls);
+        // tf.keras 2.x's loss objects ("reduction": "auto", "fn", no "module") are refused by
+        // Keras 3: such a loss is written back in Keras 3's form
+        if (!j.contains("module") || c.contains("fn") || reduction == "auto") return loss;
     }
     loss->set_written_form(j);
     return loss;

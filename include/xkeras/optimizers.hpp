@@ -33,7 +33,8 @@ std::unique_ptr<Optimizer<T>> get(const std::string& name) {
 }
 
 /// An optimizer from Keras's serialized form: a name ("adam") or {"class_name": "Adam",
-/// "config": {...}} as Keras 3 and tf.keras 2.x write it (tf.keras's "lr" is read too). Options
+/// "config": {...}} as Keras 3 and tf.keras 2.x write it (tf.keras's "lr" and its class names
+/// "Custom>Adam" are read too). Options
 /// xkeras does not implement (clipnorm, EMA, ...) are refused by name.
 template <class T = float>
 std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
@@ -42,7 +43,9 @@ std::unique_ptr<Optimizer<T>> from_config(const nlohmann::json& j) {
     if (!j.is_object() || !j.contains("class_name") || !j["class_name"].is_string())
         throw value_error("optimizer: expected a name or a {class_name, config} object, got " +
                           io::describe(j));
-    const std::string cls = j["class_name"].get<std::string>();
+    // tf.keras 2.11-2.15 name their optimizers by their registered name in `.h5` files
+    std::string cls = j["class_name"].get<std::string>();
+    if (cls.rfind("Custom>", 0) == 0) cls.erase(0, 7);
     const json c = j.contains("config") && j["config"].is_object() ? j["config"] : json::object();
     auto num = [&](const char* k, double d) {
         return c.contains(k) && c[k].is_number() ? c[k].get<double>() : d;

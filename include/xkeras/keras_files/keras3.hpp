@@ -7,11 +7,16 @@
 // kernel, bias; BatchNormalization: gamma, beta, moving mean, moving variance). Every variable
 // is read and checked (name, shape, type) before any weight of the model changes: a file that
 // does not fit leaves the model as it was.
+//
+// tf.keras 2.15's `.keras` files have the same keys, with two differences read here: written on
+// Windows, a layer's group is one top-level group named `layers\dense_2` (2.15 joins the paths
+// with the system's separator), and the optimizer keeps no learning rate among its variables.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +39,40 @@ inline bool is_index(const std::string& s) {
         if (c < '0' || c > '9') return false;
     return true;
 }
+
+/// The layers' groups of a Keras 3 weights file by key: `/layers/<key>`, or the top-level
+/// `layers\<key>` of tf.keras 2.15 on Windows. Empty when the file has neither.
+class layer_groups {
+  public:
+    explicit layer_groups(const hdf5::group& root) : root_(root) {
+        if (root.has("layers")) {
+            nested_.emplace(root.child("layers"));
+            for (auto& key : nested_->children()) keys_.push_back(std::move(key));
+        } else {
+            for (const auto& name : root.children())
+                if (name.rfind(prefix, 0) == 0) keys_.push_back(name.substr(prefix.size()));
+        }
+    }
+    bool empty() const { return !nested_ && keys_.empty(); }
+    /// The keys in the file, in HDF5's order.
+    const std::vector<std::string>& keys() const { return keys_; }
+    bool has(const std::string& key) const {
+        return std::find(keys_.begin(), keys_.end(), key) != keys_.end();
+    }
+    hdf5::group get(const std::string& key) const {
+        return nested_ ? nested_->child(key) : root_.child(prefix + key);
+    }
+    /// The path of a key's group, as the file spells it.
+    std::string path(const std::string& key) const {
+        return (nested_ ? "/layers/" : "/" + prefix) + key;
+    }
+
+  private:
+    static inline const std::string prefix = "layers\\";
+    const hdf5::group& root_;
+    std::optional<hdf5::group> nested_;
+    std::vector<std::string> keys_;
+};
 
 /// The step count `v` read at `where`, checked: Keras's counter, in [0, 2^53].
 inline std::int64_t checked_step_count(std::int64_t v, const std::string& where) {
@@ -106,13 +145,13 @@ std::vector<tensor<T>> read_vars(const hdf5::group& vars,
 template <class T>
 void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
     const hdf5::group root = f.root();
-    if (!root.has("layers")) {
+    const detail::layer_groups all(root);
+    if (all.empty()) {
         if (root.has_attribute("layer_names") || root.has("model_weights"))
             throw io_error("'" + f.name() +
                            "' is a Keras 2 (legacy HDF5) file; this reader takes Keras 3 files");
         throw io_error("'" + f.name() + "' has no /layers group: not a Keras 3 weights file");
     }
-    const hdf5::group all = root.child("layers");
     const auto keys = io::detail::layer_keys(m);
     const auto model_layers = m.layers();
     std::vector<std::vector<tensor<T>>> values;
@@ -124,27 +163,26 @@ void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
                 values.emplace_back();
                 continue;
             }
-            throw io_error("'" + f.name() + "': /layers/" + keys[i] +
+            throw io_error("'" + f.name() + "': " + all.path(keys[i]) +
                            " is missing: the model's layer " + std::to_string(i) + ", '" +
                            layer->name() + "' (" + layer->class_name() +
                            "), keeps its weights there in Keras 3");
         }
-        const hdf5::group g = all.child(keys[i]);
+        const hdf5::group g = all.get(keys[i]);
         if (!g.has("vars")) {
             if (!params.empty())
-                throw io_error("'" + f.name() + "': /layers/" + keys[i] + " has no vars group");
+                throw io_error("'" + f.name() + "': " + all.path(keys[i]) + " has no vars group");
             values.emplace_back();
             continue;
         }
         values.push_back(detail::read_vars<T>(g.child("vars"), params, layer->name()));
     }
     // a layer of the file the model does not have: a model of other layers
-    std::vector<std::string> known(keys.begin(), keys.end());
-    for (const auto& key : all.children()) {
-        if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-        const hdf5::group g = all.child(key);
+    for (const auto& key : all.keys()) {
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+        const hdf5::group g = all.get(key);
         if (g.has("vars") && !g.child("vars").children().empty())
-            throw io_error("'" + f.name() + "': /layers/" + key +
+            throw io_error("'" + f.name() + "': " + all.path(key) +
                            " holds weights, and the model has no such layer (its layers are " +
                            std::to_string(keys.size()) +
                            ", the file was saved from another model)");
@@ -154,8 +192,9 @@ void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
 
 /// The optimizer state of a Keras 3 file into `m`'s optimizer: `/optimizer/vars` holds the step
 /// count (0), the learning rate (1, unless it is a schedule), then the slots of every trainable
-/// weight in Keras's layout (Optimizer::keras_variable_index). A file without them leaves the
-/// optimizer fresh; one that does not fit changes nothing.
+/// weight in Keras's layout (Optimizer::keras_variable_index). tf.keras 2.15 writes the same
+/// without the learning rate, and SGD's momentum slots even without momentum. A file without
+/// them leaves the optimizer fresh; one that does not fit changes nothing.
 template <class T>
 void load_keras3_optimizer(basic_sequential<T>& m, const hdf5::file& f) {
     const hdf5::group root = f.root();
@@ -165,37 +204,49 @@ void load_keras3_optimizer(basic_sequential<T>& m, const hdf5::file& f) {
     const hdf5::group vars = opt_group.child("vars");
     auto& opt = m.optimizer();
     const auto& weights = m.trainable_params();
-    const std::size_t keeps = opt.slots_per_weight();
+    const std::size_t n = weights.size(), keeps = opt.slots_per_weight();
     const auto names = vars.children();
     if (names.empty()) return;  // saved before the first step
-    for (const auto& n : names)
-        if (!detail::is_index(n))
-            throw io_error(vars.where(n) + " is not a variable: a vars group holds 0, 1, ...");
-    const std::size_t lead = opt.keras_leading_variables();
-    const std::size_t expected = lead + keeps * weights.size();
-    if (names.size() == lead && lead == 2 && keeps > 0) {
-        // compiled in Keras but never trained: the step count and the rate only
-    } else if (names.size() != expected) {
+    for (const auto& name : names)
+        if (!detail::is_index(name))
+            throw io_error(vars.where(name) + " is not a variable: a vars group holds 0, 1, ...");
+    // the rate is a scalar; in tf.keras 2.15's layout the second variable is a weight's slot
+    const bool has_rate =
+        opt.keras_leading_variables() == 2 && names.size() >= 2 && vars.dataset("1").shape.empty();
+    const std::size_t lead = has_rate ? 2 : 1, expected = lead + keeps * n;
+    // 2.15's SGD keeps a momentum slot per weight whatever its momentum; without momentum the
+    // slots stay zero, and xkeras keeps none
+    const bool unused_momentum =
+        !has_rate && opt.class_name() == "SGD" && keeps == 0 && names.size() == lead + n;
+    if (names.size() != lead && names.size() != expected && !unused_momentum)
         throw io_error(xkeras::detail::cat(
             vars.describe(), " holds ", names.size(), " optimizer variables; ", opt.class_name(),
-            " with ", weights.size(), " trainable weights keeps ", expected, " (the step count",
-            lead == 2 ? ", the learning rate" : "", " and ", keeps, " per weight)"));
-    }
+            " with ", n, " trainable weights keeps ", lead + keeps * n, " (the step count",
+            has_rate ? ", the learning rate" : "", " and ", keeps, " per weight)"));
     const std::int64_t iterations =
         detail::checked_step_count(vars.read_integer("0"), vars.where("0"));
     const double rate =
-        lead == 2 ? detail::checked_rate(double(vars.template read<T>("1", {})()), vars.where("1"))
-                  : 0.0;
+        has_rate ? detail::checked_rate(double(vars.template read<T>("1", {})()), vars.where("1"))
+                 : 0.0;
     std::vector<std::vector<tensor<T>>> slots;  // none unless the file holds them
-    if (names.size() == expected) {
-        slots.resize(weights.size());
-        for (std::size_t w = 0; w < weights.size(); ++w)
-            for (std::size_t k = 0; k < keeps; ++k)
-                slots[w].push_back(vars.template read<T>(
-                    std::to_string(opt.keras_variable_index(w, k, weights.size())),
-                    shape_of(weights[w]->value)));
+    if (names.size() == expected && keeps > 0) {
+        slots.resize(n);
+        for (std::size_t w = 0; w < n; ++w)
+            for (std::size_t k = 0; k < keeps; ++k) {
+                const std::size_t index =
+                    opt.keras_variable_index(w, k, n) - opt.keras_leading_variables() + lead;
+                slots[w].push_back(
+                    vars.template read<T>(std::to_string(index), shape_of(weights[w]->value)));
+            }
     }
-    detail::commit_optimizer_state(opt, iterations, lead == 2, rate, weights, slots);
+    for (std::size_t w = 0; unused_momentum && w < n; ++w) {
+        const std::string name = std::to_string(lead + w);
+        if (vars.dataset(name).shape != shape_of(weights[w]->value))
+            throw io_error(vars.where(name) + " has shape " + shape_str(vars.dataset(name).shape) +
+                           "; the momentum of weight '" + weights[w]->name + "' has shape " +
+                           shape_str(shape_of(weights[w]->value)));
+    }
+    detail::commit_optimizer_state(opt, iterations, has_rate, rate, weights, slots);
 }
 
 /// A model from the bytes of a `.keras` file; `name` names it in errors. The architecture and

@@ -146,10 +146,15 @@ void load_legacy_optimizer(basic_sequential<T>& m, const hdf5::group& root) {
     const std::size_t lead =
         !slot_major && names.size() > 1 && detail::last_part(names[1]) == "learning_rate" ? 2 : 1;
     const std::size_t expected = lead + keeps * n;
-    const bool placeholders =
-        slot_major && names.size() == expected + n &&
-        ((opt.class_name() == "Adam" && keeps == 2) || (opt.class_name() == "SGD" && keeps == 0));
-    if (names.size() != lead && names.size() != expected && !placeholders)
+    // Keras 2.0-2.2 list an unused v-hat (Adam) or moment (SGD) per weight after the slots;
+    // tf.keras 2.11-2.15's SGD keeps a momentum slot per weight whatever its momentum (zeros
+    // without it), where xkeras keeps none
+    const bool sgd_without_momentum = opt.class_name() == "SGD" && keeps == 0;
+    const bool placeholders = slot_major && names.size() == expected + n &&
+                              ((opt.class_name() == "Adam" && keeps == 2) || sgd_without_momentum);
+    const bool unused_momentum =
+        !slot_major && lead == 1 && sgd_without_momentum && names.size() == lead + n;
+    if (names.size() != lead && names.size() != expected && !placeholders && !unused_momentum)
         throw io_error(xkeras::detail::cat(
             og.describe(), " lists ", names.size(), " optimizer variables; ", opt.class_name(),
             " with ", n, " trainable weights keeps ", expected, " (the step count",
@@ -165,7 +170,7 @@ void load_legacy_optimizer(basic_sequential<T>& m, const hdf5::group& root) {
     }
     std::vector<std::vector<tensor<T>>> slots;  // none unless the file holds them
     if (names.size() > lead) {
-        slots.resize(n);
+        if (keeps > 0) slots.resize(n);
         for (std::size_t w = 0; w < n; ++w)
             for (std::size_t k = 0; k < keeps; ++k) {
                 const std::size_t index = slot_major ? lead + k * n + w
@@ -174,14 +179,14 @@ void load_legacy_optimizer(basic_sequential<T>& m, const hdf5::group& root) {
                 const auto [g, leaf] = og.locate(names[index]);
                 slots[w].push_back(g.template read<T>(leaf, shape_of(weights[w]->value)));
             }
-        for (std::size_t w = 0; placeholders && w < n; ++w) {
+        for (std::size_t w = 0; (placeholders || unused_momentum) && w < n; ++w) {
             const auto [g, leaf] = og.locate(names[expected + w]);
             const auto info = g.dataset(leaf);
             const shape_t want = keeps == 2 ? shape_t{1} : shape_of(weights[w]->value);
             if (info.shape != want)
                 throw io_error(g.where(leaf) + " has shape " + shape_str(info.shape) +
                                "; Keras 2's unused " + (keeps == 2 ? "v-hat" : "moment") +
-                               " placeholder has shape " + shape_str(want));
+                               " has shape " + shape_str(want));
         }
     }
     detail::commit_optimizer_state(opt, iterations, lead == 2, rate, weights, slots);

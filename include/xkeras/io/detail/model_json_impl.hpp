@@ -251,8 +251,12 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
     if (j.contains("compile_config") && j["compile_config"].is_object()) {
         const json& cc = j["compile_config"];
         std::vector<std::string> metrics;
-        if (cc.contains("metrics") && cc["metrics"].is_array())
-            for (const auto& m : cc["metrics"]) {
+        // tf.keras 2.x's `.h5` files nest a single output's metrics in a list of their own:
+        // [[{"class_name": "MeanMetricWrapper", ...}]]
+        json listed = cc.contains("metrics") && cc["metrics"].is_array() ? cc["metrics"] : json();
+        if (listed.size() == 1 && listed[0].is_array()) listed = json(listed[0]);
+        if (listed.is_array())
+            for (const auto& m : listed) {
                 if (m.is_string())
                     metrics.push_back(m.get<std::string>());
                 else if (m.is_object() && m.contains("config") && m["config"].contains("name"))
