@@ -344,6 +344,12 @@ TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, ne
     CHECK_THROWS_WITH(mnist.load_weights(tmp.path / "header.h5"),
                       "'" + (tmp.path / "header.h5").string() +
                           "': /flatten_1 is damaged: a continuation chunk lies outside the file");
+    // the same in the root group's header, which HDF5 reads as it opens the file
+    CHECK_THROWS_WITH(keras_files::hdf5::file(read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
+                                                         "../fuzz/regressions/keras_legacy/"
+                                                         "hdf5_root_header_of_4_gib"),
+                                              "f.h5"),
+                      Catch::StartsWith("'f.h5' is damaged: the root group's object header: "));
     for (const auto& [file, message] : trusted) {
         INFO(file);
         const std::string bytes =

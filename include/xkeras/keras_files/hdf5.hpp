@@ -189,6 +189,7 @@ inline std::uint64_t little_endian(const std::string& bytes, std::size_t at, std
 struct superblock_sizes {
     std::size_t offset_size = 0, length_size = 0;
     std::uint64_t base = 0;  ///< the base address addresses count from
+    std::uint64_t root = 0;  ///< the root group's object header, from the base address
 };
 
 /// The sizes of the superblock at byte 0, or all zero when it is not one HDF5 reads.
@@ -202,7 +203,13 @@ inline superblock_sizes read_superblock(const std::string& bytes) {
     if (s.offset_size == 0 || s.offset_size > 8 || s.length_size == 0 || s.length_size > 8)
         return {};
     const std::size_t base_at = version == 0 ? 24 : version == 1 ? 28 : 12;
+    // versions 0 and 1: base, free space, end of file and driver addresses, then the root
+    // group's entry (its name's offset, its object header); 2 and 3: base, extension, end of
+    // file, then the root group's object header
+    const std::size_t root_at = base_at + (version < 2 ? 5 : 3) * s.offset_size;
+    if (root_at + s.offset_size > bytes.size()) return {};
     s.base = little_endian(bytes, base_at, s.offset_size);
+    s.root = little_endian(bytes, root_at, s.offset_size);
     return s;
 }
 
@@ -253,41 +260,6 @@ inline heap_objects read_heap(const std::string& bytes, std::size_t at, std::siz
         p += std::size_t(need);
     }
     return out;
-}
-
-/// Why HDF5 must not open `bytes`, or "": a global heap collection on which HDF5 1.10's reader
-/// loops for ever (heap_objects::stalls).
-inline std::string hdf5_hazard(const std::string& bytes) {
-    const superblock_sizes sb = read_superblock(bytes);
-    if (sb.offset_size == 0) return {};  // HDF5 refuses the file itself
-    for (const std::size_t at : global_heaps(bytes)) {
-        const heap_objects heap = read_heap(bytes, at, sb.length_size);
-        if (heap.stalls)
-            return "the global heap at byte " + std::to_string(at) +
-                   " holds an empty free-space object, on which HDF5's reader never ends";
-        if (heap.overflows)
-            return "the global heap at byte " + std::to_string(at) +
-                   " holds an object larger than itself, which HDF5 would copy as it is";
-    }
-    // a local heap (a group's link names): HDF5 follows its free list, one allocation per
-    // block, with no check for a loop
-    const std::size_t L = sb.length_size, O = sb.offset_size;
-    for (std::size_t at = bytes.find("HEAP"); at != std::string::npos;
-         at = bytes.find("HEAP", at + 1)) {
-        if (at + 8 + 2 * L + O > bytes.size() || bytes[at + 4] != 0) continue;
-        const std::uint64_t data_size = little_endian(bytes, at + 8, L);
-        std::uint64_t block = little_endian(bytes, at + 8 + L, L);
-        const std::uint64_t data = sb.base + little_endian(bytes, at + 8 + 2 * L, O);
-        std::set<std::uint64_t> seen;
-        while (block != 1 && block < data_size && data <= bytes.size() &&
-               block + 2 * L <= bytes.size() - data) {
-            if (!seen.insert(block).second || seen.size() > data_size / (2 * L) + 1)
-                return "the local heap at byte " + std::to_string(at) +
-                       " has a free list that loops, on which HDF5's reader never ends";
-            block = little_endian(bytes, std::size_t(data + block), L);
-        }
-    }
-    return {};
 }
 
 /// A variable-length value as HDF5 stores it: its length, and the global heap collection and
@@ -514,6 +486,49 @@ class object_header {
     std::vector<std::pair<std::size_t, std::size_t>> chunks_;
     std::vector<std::pair<std::size_t, std::size_t>> attributes_;
 };
+
+/// Why HDF5 must not open `bytes`, or "": a root group's object header that does not lie in the
+/// file, a global heap collection on which HDF5 1.10's reader loops for ever
+/// (heap_objects::stalls) or that holds an object larger than itself, a local heap whose free
+/// list loops.
+inline std::string hdf5_hazard(const std::string& bytes) {
+    const superblock_sizes sb = read_superblock(bytes);
+    if (sb.offset_size == 0) return {};  // HDF5 refuses the file itself
+    // HDF5 allocates what the root group's header announces as it opens the file
+    try {
+        object_header(bytes, sb.root);
+    } catch (const io_error& e) {
+        return std::string("the root group's object header: ") + e.what();
+    }
+    for (const std::size_t at : global_heaps(bytes)) {
+        const heap_objects heap = read_heap(bytes, at, sb.length_size);
+        if (heap.stalls)
+            return "the global heap at byte " + std::to_string(at) +
+                   " holds an empty free-space object, on which HDF5's reader never ends";
+        if (heap.overflows)
+            return "the global heap at byte " + std::to_string(at) +
+                   " holds an object larger than itself, which HDF5 would copy as it is";
+    }
+    // a local heap (a group's link names): HDF5 follows its free list, one allocation per
+    // block, with no check for a loop
+    const std::size_t L = sb.length_size, O = sb.offset_size;
+    for (std::size_t at = bytes.find("HEAP"); at != std::string::npos;
+         at = bytes.find("HEAP", at + 1)) {
+        if (at + 8 + 2 * L + O > bytes.size() || bytes[at + 4] != 0) continue;
+        const std::uint64_t data_size = little_endian(bytes, at + 8, L);
+        std::uint64_t block = little_endian(bytes, at + 8 + L, L);
+        const std::uint64_t data = sb.base + little_endian(bytes, at + 8 + 2 * L, O);
+        std::set<std::uint64_t> seen;
+        while (block != 1 && block < data_size && data <= bytes.size() &&
+               block + 2 * L <= bytes.size() - data) {
+            if (!seen.insert(block).second || seen.size() > data_size / (2 * L) + 1)
+                return "the local heap at byte " + std::to_string(at) +
+                       " has a free list that loops, on which HDF5's reader never ends";
+            block = little_endian(bytes, std::size_t(data + block), L);
+        }
+    }
+    return {};
+}
 
 }  // namespace detail
 
