@@ -1,6 +1,6 @@
 // Functional models read from Keras JSON (io/detail/functional_chain.hpp): a plain chain of
 // layers, in tf.keras 2.x's form and Keras 3's, is the Sequential model it computes; a graph that
-// branches, merges, shares a layer, nests a model or calls a layer with options is refused,
+// branches, merges, shares a layer or calls a layer with options is refused,
 // naming the layer.
 #include <catch2/catch.hpp>
 
@@ -152,12 +152,11 @@ TEST_CASE("A Functional model that is not a plain chain is refused by layer",
                               " has 1 inputs and 2 outputs; xkeras reads a Functional model "
                               "with one of each as a chain");
     }
-    {  // a nested model
+    {  // a nested model stays a layer of the chain (test_nested_models.cpp): this one has none
         json j = keras3_chain();
         j["config"]["layers"][2]["class_name"] = "Sequential";
         CHECK_THROWS_WITH(model_from_json(j.dump()),
-                          model +
-                              ": layer 2 'dropout' (Sequential) is a nested model; xkeras "
-                              "does not nest models yet");
+                          "model JSON: layer 2 'dropout' (Sequential, a nested model) has no "
+                          "'layers' list");
     }
 }

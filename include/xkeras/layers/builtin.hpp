@@ -16,6 +16,7 @@
 #include "global_average_pooling2d.hpp"
 #include "leaky_relu.hpp"
 #include "pooling2d.hpp"
+#include "random_augmentation.hpp"
 #include "reshape.hpp"
 
 /// X(Name) for every built-in layer: the C++ class template xkeras::layers::Name, whose Keras
@@ -31,6 +32,12 @@
     X(GlobalAveragePooling2D)    \
     X(LeakyReLU)                 \
     X(MaxPooling2D)              \
+    X(RandomBrightness)          \
+    X(RandomContrast)            \
+    X(RandomFlip)                \
+    X(RandomRotation)            \
+    X(RandomTranslation)         \
+    X(RandomZoom)                \
     X(Reshape)
 
 /// X(Alias, Name) for Keras's other names of built-in layers.

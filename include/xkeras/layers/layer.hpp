@@ -157,6 +157,11 @@ class Layer {
     /// Keras's class name, e.g. "Dense"; also the type's name in C++.
     virtual std::string class_name() const = 0;
 
+    /// Whether the layer runs only at inference: Keras's random augmentation layers, which
+    /// xkeras runs as the identities they are at inference but cannot train through. fit and
+    /// train_on_batch refuse a model that has one.
+    virtual bool inference_only() const { return false; }
+
     /// The layer's name: given in the options, or Keras's automatic one ("dense_1"), fixed
     /// when the layer is constructed.
     const std::string& name() const { return name_; }

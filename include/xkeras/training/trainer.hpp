@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,14 @@ class Trainer {
                                                  const tensor<T>& y) {
         auto lock = m.lock_.hold();
         m.require_compiled(who);
+        if (std::string_view(who) == "fit" || std::string_view(who) == "train_on_batch")
+            for (const auto& layer : m.layers_)
+                if (layer->inference_only())
+                    throw state_error(xkeras::detail::cat(
+                        "model '", m.name(), "': ", who, ": layer '", layer->name(), "' (",
+                        layer->class_name(),
+                        ") runs only at inference in xkeras (Keras's augmentation is not "
+                        "implemented): train the model without it"));
         prepare_input(m, x, who);
         check_xy(m, x, y, who);
         metrics_ = make_metrics(m, shape_of(y));

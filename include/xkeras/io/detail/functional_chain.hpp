@@ -6,7 +6,8 @@
 // lists the layers with their `inbound_nodes` (Keras 3: {"args": [keras tensors], "kwargs": {}};
 // tf.keras 2.x: [[name, node, tensor, kwargs]]) and the model's `input_layers` and
 // `output_layers`. Such a config is rewritten as a Sequential config; a graph that branches,
-// merges, shares a layer or nests a model is refused, naming the layer and its inputs.
+// merges or shares a layer is refused, naming the layer and its inputs. A nested model stays a
+// layer of the chain (model_json_impl.hpp reads it).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -122,8 +123,6 @@ inline nlohmann::json functional_chain_as_sequential(const nlohmann::json& j) {
                                      : lcfg.value("name", std::string());
         const std::string where = what + ": layer " + std::to_string(i) + " '" + excerpt(name, 60) +
                                   "' (" + excerpt(lcls, 60) + ")";
-        if (lcls == "Sequential" || lcls == "Functional" || lcls == "Model")
-            throw value_error(where + " is a nested model; xkeras does not nest models yet");
         std::size_t calls = 0;
         const auto in = functional_inputs(layer, where, calls);
         if (i == 0) {

@@ -172,6 +172,97 @@ std::string basic_sequential<T>::to_json(int indent) const {
     return model_to_json_object(*this).dump(indent);
 }
 
+namespace io::detail {
+
+/// How deep models may nest in a JSON config.
+inline constexpr int max_model_nesting = 8;
+
+/// Adds the layers of a Sequential config's `layer_list` to `model`; `what` names the list in
+/// errors ("model JSON"). A nested model (a Sequential, or a Functional chain) adds its layers in
+/// its place, when none of them has weights: Keras's `data_augmentation` blocks. Nested models
+/// with weights keep them under the nested model's own keys in Keras's files, which a flat
+/// model cannot match: they are refused by name.
+template <class T>
+void add_json_layers(basic_sequential<T>& model, const json& layer_list, const std::string& what,
+                     int depth) {
+    std::size_t index = 0;
+    for (const auto& entry : layer_list) {
+        const std::string where = what + ": layer " + std::to_string(index++);
+        if (!entry.is_object() || !entry.contains("class_name") || !entry["class_name"].is_string())
+            throw value_error(where + " has no class_name");
+        const std::string lcls = entry["class_name"].get<std::string>();
+        const json& lcfg = entry.contains("config") ? entry["config"] : json::object();
+        if (is_keras1_layer(lcls))
+            throw value_error(where + ": '" + excerpt(lcls, 60) +
+                              "' is a Keras 1 layer; xkeras reads the JSON of "
+                              "Keras 2 (tf.keras) and Keras 3");
+        if (has_keras1_options(lcfg))
+            throw value_error(where + " (" + excerpt(lcls, 60) +
+                              ") has Keras 1 options (output_dim, init, border_mode, ...); "
+                              "xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3");
+        if (lcls == "Sequential" || lcls == "Functional" || lcls == "Model") {
+            const std::string name =
+                lcfg.is_object() ? lcfg.value("name", std::string()) : std::string();
+            const std::string nested =
+                where + " '" + excerpt(name, 60) + "' (" + excerpt(lcls, 60) + ", a nested model)";
+            if (depth + 1 >= max_model_nesting)
+                throw value_error(nested + " nests models more than " +
+                                  std::to_string(max_model_nesting) + " deep");
+            const json sequential =
+                lcls == "Sequential" ? entry : functional_chain_as_sequential(entry);
+            const json& inner = sequential.contains("config") ? sequential["config"] : json();
+            const json& list = inner.is_array()                                ? inner
+                               : inner.is_object() && inner.contains("layers") ? inner["layers"]
+                                                                               : json();
+            if (!list.is_array()) throw value_error(nested + " has no 'layers' list");
+            const std::size_t first = model.layers().size();
+            add_json_layers(model, list, nested, depth + 1);
+            for (std::size_t i = first; i < model.layers().size(); ++i)
+                if (!model.layers()[i]->params().empty())
+                    throw value_error(nested + " has a layer with weights, '" +
+                                      model.layers()[i]->name() +
+                                      "'; xkeras reads nested models whose layers have none "
+                                      "(augmentation, rescaling), in the model's place");
+            continue;
+        }
+        if (lcls == "InputLayer") {
+            const char* key = lcfg.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
+            if (!lcfg.contains(key))
+                throw value_error(where +
+                                  " (InputLayer) has neither batch_shape nor batch_input_shape");
+            const shape_t shape = from_batch_shape(lcfg[key], where + " " + key);
+            // a nested model's own input: the output of the layers before it
+            if (depth > 0 && !model.input_shape().empty()) {
+                const shape_t before = model.layers().empty()
+                                           ? model.input_shape()
+                                           : model.layers().back()->output_shape();
+                const bool known = model.layers().empty() || model.layers().back()->built();
+                if (known && shape != before)
+                    throw value_error(where + " (InputLayer) takes " + shape_str(shape, true) +
+                                      ", where the model gives " + shape_str(before, true));
+                continue;
+            }
+            model.add(Input(shape, lcfg.value("name", std::string("input_layer"))));
+            continue;
+        }
+        // tf.keras 2.x (older) puts the input on the first layer
+        if (model.layers().empty() && model.input_shape().empty()) {
+            for (const char* key : {"batch_input_shape", "batch_shape"})
+                if (lcfg.contains(key) && !lcfg[key].is_null()) {
+                    model.add(Input(from_batch_shape(lcfg[key], where + " " + key)));
+                    break;
+                }
+        }
+        try {
+            model.add(layers::registry<T>::create(lcls, lcfg));
+        } catch (const error& e) {
+            throw value_error(where + ": " + e.what());
+        }
+    }
+}
+
+}  // namespace io::detail
+
 /// A model from a parsed Keras JSON object (see the file comment). Throws value_error, never
 /// nlohmann's exceptions: a value of the wrong JSON type is refused with nlohmann's reason.
 template <class T = float>
@@ -206,44 +297,7 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
     const json& layer_list = config.is_array() ? config : config["layers"];
     basic_sequential<T> model(config.is_object() ? config.value("name", std::string())
                                                  : std::string());
-    std::size_t index = 0;
-    for (const auto& entry : layer_list) {
-        const std::string where = "model JSON: layer " + std::to_string(index++);
-        if (!entry.is_object() || !entry.contains("class_name") || !entry["class_name"].is_string())
-            throw value_error(where + " has no class_name");
-        const std::string lcls = entry["class_name"].get<std::string>();
-        const json& lcfg = entry.contains("config") ? entry["config"] : json::object();
-        if (io::detail::is_keras1_layer(lcls))
-            throw value_error(where + ": '" + io::excerpt(lcls, 60) +
-                              "' is a Keras 1 layer; xkeras reads the JSON of "
-                              "Keras 2 (tf.keras) and Keras 3");
-        if (io::detail::has_keras1_options(lcfg))
-            throw value_error(where + " (" + io::excerpt(lcls, 60) +
-                              ") has Keras 1 options (output_dim, init, border_mode, ...); "
-                              "xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3");
-        if (lcls == "InputLayer") {
-            const char* key = lcfg.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
-            if (!lcfg.contains(key))
-                throw value_error(where +
-                                  " (InputLayer) has neither batch_shape nor batch_input_shape");
-            model.add(Input(io::detail::from_batch_shape(lcfg[key], where + " " + key),
-                            lcfg.value("name", std::string("input_layer"))));
-            continue;
-        }
-        // tf.keras 2.x (older) puts the input on the first layer
-        if (model.layers().empty() && model.input_shape().empty()) {
-            for (const char* key : {"batch_input_shape", "batch_shape"})
-                if (lcfg.contains(key) && !lcfg[key].is_null()) {
-                    model.add(Input(io::detail::from_batch_shape(lcfg[key], where + " " + key)));
-                    break;
-                }
-        }
-        try {
-            model.add(layers::registry<T>::create(lcls, lcfg));
-        } catch (const error& e) {
-            throw value_error(where + ": " + e.what());
-        }
-    }
+    io::detail::add_json_layers(model, layer_list, "model JSON", 0);
     if (!model.built() && config.contains("build_input_shape") &&
         !config["build_input_shape"].is_null())
         model.build(io::detail::from_batch_shape(config["build_input_shape"],
