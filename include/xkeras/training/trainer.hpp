@@ -12,7 +12,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -76,14 +75,14 @@ class Trainer {
         tensor<T> x, y, grad;
     };
 
-    /// What every call starts with: the model's lock, a compiled model, x that fits its input
-    /// (the model is built from it when needed), finite x and y that fit the loss, and metrics
-    /// fresh for y.
-    std::unique_lock<std::recursive_mutex> begin(model_type& m, const char* who, const tensor<T>& x,
-                                                 const tensor<T>& y) {
+    /// What every call starts with: the model's lock, a compiled model (with no inference-only
+    /// layer when the call `trains`), x that fits its input (the model is built from it when
+    /// needed), finite x and y that fit the loss, and metrics fresh for y.
+    std::unique_lock<std::recursive_mutex> begin(model_type& m, const char* who, bool trains,
+                                                 const tensor<T>& x, const tensor<T>& y) {
         auto lock = m.lock_.hold();
         m.require_compiled(who);
-        if (std::string_view(who) == "fit" || std::string_view(who) == "train_on_batch")
+        if (trains)
             for (const auto& layer : m.layers_)
                 if (layer->inference_only())
                     throw state_error(xkeras::detail::cat(
@@ -202,7 +201,7 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, const tensor<T>& x, const t
             detail::cat("fit: validation_split must be in [0, 1), got ", o.validation_split));
     if (o.verbose < 0 || o.verbose > 2)
         throw value_error(detail::cat("fit: verbose must be 0, 1 or 2, got ", o.verbose));
-    auto lock = begin(m, "fit", x, y);
+    auto lock = begin(m, "fit", true, x, y);
     const std::size_t n = x.shape()[0];
     // validation: explicit data, else the LAST fraction of (x, y), split before shuffling
     const std::size_t n_train = o.validation_data ? n : training_samples(n, o.validation_split);
@@ -269,7 +268,7 @@ template <class T>
 std::vector<double> Trainer<T>::evaluate(model_type& m, const tensor<T>& x, const tensor<T>& y,
                                          const evaluate_options<T>& o) {
     check_batch_size("evaluate", o.batch_size);
-    auto lock = begin(m, "evaluate", x, y);
+    auto lock = begin(m, "evaluate", false, x, y);
     callbacks::CallbackList<T> cbs(o.callbacks);
     if (o.verbose > 0) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
     ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], o.batch_size);
@@ -281,7 +280,7 @@ std::vector<double> Trainer<T>::evaluate(model_type& m, const tensor<T>& x, cons
 template <class T>
 std::vector<double> Trainer<T>::train_on_batch(model_type& m, const tensor<T>& x,
                                                const tensor<T>& y) {
-    auto lock = begin(m, "train_on_batch", x, y);
+    auto lock = begin(m, "train_on_batch", true, x, y);
     ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0]);
     data.get_batch(0, train_.x, train_.y);
     return logs_to_list(m, current_logs(train_step(m, train_, 0, 0), metrics_));
@@ -290,7 +289,7 @@ std::vector<double> Trainer<T>::train_on_batch(model_type& m, const tensor<T>& x
 template <class T>
 std::vector<double> Trainer<T>::test_on_batch(model_type& m, const tensor<T>& x,
                                               const tensor<T>& y) {
-    auto lock = begin(m, "test_on_batch", x, y);
+    auto lock = begin(m, "test_on_batch", false, x, y);
     ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0]);
     callbacks::CallbackList<T> none;
     return logs_to_list(m, run_evaluation(m, data, metrics_, none));
