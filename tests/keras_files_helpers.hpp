@@ -88,6 +88,13 @@ inline double accuracy(const xt::xarray<float>& predictions) {
     return double(right) / double(labels.size());
 }
 
+/// Checks that `a` and `b` hold the same weights, bit for bit.
+inline void check_same_weights(const Sequential& a, const Sequential& b) {
+    const auto wa = a.get_weights(), wb = b.get_weights();
+    REQUIRE(wa.size() == wb.size());
+    for (std::size_t i = 0; i < wa.size(); ++i) CHECK((wa[i] == wb[i]));
+}
+
 struct fixture {
     const char* file;        // under tests/keras_files/
     const char* preprocess;  // reference.py's --preprocess: raw pixels or divided by 255

@@ -43,12 +43,6 @@ fs::path write_inputs(const fs::path& dir, const xt::xarray<float>& x) {
     return path;
 }
 
-void check_same_weights(const Sequential& a, const Sequential& b) {
-    const auto wa = a.get_weights(), wb = b.get_weights();
-    REQUIRE(wa.size() == wb.size());
-    for (std::size_t i = 0; i < wa.size(); ++i) CHECK((wa[i] == wb[i]));
-}
-
 }  // namespace
 
 TEST_CASE("Legacy .h5 model files load and predict as Keras does", "[keras_files][legacy]") {

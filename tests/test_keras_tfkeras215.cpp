@@ -28,12 +28,6 @@ fs::path as_tf_keras_215(const fs::path& out, const std::string& layout, bool sg
     return out;
 }
 
-void check_same_weights(const Sequential& a, const Sequential& b) {
-    const auto x = a.get_weights(), y = b.get_weights();
-    REQUIRE(x.size() == y.size());
-    for (std::size_t i = 0; i < x.size(); ++i) CHECK((x[i] == y[i]));
-}
-
 }  // namespace
 
 TEST_CASE("tf.keras 2.15's .keras and .h5 files load with their Adam state",

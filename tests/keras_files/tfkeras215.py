@@ -39,25 +39,32 @@ import h5py
 import numpy as np
 
 
-def initializer(cfg, legacy):
+def initializer(cfg):
     """A Keras 3 initializer config as 2.15 serializes it (the module is kept even in the
     legacy form: 2.15's layers serialize their initializers with serialization_lib)."""
     return {"module": "keras.initializers", "class_name": cfg["class_name"],
             "config": cfg.get("config", {}), "registered_name": None}
 
 
-def layer_config(cls, c, legacy):
+def kernel_options(c):
+    """The initializers, regularizers and constraints of a Conv2D or Dense config in 2.15's
+    form (none of the latter set)."""
+    out = {"kernel_initializer": initializer(c["kernel_initializer"]),
+           "bias_initializer": initializer(c["bias_initializer"])}
+    for k in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+              "kernel_constraint", "bias_constraint"):
+        out[k] = None
+    return out
+
+
+def layer_config(cls, c):
     """tf.keras 2.15's get_config of a layer, from the Keras 3 config `c`."""
     out = {"name": c["name"], "trainable": c.get("trainable", True), "dtype": "float32"}
     if cls == "Conv2D":
         for k in ("filters", "kernel_size", "strides", "padding", "data_format",
                   "dilation_rate", "groups", "activation", "use_bias"):
             out[k] = c[k]
-        out["kernel_initializer"] = initializer(c["kernel_initializer"], legacy)
-        out["bias_initializer"] = initializer(c["bias_initializer"], legacy)
-        for k in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                  "kernel_constraint", "bias_constraint"):
-            out[k] = None
+        out.update(kernel_options(c))
     elif cls == "MaxPooling2D":
         for k in ("pool_size", "padding", "strides", "data_format"):
             out[k] = c[k]
@@ -66,11 +73,7 @@ def layer_config(cls, c, legacy):
     elif cls == "Dense":
         for k in ("units", "activation", "use_bias"):
             out[k] = c[k]
-        out["kernel_initializer"] = initializer(c["kernel_initializer"], legacy)
-        out["bias_initializer"] = initializer(c["bias_initializer"], legacy)
-        for k in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                  "kernel_constraint", "bias_constraint"):
-            out[k] = None
+        out.update(kernel_options(c))
     elif cls == "Dropout":
         out.update(rate=c["rate"], noise_shape=c.get("noise_shape"), seed=c.get("seed"))
     else:
@@ -140,7 +143,7 @@ def layer_entries(layers, batch_shape, legacy):
                            "sparse": False, "ragged": False, "name": f"{first}_input"}}]
     shape = list(batch_shape)
     for i, (cls, c) in enumerate(layers):
-        cfg = layer_config(cls, c, legacy)
+        cfg = layer_config(cls, c)
         if i == 0:  # built from input_shape=: the first layer keeps it
             cfg = {**{k: cfg[k] for k in ("name", "trainable", "dtype")},
                    "batch_input_shape": batch_shape,
