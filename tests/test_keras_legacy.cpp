@@ -338,6 +338,16 @@ TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, ne
     CHECK_THROWS_WITH(mnist.load_weights(tmp.path / "header.h5"),
                       "'" + (tmp.path / "header.h5").string() +
                           "': /flatten_1 is damaged: a continuation chunk lies outside the file");
+    // an attribute of an enumeration type whose decoding HDF5 copies past its own buffer:
+    // only numbers and strings pass
+    CHECK_THROWS_WITH(
+        keras_files::load_legacy_model<float>(
+            read_bytes(
+                fs::path(XKERAS_KERAS_FILES_DIR) /
+                "../fuzz/regressions/keras_legacy/hdf5_attribute_type_copied_past_its_buffer"),
+            "f.h5"),
+        "'f.h5': / is damaged: an attribute message at byte 832 has a type of class 8; Keras's "
+        "attributes are numbers and strings");
     // the same in the root group's header, which HDF5 reads as it opens the file
     CHECK_THROWS_WITH(keras_files::hdf5::file(read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
                                                          "../fuzz/regressions/keras_legacy/"

@@ -422,11 +422,21 @@ class object_header {
             bytes_[p + name_size - 1] != '\0')
             return bad("has a name that does not end within it");
         m.name = bytes_.substr(p, name_size - 1);
-        if (m.shared) return m;
+        // HDF5 decodes a type in full before any value is read (fuzzing found a type it copies
+        // past its own buffer): only the types Keras's attributes have pass, numbers and strings
+        // of their own, not shared ones
+        if (m.shared) return bad("has a shared type or shape, which Keras files do not use");
         p += pad(name_size);
         if (type_size < 8 || pad(type_size) > m.end - p)
             return bad("has a type that does not fit in it");
         m.type_class = std::uint8_t(bytes_[p]) & 0x0F;
+        const bool number_or_string = m.type_class == 0 || m.type_class == 1 || m.type_class == 3;
+        const bool variable_length_string = m.type_class == 9 && type_size >= 16 &&
+                                            ((std::uint8_t(bytes_[p + 8]) & 0x0F) == 0 ||
+                                             (std::uint8_t(bytes_[p + 8]) & 0x0F) == 3);
+        if (!number_or_string && !variable_length_string)
+            return bad("has a type of class " + std::to_string(m.type_class) +
+                       "; Keras's attributes are numbers and strings");
         m.element = little_endian(bytes_, p + 4, 4);
         // a variable-length type carries its element type next
         if (m.type_class == 9 && type_size >= 16) m.base_size = little_endian(bytes_, p + 12, 4);
