@@ -647,11 +647,13 @@ inline detail::id group::open_object(const std::string& name, H5I_type_t want,
     if (link.type != H5L_TYPE_HARD)
         throw io_error(where(name) + " is a soft or external link; a Keras file holds the " + what +
                        " itself");
+    std::string why;
     try {
-        detail::object_header(file_->bytes(), link.u.address);
+        why = detail::object_header(file_->bytes(), link.u.address).check_attributes();
     } catch (const io_error& e) {
-        throw io_error(where(name) + " is damaged: " + e.what());
+        why = e.what();
     }
+    if (!why.empty()) throw io_error(where(name) + " is damaged: " + why);
     detail::id h(H5Oopen(h_.get(), name.c_str(), H5P_DEFAULT), H5Oclose);
     if (!h) throw io_error(where(name) + " is damaged: HDF5 cannot open it");
     if (H5Iget_type(h.get()) != want) throw io_error(where(name) + " is not a " + what);
@@ -659,10 +661,8 @@ inline detail::id group::open_object(const std::string& name, H5I_type_t want,
 }
 
 inline group group::child(const std::string& name) const {
-    group out(file_, open_object(name, H5I_GROUP, "group"), path_ + "/" + name);
-    std::lock_guard<std::mutex> lock(library_mutex());
-    out.check_header();
-    return out;
+    // open_object has checked its header, attributes included
+    return group(file_, open_object(name, H5I_GROUP, "group"), path_ + "/" + name);
 }
 
 inline std::pair<group, std::string> group::locate(const std::string& path) const {
