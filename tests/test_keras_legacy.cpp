@@ -348,6 +348,14 @@ TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, ne
             "f.h5"),
         "'f.h5': / is damaged: an attribute message at byte 832 has a type of class 8; Keras's "
         "attributes are numbers and strings");
+    // a variable-length string whose type announces 6 bytes a value: HDF5 keeps 6 and decodes 16
+    CHECK_THROWS_WITH(
+        keras_files::load_legacy_model<float>(
+            read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
+                       "../fuzz/regressions/keras_legacy/hdf5_vlen_value_of_6_bytes"),
+            "f.h5"),
+        "'f.h5': / is damaged: an attribute message at byte 984 has variable-length values of 6 "
+        "bytes; HDF5 stores them in 16");
     // the same in the root group's header, which HDF5 reads as it opens the file
     CHECK_THROWS_WITH(keras_files::hdf5::file(read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
                                                          "../fuzz/regressions/keras_legacy/"

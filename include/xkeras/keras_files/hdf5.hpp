@@ -438,8 +438,17 @@ class object_header {
             return bad("has a type of class " + std::to_string(m.type_class) +
                        "; Keras's attributes are numbers and strings");
         m.element = little_endian(bytes_, p + 4, 4);
-        // a variable-length type carries its element type next
-        if (m.type_class == 9 && type_size >= 16) m.base_size = little_endian(bytes_, p + 12, 4);
+        // a variable-length type carries its element type next. Its values are stored as a
+        // length, a heap address and an index, which HDF5 decodes whatever size the type
+        // announces, while it keeps only the announced size of each (fuzzing found a 6-byte one
+        // read as 16, past HDF5's buffer)
+        if (m.type_class == 9) {
+            m.base_size = little_endian(bytes_, p + 12, 4);
+            const std::uint64_t stored = 4 + sb_.offset_size + 4;
+            if (m.element != stored)
+                return bad("has variable-length values of " + std::to_string(m.element) +
+                           " bytes; HDF5 stores them in " + std::to_string(stored));
+        }
         p += pad(type_size);
         if (space_size < 4 || pad(space_size) > m.end - p)
             return bad("has a shape that does not fit");
