@@ -8,9 +8,10 @@ machine whatever else runs on it, so this can gate CI where wall time could not.
 
 Under valgrind OpenBLAS is pinned to its Sandybridge (AVX, no FMA) kernels: valgrind emulates FMA
 instructions one lane at a time, which made the Haswell kernels run ~30x slower than the
-rest. For the same reason instruction_workload itself is compiled with -mno-fma
-(benchmarks/CMakeLists.txt): xkeras's direct convolution kernels are mostly FMAs. The budget
-therefore measures xkeras's own code without FMA plus a fixed BLAS, not the production build.
+rest. For the same reason xkeras's kernels run at their generic level (XKERAS_ISA=generic, SSE2,
+backend/cpu.hpp): at the AVX2 level the direct convolution kernels are mostly FMAs. The budget
+therefore measures xkeras's own code at a fixed level plus a fixed BLAS, whatever the machine,
+not the code a user's CPU runs.
 
   check_instructions.py [--binary PATH] [--budget PATH] [--update]
 
@@ -45,7 +46,7 @@ def parse_args():
 def measure(binary, data_dir):
     """Returns (instructions, checksum line) of one callgrind run."""
     env = dict(os.environ, XKERAS_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               OPENBLAS_CORETYPE="Sandybridge")
+               OPENBLAS_CORETYPE="Sandybridge", XKERAS_ISA="generic")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp, "callgrind.out")
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
@@ -83,7 +84,8 @@ def main():
             "checksum": checksum,
             "measured": date.today().isoformat(),
             "note": "callgrind Ir inside xkeras_instruction_workload; OpenBLAS pinned to "
-                    "Sandybridge kernels, workload built with -mno-fma, 1 thread. Update with: "
+                    "Sandybridge kernels, xkeras's kernels at their generic level "
+                    "(XKERAS_ISA=generic), 1 thread. Update with: "
                     "benchmarks/check_instructions.py --update",
         }
         budget_path.write_text(json.dumps(budget, indent=2) + "\n")

@@ -1,6 +1,6 @@
 // The BLAS backend: gemm (including its GEMV route for one-row / one-column products),
 // gemm_parallel and the sparse products (sparse.hpp), against a naive triple loop, in float and
-// double, on 1 and 2 threads.
+// double, on 1 and 2 threads; the sparse kernels at every instruction-set level the CPU runs.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -15,6 +15,8 @@
 #include <xkeras/backend/parallel.hpp>
 #include <xkeras/backend/sparse.hpp>
 #include <xkeras/backend/threading.hpp>
+
+#include "isa_level.hpp"
 
 namespace {
 
@@ -207,6 +209,9 @@ void check_sparse_products() {
 
 TEST_CASE("sparse_gemm and the transposed product match a naive product on 1 and 2 threads",
           "[backend][sparse]") {
+    const auto level = GENERATE(from_range(testing::available_isas()));
+    INFO("instruction-set level " << xkeras::backend::name(level));
+    testing::scoped_isa at(level);
     const int before = xkeras::get_num_threads();
     for (int threads : {1, 2}) {
         xkeras::set_num_threads(threads);
@@ -239,6 +244,9 @@ TEST_CASE("sparse_gemm gives the same bits on 1 and 2 threads", "[backend][spars
 
 TEST_CASE("compress_rows keeps the same entries on 1 and 2 threads, NaN and -0 included",
           "[backend][sparse][threads]") {
+    const auto level = GENERATE(from_range(testing::available_isas()));
+    INFO("instruction-set level " << xkeras::backend::name(level));
+    testing::scoped_isa at(level);
     // 2 threads compress in two passes (count, then place) from 65,536 values and 8 rows on;
     // widths with and without a remainder past 16-lane vectors, a row stride past the width
     const int before = xkeras::get_num_threads();

@@ -1,7 +1,9 @@
 // Conv2D's routes (backend/conv/route.hpp): every route that can run a pass, forced, against the
 // plain GEMM route on the same inputs, forward (inference and training) and backward (weight,
-// bias and input gradients); what select_route picks; and a forced route that cannot run.
+// bias and input gradients), at every instruction-set level the CPU runs; what select_route
+// picks; and a forced route that cannot run.
 #include "gradient_check.hpp"
+#include "isa_level.hpp"
 #include "thread_count.hpp"
 
 using namespace xkeras;
@@ -81,6 +83,9 @@ gradients backward_by(layers::Conv2D<float>& conv, const xt::xarray<float>& x,
 
 TEST_CASE("Every Conv2D route gives the GEMM route's results, forward and backward",
           "[conv2d][routes]") {
+    const auto level = GENERATE(from_range(testing::available_isas()));
+    INFO("instruction-set level " << backend::name(level));
+    testing::scoped_isa at(level);
     testing::scoped_threads threads(2);
     std::set<std::pair<pass, route>> tried;
     for (const auto& c : cases) {

@@ -1,5 +1,6 @@
 // Pooling, GlobalAveragePooling2D and Reshape: values by hand, shapes, gradients, errors.
 #include "gradient_check.hpp"
+#include "isa_level.hpp"
 #include "thread_count.hpp"
 
 #include <limits>
@@ -76,7 +77,11 @@ TEST_CASE("Pooling output shapes follow Keras (floor for valid, ceil for same)",
 
 TEST_CASE("MaxPooling2D's vectorised windows match a plain maximum", "[pooling]") {
     // channels spanning whole vectors and a remainder, 2x2 windows (unrolled) and others, windows
-    // inside the input (vector loops) and clipped by "same" padding
+    // inside the input (vector loops) and clipped by "same" padding; at every instruction-set
+    // level the CPU runs
+    const auto level = GENERATE(from_range(testing::available_isas()));
+    INFO("instruction-set level " << backend::name(level));
+    testing::scoped_isa at(level);
     struct Case {
         layers::size2 pool, strides;
         const char* padding;
@@ -161,7 +166,10 @@ TEST_CASE("Conv2D pools its own output at inference: the two layers one after th
           "[pooling][conv2d][threads]") {
     // Conv2D::forward_pooled: each chunk of the convolution's output is pooled by the thread that
     // computed it, by bands of rows, by Winograd's tiles (one pooling window each) or by filters;
-    // every route of the convolution that owns its loops, at 1-3 threads, batch 1 and 3.
+    // every route of the convolution that owns its loops, forced (select_route takes the GEMM
+    // for 128 filters below the AVX-512 level), at 1-3 threads, batch 1 and 3, at every
+    // instruction-set level the CPU runs.
+    using route = backend::conv::route;
     struct Case {
         const char* what;
         int filters;
@@ -169,33 +177,88 @@ TEST_CASE("Conv2D pools its own output at inference: the two layers one after th
         shape_t input;
         layers::size2 pool, strides;
         bool average;
+        route by;
     };
     const Case cases[] = {
         // each large enough for a single image to be shared out over the threads (Conv2D's
         // `spread`: 16,384 output values for small patches, 4 MFLOP otherwise)
-        {"small patches (E1's first), bands of rows", 32, 3, {28, 28, 1}, 2, 2, false},
-        {"direct kernels, 5x5 window, bands of rows", 64, 5, {12, 12, 16}, 2, 2, false},
-        {"Winograd 2x2 tiles (E1's second), pooled by tiles", 64, 3, {14, 14, 32}, 2, 2, false},
+        {"small patches (E1's first), bands of rows",
+         32,
+         3,
+         {28, 28, 1},
+         2,
+         2,
+         false,
+         route::small_patch},
+        {"direct kernels, 5x5 window, bands of rows",
+         64,
+         5,
+         {12, 12, 16},
+         2,
+         2,
+         false,
+         route::direct},
+        {"Winograd 2x2 tiles (E1's second), pooled by tiles",
+         64,
+         3,
+         {14, 14, 32},
+         2,
+         2,
+         false,
+         route::winograd_2x2},
         // 3 tiles a row, 2 pooled: at 3 threads the tiles are cut after a row's last tile
-        {"Winograd 2x2 tiles, odd width, average, by tiles", 128, 3, {13, 5, 64}, 2, 2, true},
-        {"Winograd by filters (E1's last)", 128, 3, {7, 7, 64}, 2, 2, false},
-        {"Winograd 4x4 tiles, bands of 4 rows", 32, 3, {22, 21, 16}, 2, 2, false},
-        {"Winograd 2x2 tiles, 3x3 pooling, bands of 6 rows", 64, 3, {17, 12, 64}, 3, 3, false},
+        {"Winograd 2x2 tiles, odd width, average, by tiles",
+         128,
+         3,
+         {13, 5, 64},
+         2,
+         2,
+         true,
+         route::winograd_2x2},
+        {"Winograd by filters (E1's last)", 128, 3, {7, 7, 64}, 2, 2, false, route::winograd_2x2},
+        {"Winograd 4x4 tiles, bands of 4 rows",
+         32,
+         3,
+         {22, 21, 16},
+         2,
+         2,
+         false,
+         route::winograd_4x4},
+        {"Winograd 2x2 tiles, 3x3 pooling, bands of 6 rows",
+         64,
+         3,
+         {17, 12, 64},
+         3,
+         3,
+         false,
+         route::winograd_2x2},
         {"windows smaller than the stride, odd rows, small patches",
          32,
          3,
          {25, 25, 1},
          1,
          2,
-         false},
-        {"windows smaller than the stride, Winograd tiles", 128, 3, {9, 9, 64}, 1, 2, false},
+         false,
+         route::small_patch},
+        {"windows smaller than the stride, Winograd tiles",
+         128,
+         3,
+         {9, 9, 64},
+         1,
+         2,
+         false,
+         route::winograd_2x2},
     };
+    const auto level = GENERATE(from_range(testing::available_isas()));
+    testing::scoped_isa at(level);
     for (const auto& c : cases) {
         SECTION(c.what) {
+            INFO("instruction-set level " << backend::name(level));
             utils::set_random_seed(3);
             layers::Conv2D<float> conv(c.filters, c.window,
                                        {.padding = "same", .activation = "relu"});
             conv.build(c.input);
+            conv.force_route(backend::conv::pass::inference, c.by);
             std::unique_ptr<layers::Layer<float>> pool;
             if (c.average)
                 pool = std::make_unique<layers::AveragePooling2D<float>>(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "activations.hpp"
+#include "backend/cpu.hpp"
 #include "backend/threading.hpp"
 #include "callbacks.hpp"
 #include "config.hpp"

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "dispatch.hpp"
 #include "simd.hpp"
 #include "window2d.hpp"
 
@@ -48,10 +49,11 @@ namespace pooling {
 /// dst[0, count) = the channel-wise maximum of the window whose first cell is s (channels
 /// s[0, count) of it), all of it inside the input. A vector of channels takes the maximum over
 /// the whole window in a register and is stored once: storing after each cell and loading it
-/// back for the next stalls on every cell where the store straddles two cache lines.
-template <class T>
+/// back for the next stalls on every cell where the store straddles two cache lines. V: the
+/// vector set (backend/simd.hpp).
+template <class V, class T>
 void window_max(const window2d& g, const T* s, T* dst, std::size_t count) {
-    using S = wide<T>;
+    using S = typename V::template wide<T>;
     using vec = typename S::vec;
     const std::size_t C = g.channels, row = g.in_w * C;
     std::size_t c = 0;
@@ -102,17 +104,17 @@ void for_pixels(const window2d& g, std::size_t q0, std::size_t q1, F&& f) {
 }
 
 /// Output pixels [q0, q1) (row-major), channels [c0, c1) of one image: x is the input image, y
-/// the output image.
-template <class T>
-void forward(const pool2d& p, const T* x, T* y, std::size_t q0, std::size_t q1, std::size_t c0,
-             std::size_t c1) {
+/// the output image. With the vector set V.
+template <class V, class T>
+void forward_at(const pool2d& p, const T* x, T* y, std::size_t q0, std::size_t q1, std::size_t c0,
+                std::size_t c1) {
     const window2d& g = p.g;
     const std::size_t C = g.channels, n = c1 - c0;
     const T* src = x + c0;
     y += c0;
     if (p.type == pool2d::kind::max && g.windows_inside()) {
         for_pixels(g, q0, q1, [&](std::size_t oh, std::size_t ow, std::size_t q) {
-            window_max(g, src + (oh * g.s_h * g.in_w + ow * g.s_w) * C, y + q * C, n);
+            window_max<V>(g, src + (oh * g.s_h * g.in_w + ow * g.s_w) * C, y + q * C, n);
         });
     } else if (p.type == pool2d::kind::max) {
         for_pixels(g, q0, q1, [&](std::size_t oh, std::size_t ow, std::size_t q) {
@@ -144,6 +146,13 @@ void forward(const pool2d& p, const T* x, T* y, std::size_t q0, std::size_t q1, 
     }
 }
 
+/// forward_at at the instruction-set level in force (backend/dispatch.hpp).
+template <class T>
+void forward(const pool2d& p, const T* x, T* y, std::size_t q0, std::size_t q1, std::size_t c0,
+             std::size_t c1) {
+    backend::dispatch([&]<class V> { forward_at<V>(p, x, y, q0, q1, c0, c1); });
+}
+
 /// Pools, of one image, channels [c0, c1) of the output rows whose windows lie in input rows
 /// [r0, r1): r0 a multiple of the stride, r1 too or the input's height (pools_in_row_bands).
 template <class T>
@@ -171,9 +180,9 @@ void input_tiles(const pool2d& p, const T* x, T* y, std::size_t t0, std::size_t 
 /// dx of one image for max pooling: each output gradient goes to the first input of its window
 /// (row-major) that equals the window's maximum, as TensorFlow's max-pool gradient; x, y and dy
 /// are the image's input, output and output gradient. `open` holds one value per channel.
-template <class T>
-void max_backward(const pool2d& p, const T* x, const T* y, const T* dy, T* dx,
-                  std::vector<T>& open) {
+template <class V, class T>
+void max_backward_at(const pool2d& p, const T* x, const T* y, const T* dy, T* dx,
+                     std::vector<T>& open) {
     const window2d& g = p.g;
     const std::size_t C = g.channels;
     const bool disjoint = g.s_h >= g.k_h && g.s_w >= g.k_w && g.pad_top == 0 && g.pad_left == 0;
@@ -223,8 +232,8 @@ void max_backward(const pool2d& p, const T* x, const T* y, const T* dy, T* dx,
 
 /// dx of one image for average pooling: each output gradient is shared out over its window's
 /// real cells.
-template <class T>
-void average_backward(const pool2d& p, const T* dy, T* dx) {
+template <class V, class T>
+void average_backward_at(const pool2d& p, const T* dy, T* dx) {
     const window2d& g = p.g;
     const std::size_t C = g.channels;
     std::fill(dx, dx + g.in_size(), T(0));
@@ -239,6 +248,18 @@ void average_backward(const pool2d& p, const T* dy, T* dx) {
                     for (std::size_t c = 0; c < C; ++c) o[c] += dy[c] * inv;
                 }
         }
+}
+
+/// max_backward_at and average_backward_at at the instruction-set level in force: loops the
+/// compiler vectorises, with the level's vectors.
+template <class T>
+void max_backward(const pool2d& p, const T* x, const T* y, const T* dy, T* dx,
+                  std::vector<T>& open) {
+    backend::dispatch([&]<class V> { max_backward_at<V>(p, x, y, dy, dx, open); });
+}
+template <class T>
+void average_backward(const pool2d& p, const T* dy, T* dx) {
+    backend::dispatch([&]<class V> { average_backward_at<V>(p, dy, dx); });
 }
 
 }  // namespace pooling

@@ -19,23 +19,22 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__AVX512F__)
+#if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
+#include "dispatch.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 
 namespace xkeras::backend {
 
-/// Whether compress_rows packs 16 values at a time (AVX-512 and float), else one at a time.
+/// Whether compress_rows packs 16 values at a time (float at the AVX-512 level), else one at a
+/// time.
 template <class T>
-inline constexpr bool fast_compress =
-#if defined(__AVX512F__)
-    std::is_same_v<T, float>;
-#else
-    false;
-#endif
+bool fast_compress() {
+    return std::is_same_v<T, float> && active_isa() == isa::avx512;
+}
 
 /// The largest share of nonzero entries in a rows x k left-hand matrix at which its product with
 /// a (k, units) matrix pays by the sparse route (compress_rows, then sparse_gemm), 0 for never.
@@ -50,8 +49,8 @@ inline constexpr bool fast_compress =
 template <class T>
 double max_sparse_density(std::size_t rows, std::size_t units) {
     const double u = double(std::max<std::size_t>(units, 1));
-    if (rows == 1) return units % wide<T>::lanes == 0 ? 0.85 : 0.0;
-    return fast_compress<T> ? 0.5 - 5.0 / u : 1.0 / 3.0 - 10.0 / u;
+    if (rows == 1) return units % (active_wide_bytes() / sizeof(T)) == 0 ? 0.85 : 0.0;
+    return fast_compress<T>() ? 0.5 - 5.0 / u : 1.0 / 3.0 - 10.0 / u;
 }
 
 /// The nonzero entries of a rows x cols matrix, row by row: row r's are entries
@@ -72,6 +71,40 @@ struct sparse_rows {
 
 namespace detail {
 
+#if defined(__x86_64__)
+/// compress_row's first `whole` (a multiple of 16) floats, 16 at a time: the nonzero lanes'
+/// values and columns packed to the front of a register (vcompressps to a register: its form that
+/// stores to memory is microcoded on AMD's cores, many times slower) and stored under a mask of
+/// as many lanes. Runs at the AVX-512 level only.
+[[gnu::target("avx,avx2,fma,bmi,bmi2,avx512f,avx512bw,avx512dq,avx512vl")]] inline std::size_t
+compress_row_avx512(const float* a, std::size_t whole, std::uint32_t* idx, float* val,
+                    std::size_t nz) {
+    __m512i column = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    for (std::size_t c = 0; c < whole; c += 16) {
+        const __m512 v = _mm512_loadu_ps(a + c);
+        // != 0, NaN included (unordered)
+        const __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        const auto kept = unsigned(__builtin_popcount(unsigned(keep)));
+        const auto first = __mmask16((1u << kept) - 1u);
+        _mm512_mask_storeu_ps(val + nz, first, _mm512_maskz_compress_ps(keep, v));
+        _mm512_mask_storeu_epi32(idx + nz, first, _mm512_maskz_compress_epi32(keep, column));
+        column = _mm512_add_epi32(column, _mm512_set1_epi32(16));
+        nz += kept;
+    }
+    return nz;
+}
+
+/// count_nonzeros's first `whole` (a multiple of 16) floats, at the AVX-512 level.
+[[gnu::target("avx,avx2,fma,bmi,bmi2,avx512f,avx512bw,avx512dq,avx512vl")]] inline std::size_t
+count_nonzeros_avx512(const float* a, std::size_t whole) {
+    std::size_t n = 0;
+    for (std::size_t c = 0; c < whole; c += 16)
+        n += std::size_t(__builtin_popcount(unsigned(
+            _mm512_cmp_ps_mask(_mm512_loadu_ps(a + c), _mm512_setzero_ps(), _CMP_NEQ_UQ))));
+    return n;
+}
+#endif
+
 /// Appends the nonzero entries of the row a[0, cols) at idx/val + nz and returns the new count.
 /// Branch-free: every value is written, and kept by advancing the count, so one entry past the
 /// new count may be written; with `exact`, none is.
@@ -79,23 +112,11 @@ template <class T>
 std::size_t compress_row(const T* a, std::size_t cols, std::uint32_t* idx, T* val, std::size_t nz,
                          bool exact = false) {
     std::size_t c = 0;
-#if defined(__AVX512F__)
+#if defined(__x86_64__)
     if constexpr (std::is_same_v<T, float>) {
-        // 16 values at a time: the nonzero lanes' values and columns packed to the front of a
-        // register (vcompressps to a register: its form that stores to memory is microcoded on
-        // AMD's cores, many times slower)
-        // and stored under a mask of as many lanes
-        __m512i column = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-        for (; c + 16 <= cols; c += 16) {
-            const __m512 v = _mm512_loadu_ps(a + c);
-            // != 0, NaN included (unordered)
-            const __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-            const auto kept = unsigned(__builtin_popcount(unsigned(keep)));
-            const auto first = __mmask16((1u << kept) - 1u);
-            _mm512_mask_storeu_ps(val + nz, first, _mm512_maskz_compress_ps(keep, v));
-            _mm512_mask_storeu_epi32(idx + nz, first, _mm512_maskz_compress_epi32(keep, column));
-            column = _mm512_add_epi32(column, _mm512_set1_epi32(16));
-            nz += kept;
+        if (fast_compress<T>()) {
+            c = cols / 16 * 16;
+            nz = compress_row_avx512(a, c, idx, val, nz);
         }
     }
 #endif
@@ -112,11 +133,12 @@ std::size_t compress_row(const T* a, std::size_t cols, std::uint32_t* idx, T* va
 template <class T>
 std::size_t count_nonzeros(const T* a, std::size_t cols) {
     std::size_t n = 0, c = 0;
-#if defined(__AVX512F__)
+#if defined(__x86_64__)
     if constexpr (std::is_same_v<T, float>) {
-        for (; c + 16 <= cols; c += 16)
-            n += std::size_t(__builtin_popcount(unsigned(
-                _mm512_cmp_ps_mask(_mm512_loadu_ps(a + c), _mm512_setzero_ps(), _CMP_NEQ_UQ))));
+        if (fast_compress<T>()) {
+            c = cols / 16 * 16;
+            n = count_nonzeros_avx512(a, c);
+        }
     }
 #endif
     for (; c < cols; ++c) n += a[c] != T(0);
@@ -252,11 +274,12 @@ inline void sparse_row_block(const std::uint32_t* idx, const T* val, std::size_t
 
 /// Rows [r0, r1) of C, columns [j0, j1): blocks of 8 wide vectors, then 4, then one, then one
 /// column at a time. Block by block, rows inner, so that a block's columns of B stay in cache.
-template <class T>
-void sparse_gemm_part(const sparse_rows<T>& a, const T* b, std::size_t ldb, T* c, std::size_t ldc,
-                      bool accumulate, std::size_t r0, std::size_t r1, std::size_t j0,
-                      std::size_t j1) {
-    using W = wide<T>;
+/// With the vector set V.
+template <class V, class T>
+void sparse_gemm_part_at(const sparse_rows<T>& a, const T* b, std::size_t ldb, T* c,
+                         std::size_t ldc, bool accumulate, std::size_t r0, std::size_t r1,
+                         std::size_t j0, std::size_t j1) {
+    using W = typename V::template wide<T>;
     constexpr std::size_t L = W::lanes, block = 8 * L;
     const std::uint32_t* idx = a.index.data();
     const T* val = a.value.data();
@@ -282,6 +305,15 @@ void sparse_gemm_part(const sparse_rows<T>& a, const T* b, std::size_t ldb, T* c
         }
 }
 
+/// sparse_gemm_part_at at the instruction-set level in force (backend/dispatch.hpp).
+template <class T>
+void sparse_gemm_part(const sparse_rows<T>& a, const T* b, std::size_t ldb, T* c, std::size_t ldc,
+                      bool accumulate, std::size_t r0, std::size_t r1, std::size_t j0,
+                      std::size_t j1) {
+    backend::dispatch(
+        [&]<class V> { sparse_gemm_part_at<V>(a, b, ldb, c, ldc, accumulate, r0, r1, j0, j1); });
+}
+
 }  // namespace detail
 
 /// C (a.rows x n, row stride ldc) = A B, plus C's own values when `accumulate`; B is a dense
@@ -305,7 +337,7 @@ void sparse_gemm(const sparse_rows<T>& a, const T* b, std::size_t ldb, std::size
         });
         return;
     }
-    constexpr std::size_t L = wide<T>::lanes;
+    const std::size_t L = active_wide_bytes() / sizeof(T);
     const std::size_t vectors = (n + L - 1) / L;
     const std::size_t per = (vectors + threads - 1) / threads * L;
     parallel_for((n + per - 1) / per, [&](std::size_t t, int) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "../backend/dispatch.hpp"
 #include "optimizer.hpp"
 
 namespace xkeras::optimizers {
@@ -42,14 +43,20 @@ class Adagrad : public Optimizer<T> {
     }
     void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
                      std::size_t end) override {
-        const T lr = static_cast<T>(this->learning_rate_), eps = static_cast<T>(o_.epsilon);
-        T* w = p.value.data();
-        const T* g = p.grad.data();
-        T* acc = s[0].data();
-        for (std::size_t i = begin; i < end; ++i) {
-            acc[i] += g[i] * g[i];
-            w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
-        }
+        // compiled for the instruction-set level in force (backend/dispatch.hpp): a loop the
+        // compiler vectorises, with the level's vectors. The constants are the lambda's own
+        // locals: captured by reference, a store through w could change them as far as the
+        // compiler knows, and the loop would stay scalar.
+        backend::dispatch([&]<class> {
+            const T lr = static_cast<T>(this->learning_rate_), eps = static_cast<T>(o_.epsilon);
+            T* w = p.value.data();
+            const T* g = p.grad.data();
+            T* acc = s[0].data();
+            for (std::size_t i = begin; i < end; ++i) {
+                acc[i] += g[i] * g[i];
+                w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
+            }
+        });
     }
 
   private:

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../backend/dispatch.hpp"
 #include "optimizer.hpp"
 
 namespace xkeras::optimizers {
@@ -66,27 +67,33 @@ class Adam : public Optimizer<T> {
     }
     void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
                      std::size_t end) override {
-        const T alpha = static_cast<T>(alpha_), b1 = static_cast<T>(1.0 - o_.beta_1),
-                b2 = static_cast<T>(1.0 - o_.beta_2), eps = static_cast<T>(o_.epsilon);
-        T* w = p.value.data();
-        const T* g = p.grad.data();
-        T* m = s[0].data();
-        T* v = s[1].data();
-        if (!o_.amsgrad) {
+        // compiled for the instruction-set level in force (backend/dispatch.hpp): a loop the
+        // compiler vectorises, with the level's vectors. The constants are the lambda's own
+        // locals: captured by reference, a store through w could change them as far as the
+        // compiler knows, and the loop would stay scalar.
+        backend::dispatch([&]<class> {
+            const T alpha = static_cast<T>(alpha_), b1 = static_cast<T>(1.0 - o_.beta_1),
+                    b2 = static_cast<T>(1.0 - o_.beta_2), eps = static_cast<T>(o_.epsilon);
+            T* w = p.value.data();
+            const T* g = p.grad.data();
+            T* m = s[0].data();
+            T* v = s[1].data();
+            if (!o_.amsgrad) {
+                for (std::size_t i = begin; i < end; ++i) {
+                    m[i] += (g[i] - m[i]) * b1;
+                    v[i] += (g[i] * g[i] - v[i]) * b2;
+                    w[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
+                }
+                return;
+            }
+            T* vh = s[2].data();
             for (std::size_t i = begin; i < end; ++i) {
                 m[i] += (g[i] - m[i]) * b1;
                 v[i] += (g[i] * g[i] - v[i]) * b2;
-                w[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
+                vh[i] = std::max(vh[i], v[i]);
+                w[i] -= alpha * m[i] / (std::sqrt(vh[i]) + eps);
             }
-            return;
-        }
-        T* vh = s[2].data();
-        for (std::size_t i = begin; i < end; ++i) {
-            m[i] += (g[i] - m[i]) * b1;
-            v[i] += (g[i] * g[i] - v[i]) * b2;
-            vh[i] = std::max(vh[i], v[i]);
-            w[i] -= alpha * m[i] / (std::sqrt(vh[i]) + eps);
-        }
+        });
     }
 
     AdamOptions o_;

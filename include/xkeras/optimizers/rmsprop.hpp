@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "../backend/dispatch.hpp"
 #include "optimizer.hpp"
 
 namespace xkeras::optimizers {
@@ -55,28 +56,34 @@ class RMSprop : public Optimizer<T> {
     }
     void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
                      std::size_t end) override {
-        const T lr = static_cast<T>(this->learning_rate_), rho = static_cast<T>(o_.rho),
-                eps = static_cast<T>(o_.epsilon), mu = static_cast<T>(o_.momentum);
-        T* w = p.value.data();
-        const T* g = p.grad.data();
-        T* v = s[0].data();
-        T* mom = o_.momentum > 0.0 ? s[1].data() : nullptr;
-        T* avg = o_.centered ? s.back().data() : nullptr;
-        for (std::size_t i = begin; i < end; ++i) {
-            v[i] = rho * v[i] + (T(1) - rho) * g[i] * g[i];
-            T den = v[i] + eps;
-            if (avg) {
-                avg[i] = rho * avg[i] + (T(1) - rho) * g[i];
-                den = v[i] - avg[i] * avg[i] + eps;
+        // compiled for the instruction-set level in force (backend/dispatch.hpp): a loop the
+        // compiler vectorises, with the level's vectors. The constants are the lambda's own
+        // locals: captured by reference, a store through w could change them as far as the
+        // compiler knows, and the loop would stay scalar.
+        backend::dispatch([&]<class> {
+            const T lr = static_cast<T>(this->learning_rate_), rho = static_cast<T>(o_.rho),
+                    eps = static_cast<T>(o_.epsilon), mu = static_cast<T>(o_.momentum);
+            T* w = p.value.data();
+            const T* g = p.grad.data();
+            T* v = s[0].data();
+            T* mom = o_.momentum > 0.0 ? s[1].data() : nullptr;
+            T* avg = o_.centered ? s.back().data() : nullptr;
+            for (std::size_t i = begin; i < end; ++i) {
+                v[i] = rho * v[i] + (T(1) - rho) * g[i] * g[i];
+                T den = v[i] + eps;
+                if (avg) {
+                    avg[i] = rho * avg[i] + (T(1) - rho) * g[i];
+                    den = v[i] - avg[i] * avg[i] + eps;
+                }
+                T inc = lr * g[i] / std::sqrt(den);
+                if (mom) {
+                    mom[i] = mu * mom[i] + inc;
+                    w[i] -= mom[i];
+                } else {
+                    w[i] -= inc;
+                }
             }
-            T inc = lr * g[i] / std::sqrt(den);
-            if (mom) {
-                mom[i] = mu * mom[i] + inc;
-                w[i] -= mom[i];
-            } else {
-                w[i] -= inc;
-            }
-        }
+        });
     }
 
   private:

@@ -4,6 +4,7 @@
 // w += momentum * m - lr * g (with the new m).
 #pragma once
 
+#include "../backend/dispatch.hpp"
 #include "optimizer.hpp"
 
 namespace xkeras::optimizers {
@@ -43,26 +44,32 @@ class SGD : public Optimizer<T> {
     }
     void update_step(layers::Param<T>& p, std::vector<tensor<T>>& s, std::size_t begin,
                      std::size_t end) override {
-        const T lr = static_cast<T>(this->learning_rate_);
-        T* w = p.value.data();
-        const T* g = p.grad.data();
-        if (o_.momentum == 0.0) {
-            for (std::size_t i = begin; i < end; ++i) w[i] -= lr * g[i];
-            return;
-        }
-        const T mu = static_cast<T>(o_.momentum);
-        T* m = s[0].data();
-        if (o_.nesterov) {
-            for (std::size_t i = begin; i < end; ++i) {
-                m[i] = mu * m[i] - lr * g[i];
-                w[i] += mu * m[i] - lr * g[i];
+        // compiled for the instruction-set level in force (backend/dispatch.hpp): a loop the
+        // compiler vectorises, with the level's vectors. The constants are the lambda's own
+        // locals: captured by reference, a store through w could change them as far as the
+        // compiler knows, and the loop would stay scalar.
+        backend::dispatch([&]<class> {
+            const T lr = static_cast<T>(this->learning_rate_);
+            T* w = p.value.data();
+            const T* g = p.grad.data();
+            if (o_.momentum == 0.0) {
+                for (std::size_t i = begin; i < end; ++i) w[i] -= lr * g[i];
+                return;
             }
-        } else {
-            for (std::size_t i = begin; i < end; ++i) {
-                m[i] = mu * m[i] - lr * g[i];
-                w[i] += m[i];
+            const T mu = static_cast<T>(o_.momentum);
+            T* m = s[0].data();
+            if (o_.nesterov) {
+                for (std::size_t i = begin; i < end; ++i) {
+                    m[i] = mu * m[i] - lr * g[i];
+                    w[i] += mu * m[i] - lr * g[i];
+                }
+            } else {
+                for (std::size_t i = begin; i < end; ++i) {
+                    m[i] = mu * m[i] - lr * g[i];
+                    w[i] += m[i];
+                }
             }
-        }
+        });
     }
 
   private:

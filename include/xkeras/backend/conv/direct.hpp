@@ -4,8 +4,9 @@
 // value is copied twice (im2col, then the BLAS's packing) for a few dozen multiply-adds.
 //
 // Each kernel keeps a tile of 6 x 2 vectors in registers (12 accumulators, 2 operands and one
-// broadcast: 15 of AVX2's 16 registers) and streams the rest. Where the build targets AVX-512 the
-// vectors are 64 bytes (16 floats), else 32, which halves the instructions per multiply-add.
+// broadcast: 15 of the 16 registers of SSE2 and AVX2) and streams the rest. The vectors are those
+// of the instruction-set level in force (backend/dispatch.hpp): 16 bytes at the generic level, 32
+// with AVX2, 64 with AVX-512, which halves the instructions per multiply-add each time.
 //   - correlate: y[p][f] = init + sum over (ky, kx, c) of x[p + (ky, kx)][c] * w[ky][kx][c][f],
 //     6 output pixels x 2 vectors of filters. It is the forward pass, and also the input gradient
 //     (the dz image padded by k - 1 all round, correlated with the kernel flipped and transposed).
@@ -16,16 +17,14 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "../dispatch.hpp"
 #include "../simd.hpp"
 
 namespace xkeras::backend::conv::direct {
 
-/// The vector types (backend/simd.hpp): `simd<T>` is 32 bytes, `wide<T>` 64 where the build
-/// targets AVX-512. Filter counts need only be whole 32-byte vectors (`fits`): a remainder
-/// narrower than a wide vector runs in 32-byte tiles.
+/// Filter counts need only be whole 32-byte vectors (`fits`), at every level: a remainder
+/// narrower than a wide vector runs in narrow tiles (backend/simd.hpp's vector_set).
 using backend::simd;
-using backend::wide;
-using backend::wide_bytes;
 
 /// Pixels (correlate) or channels (weight_gradient) per register tile, with 2 vectors of filters
 /// (12 accumulators, 2 operands and one broadcast: 15 of AVX2's 16 registers); the fastest shape
@@ -115,16 +114,14 @@ void correlate_block(const plan& p, const T* x, const T* w, const T* bias, bool 
 /// vectors), so that threads can share one image; a value does not depend on the range it was
 /// computed in, nor on the vector width (each lane sums the same products in the same order).
 /// The filters go in blocks of two wide vectors, then one,
-/// then 32-byte ones: one block at a time, so that its weights stay in cache. MR pixels per tile
-/// (tile_rows unless a caller's ranges are short: Winograd's products on 4 or 8 tiles). Never
-/// inlined: inlined into the input gradient's loop, GCC compiles the tiles worse
-/// (docs/performance.md).
-template <class T, std::size_t MR = tile_rows>
-[[gnu::noinline]] void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu,
-                                 T* y, std::size_t q_begin = 0, std::size_t q_end = std::size_t(-1),
-                                 std::size_t f_begin = 0, std::size_t f_end = std::size_t(-1)) {
-    using N = simd<T>;
-    using W = wide<T>;
+/// then narrow ones: one block at a time, so that its weights stay in cache. MR pixels per tile
+/// (tile_rows unless a caller's ranges are short: Winograd's products on 4 or 8 tiles). V: the
+/// vector set (backend/simd.hpp); `correlate` runs it at the active level.
+template <class T, std::size_t MR, class V>
+void correlate_at(const plan& p, const T* x, const T* w, const T* bias, bool relu, T* y,
+                  std::size_t q_begin, std::size_t q_end, std::size_t f_begin, std::size_t f_end) {
+    using N = typename V::template narrow<T>;
+    using W = typename V::template wide<T>;
     constexpr std::size_t L = N::lanes, WL = W::lanes;
     q_end = std::min(q_end, p.out_h * p.out_w);
     f_end = std::min(f_end, p.F);
@@ -205,12 +202,24 @@ void weight_gradient_block(const plan& p, std::size_t oh0, std::size_t oh1, cons
     }
 }
 
+/// correlate_at at the level in force (backend/dispatch.hpp), compiled for it. It is a function
+/// boundary too: inlined into the input gradient's loop, GCC compiles the tiles worse
+/// (docs/performance.md).
+template <class T, std::size_t MR = tile_rows>
+void correlate(const plan& p, const T* x, const T* w, const T* bias, bool relu, T* y,
+               std::size_t q_begin = 0, std::size_t q_end = std::size_t(-1),
+               std::size_t f_begin = 0, std::size_t f_end = std::size_t(-1)) {
+    backend::dispatch([&]<class V> {
+        correlate_at<T, MR, V>(p, x, w, bias, relu, y, q_begin, q_end, f_begin, f_end);
+    });
+}
+
 /// weight_gradient over output rows [oh0, oh1), filters in blocks as in `correlate`.
-template <class T>
+template <class T, class V>
 void weight_gradient_rows(const plan& p, std::size_t oh0, std::size_t oh1, const T* x, const T* dz,
                           T* dw) {
-    using N = simd<T>;
-    using W = wide<T>;
+    using N = typename V::template narrow<T>;
+    using W = typename V::template wide<T>;
     constexpr std::size_t L = N::lanes, WL = W::lanes;
     for (std::size_t ky = 0; ky < p.k_h; ++ky)
         for (std::size_t kx = 0; kx < p.k_w; ++kx) {
@@ -235,18 +244,24 @@ void weight_gradient_rows(const plan& p, std::size_t oh0, std::size_t oh1, const
         }
 }
 
-/// dw (k_h, k_w, C, F) += the weight gradient of one image: x as for `correlate`, dz its
-/// (out_h, out_w, F) output gradient.
-template <class T>
-void weight_gradient(const plan& p, const T* x, const T* dz, T* dw) {
+/// weight_gradient with the vector set V.
+template <class T, class V>
+void weight_gradient_at(const plan& p, const T* x, const T* dz, T* dw) {
     // blocks of output rows whose dz and input rows fit in about 16 KiB: every tile of the
     // block then reads them from L1
     const std::size_t row_bytes = (p.out_w * p.F + p.x_w * p.C) * sizeof(T);
     const std::size_t block = std::max<std::size_t>(1, (std::size_t(16) << 10) / row_bytes);
     for (std::size_t oh0 = 0; oh0 < p.out_h; oh0 += block) {
         const std::size_t oh1 = std::min(p.out_h, oh0 + block);
-        weight_gradient_rows(p, oh0, oh1, x, dz, dw);
+        weight_gradient_rows<T, V>(p, oh0, oh1, x, dz, dw);
     }
+}
+
+/// dw (k_h, k_w, C, F) += the weight gradient of one image: x as for `correlate`, dz its
+/// (out_h, out_w, F) output gradient; at the level in force.
+template <class T>
+void weight_gradient(const plan& p, const T* x, const T* dz, T* dw) {
+    backend::dispatch([&]<class V> { weight_gradient_at<T, V>(p, x, dz, dw); });
 }
 
 }  // namespace xkeras::backend::conv::direct

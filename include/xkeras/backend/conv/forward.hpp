@@ -168,7 +168,7 @@ void forward(route r, const conv2d<T>& c, workspace<T>& ws, const T* x, std::siz
     split.filters = F;
     split.out_h = g.out_h;
     split.out_w = g.out_w;
-    split.fblock = 2 * wide<T>::lanes;
+    split.fblock = 2 * backend::active_wide_bytes() / sizeof(T);
     split.by_filters = P <= max_pixels_split_by_filters && F / split.fblock >= split.chunks;
     const std::size_t tile = r == route::winograd_4x4 ? 4 : wino ? 2 : 1;
     // a fused pooling pools what each chunk computed: its Winograd tiles when each is one pooling

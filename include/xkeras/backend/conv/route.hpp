@@ -19,6 +19,7 @@
 #include <string>
 
 #include "../../config.hpp"
+#include "../dispatch.hpp"
 #include "../simd.hpp"
 #include "../window2d.hpp"
 #include "direct.hpp"
@@ -100,8 +101,9 @@ bool supports(route r, pass p, const window2d& g, std::size_t F) {
 /// layer's small-patch kernel reads dy and y once and writes nothing per pixel.
 template <class T>
 route select_route(pass p, const window2d& g, std::size_t F, bool dz_needed = true) {
-    // whole vectors of filters the direct kernels win up to, with 64- and 32-byte vectors
-    constexpr bool wide_vectors = wide_bytes == 64;
+    // whole vectors of filters the direct kernels win up to, with 64- and 32-byte vectors (at the
+    // generic level, with 16-byte ones, the thresholds of 32-byte ones stand)
+    const bool wide_vectors = backend::active_wide_bytes() == 64;
     const std::size_t lanes = simd<T>::lanes;
     auto direct_up_to = [&](std::size_t vectors) {
         return supports<T>(route::direct, p, g, F) && !pointwise(g) && !small_patches(g) &&

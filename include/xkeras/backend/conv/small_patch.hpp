@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "../dispatch.hpp"
 #include "../simd.hpp"
 #include "direct.hpp"
 #include "im2col.hpp"
@@ -23,11 +24,11 @@ inline constexpr std::size_t max_patch = 16;
 
 using direct::fits;
 
-/// Vectors S of filters per block for K patch values: the kernel block (K x NV vectors) and the
-/// working vectors must fit the registers (32 with AVX-512, 16 without).
-template <class S>
+/// Vectors of filters per block for K patch values: the kernel block (K x NV vectors) and the
+/// working vectors must fit the registers of the vector set V (backend/simd.hpp).
+template <class V>
 constexpr std::size_t vectors_per_block(std::size_t K) {
-    const std::size_t registers = backend::wide_bytes == 64 ? 32 : 16, spare = 6;
+    const std::size_t registers = V::registers, spare = 6;
     const std::size_t nv = K == 0 || K * 2 > registers - spare ? 1 : (registers - spare) / K;
     return std::min<std::size_t>(nv, 4);
 }
@@ -123,15 +124,15 @@ void weight_gradient_block(const window2d& g, const std::size_t* off, std::size_
         }
 }
 
-/// Calls block.template operator()<KC, NV, S>(f0) for every block of filters: wide vectors, then
-/// 32-byte ones for a remainder; KC is 4 or 9 (a 2x2 or 3x3 window on one channel) or 0 (K at
-/// run time). F must be a whole number of 32-byte vectors (`fits`).
-template <class T, class Block>
+/// Calls block.template operator()<KC, NV, S>(f0) for every block of filters: V's wide vectors,
+/// then narrow ones for a remainder; KC is 4 or 9 (a 2x2 or 3x3 window on one channel) or 0 (K
+/// at run time). F must be a whole number of 32-byte vectors (`fits`).
+template <class T, class V, class Block>
 void for_each_block(std::size_t K, std::size_t F, Block&& block) {
     auto run = [&]<std::size_t KC>() {
-        using W = wide<T>;
-        using N = simd<T>;
-        constexpr std::size_t NVW = vectors_per_block<W>(KC), NVN = vectors_per_block<N>(KC);
+        using W = typename V::template wide<T>;
+        using N = typename V::template narrow<T>;
+        constexpr std::size_t NVW = vectors_per_block<V>(KC), NVN = NVW;
         std::size_t f0 = 0;
         for (; f0 + NVW * W::lanes <= F; f0 += NVW * W::lanes)
             block.template operator()<KC, NVW, W>(f0);
@@ -150,14 +151,16 @@ void for_each_block(std::size_t K, std::size_t F, Block&& block) {
 
 /// y = bias + correlation (then ReLU when `relu`) for the windows of one image, a patch of K <= 16
 /// values; bias may be null. Only output pixels [p_begin, p_end) when given, so that threads can
-/// share an image.
+/// share an image. At the instruction-set level in force (backend/dispatch.hpp).
 template <class T>
 void forward(const window2d& g, const std::size_t* off, std::size_t K, const T* img, const T* w,
              std::size_t F, const T* bias, bool relu, T* y, std::size_t p_begin = 0,
              std::size_t p_end = std::size_t(-1)) {
-    for_each_block<T>(K, F, [&]<std::size_t KC, std::size_t NV, class S>(std::size_t f0) {
-        forward_block<KC, NV, S>(g, off, K, img, w + f0, F, bias ? bias + f0 : nullptr, relu,
-                                 y + f0, p_begin, p_end);
+    backend::dispatch([&]<class V> {
+        for_each_block<T, V>(K, F, [&]<std::size_t KC, std::size_t NV, class S>(std::size_t f0) {
+            forward_block<KC, NV, S>(g, off, K, img, w + f0, F, bias ? bias + f0 : nullptr, relu,
+                                     y + f0, p_begin, p_end);
+        });
     });
 }
 
@@ -166,18 +169,20 @@ void forward(const window2d& g, const std::size_t* off, std::size_t K, const T* 
 template <class T>
 void weight_gradient(const window2d& g, const std::size_t* off, std::size_t K, const T* img,
                      const T* dy, const T* y, std::size_t F, T* dw, T* db) {
-    for_each_block<T>(K, F, [&]<std::size_t KC, std::size_t NV, class S>(std::size_t f0) {
-        weight_gradient_block<KC, NV, S>(g, off, K, img, dy + f0, y ? y + f0 : nullptr, F, dw + f0,
-                                         db ? db + f0 : nullptr);
+    backend::dispatch([&]<class V> {
+        for_each_block<T, V>(K, F, [&]<std::size_t KC, std::size_t NV, class S>(std::size_t f0) {
+            weight_gradient_block<KC, NV, S>(g, off, K, img, dy + f0, y ? y + f0 : nullptr, F,
+                                             dw + f0, db ? db + f0 : nullptr);
+        });
     });
 }
 
-/// forward for any filter count (no whole vectors needed): blocks of 32-byte vectors of filters,
-/// then one filter at a time; the whole image.
-template <class T>
-void forward_any(const window2d& g, const std::size_t* off, std::size_t K, const T* img, const T* w,
-                 std::size_t F, const T* bias, bool relu, T* y) {
-    using S = simd<T>;
+/// forward for any filter count (no whole vectors needed): blocks of V's narrow vectors of
+/// filters, then one filter at a time; the whole image.
+template <class T, class V>
+void forward_any_at(const window2d& g, const std::size_t* off, std::size_t K, const T* img,
+                    const T* w, std::size_t F, const T* bias, bool relu, T* y) {
+    using S = typename V::template narrow<T>;
     using vec = typename S::vec;
     constexpr std::size_t lanes = S::lanes;
     const std::size_t F_blocked = F / lanes * lanes;
@@ -199,6 +204,13 @@ void forward_any(const window2d& g, const std::size_t* off, std::size_t K, const
             yr[f] = relu && acc < T(0) ? T(0) : acc;
         }
     });
+}
+
+/// forward_any_at at the instruction-set level in force.
+template <class T>
+void forward_any(const window2d& g, const std::size_t* off, std::size_t K, const T* img, const T* w,
+                 std::size_t F, const T* bias, bool relu, T* y) {
+    backend::dispatch([&]<class V> { forward_any_at<T, V>(g, off, K, img, w, F, bias, relu, y); });
 }
 
 }  // namespace xkeras::backend::conv::small_patch

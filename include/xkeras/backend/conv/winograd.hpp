@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "../dispatch.hpp"
 #include "direct.hpp"
 
 namespace xkeras::backend::conv::winograd {
@@ -104,12 +105,12 @@ struct scalar {
     static void store(T* p, const vec& v) { *p = v; }
 };
 
-/// Calls step.template operator()<S>(i) over [begin, end) in steps of S::lanes: wide vectors,
-/// then 32-byte ones, then single values.
-template <class T, class Step>
+/// Calls step.template operator()<S>(i) over [begin, end) in steps of S::lanes: the vector set
+/// VS's wide vectors, then its narrow ones, then single values.
+template <class T, class VS, class Step>
 void vector_steps(std::size_t begin, std::size_t end, Step&& step) {
-    using W = backend::wide<T>;
-    using N = backend::simd<T>;
+    using W = typename VS::template wide<T>;
+    using N = typename VS::template narrow<T>;
     std::size_t i = begin;
     for (; i + W::lanes <= end; i += W::lanes) step.template operator()<W>(i);
     for (; i + N::lanes <= end; i += N::lanes) step.template operator()<N>(i);
@@ -129,13 +130,14 @@ void two_d(const V (&in)[ni][ni], V (&out)[no][no], F&& f) {
     for (std::size_t i = 0; i < no; ++i) f(t[i], out[i]);
 }
 
-/// U[xi][c][f] = (G g G^T)[xi] for kernel g (3, 3, C, F), xi = a * row + column.
-template <std::size_t m, class T>
-void transform_kernel(const T* g, std::size_t C, std::size_t F, T* U) {
+/// U[xi][c][f] = (G g G^T)[xi] for kernel g (3, 3, C, F), xi = a * row + column; with the
+/// vector set VS.
+template <std::size_t m, class VS, class T>
+void transform_kernel_at(const T* g, std::size_t C, std::size_t F, T* U) {
     using tf = transforms<m>;
     constexpr std::size_t a = tf::a;
     for (std::size_t c = 0; c < C; ++c)
-        vector_steps<T>(0, F, [&]<class S>(std::size_t f) {
+        vector_steps<T, VS>(0, F, [&]<class S>(std::size_t f) {
             using vec = typename S::vec;
             vec k[3][3], u[a][a];
             for (std::size_t i = 0; i < 3; ++i)
@@ -150,7 +152,7 @@ void transform_kernel(const T* g, std::size_t C, std::size_t F, T* U) {
 
 /// V[xi][t - t0][c] = (B^T d B)[xi] for tiles [t0, t1), d the window of tile (ty, tx) in the
 /// padded image xp (rows of `pw` pixels of C channels), from pixel (m ty, m tx) on.
-template <std::size_t m, class T>
+template <std::size_t m, class VS, class T>
 void transform_input(const T* xp, std::size_t pw, std::size_t C, const tiling<m>& tl,
                      std::size_t t0, std::size_t t1, T* V) {
     using tf = transforms<m>;
@@ -159,7 +161,7 @@ void transform_input(const T* xp, std::size_t pw, std::size_t C, const tiling<m>
     for (std::size_t t = t0; t < t1; ++t) {
         const T* d0 = xp + (m * (t / tl.cols) * pw + m * (t % tl.cols)) * C;
         T* v = V + (t - t0) * C;
-        vector_steps<T>(0, C, [&]<class S>(std::size_t c) {
+        vector_steps<T, VS>(0, C, [&]<class S>(std::size_t c) {
             using vec = typename S::vec;
             vec d[a][a], r[a][a];
             for (std::size_t i = 0; i < a; ++i)
@@ -174,7 +176,7 @@ void transform_input(const T* xp, std::size_t pw, std::size_t C, const tiling<m>
 /// Output pixels of tiles [t0, t1), filters [f0, f1): (A^T M A) + bias, then ReLU when `relu`,
 /// from M[xi][t - t0][f]; y is the (out_h, out_w, F) output, bias may be null. Pixels past the
 /// output's last row or column are not written.
-template <std::size_t m, class T>
+template <std::size_t m, class VS, class T>
 void transform_output(const T* M, std::size_t F, const tiling<m>& tl, std::size_t t0,
                       std::size_t t1, std::size_t f0, std::size_t f1, const T* bias, bool relu,
                       T* y, std::size_t out_h, std::size_t out_w) {
@@ -185,7 +187,7 @@ void transform_output(const T* M, std::size_t F, const tiling<m>& tl, std::size_
         const std::size_t oy = m * (t / tl.cols), ox = m * (t % tl.cols);
         const std::size_t rows = std::min(m, out_h - oy), cols = std::min(m, out_w - ox);
         const T* m0 = M + (t - t0) * F;
-        vector_steps<T>(f0, f1, [&]<class S>(std::size_t f) {
+        vector_steps<T, VS>(f0, f1, [&]<class S>(std::size_t f) {
             using vec = typename S::vec;
             vec x[a][a], o[m][m], b{};
             for (std::size_t i = 0; i < a; ++i)
@@ -219,31 +221,47 @@ std::size_t m_values(std::size_t F) {
 /// channels) with the kernel whose transform is U (transform_kernel), then ReLU when `relu`; only
 /// tiles [t0, t1) and filters [f0, f1) (f0 a multiple of two wide vectors, as for
 /// direct::correlate), so that threads can share an image. V and M hold v_values(C) and
-/// m_values(F) values.
-template <std::size_t m, class T>
-void forward(const T* xp, std::size_t C, std::size_t F, const T* U, const T* bias, bool relu, T* y,
-             std::size_t out_h, std::size_t out_w, std::size_t t0, std::size_t t1, std::size_t f0,
-             std::size_t f1, T* V, T* M) {
+/// m_values(F) values. With the vector set VS.
+template <std::size_t m, class VS, class T>
+void forward_at(const T* xp, std::size_t C, std::size_t F, const T* U, const T* bias, bool relu,
+                T* y, std::size_t out_h, std::size_t out_w, std::size_t t0, std::size_t t1,
+                std::size_t f0, std::size_t f1, T* V, T* M) {
     const tiling<m> tl(out_h, out_w);
     constexpr std::size_t positions = tiling<m>::positions;
     t1 = std::min(t1, tl.count());
     f1 = std::min(f1, F);
     for (std::size_t b0 = t0; b0 < t1; b0 += block_tiles) {
         const std::size_t b1 = std::min(t1, b0 + block_tiles), n = b1 - b0;
-        transform_input(xp, tl.input_w(), C, tl, b0, b1, V);
+        transform_input<m, VS>(xp, tl.input_w(), C, tl, b0, b1, V);
         const direct::plan p{C, F, 1, 1, n, 1, n};  // n "pixels" of C channels: one tile each
         const T* none = nullptr;
         for (std::size_t xi = 0; xi < positions; ++xi) {
             // a few tiles (a 7x7 image has 4 of 4x4): tiles of 4 rows waste none of them
             if (n < 12)
-                direct::correlate<T, 4>(p, V + xi * n * C, U + xi * C * F, none, false,
-                                        M + xi * n * F, 0, n, f0, f1);
+                direct::correlate_at<T, 4, VS>(p, V + xi * n * C, U + xi * C * F, none, false,
+                                               M + xi * n * F, 0, n, f0, f1);
             else
-                direct::correlate(p, V + xi * n * C, U + xi * C * F, none, false, M + xi * n * F, 0,
-                                  n, f0, f1);
+                direct::correlate_at<T, direct::tile_rows, VS>(
+                    p, V + xi * n * C, U + xi * C * F, none, false, M + xi * n * F, 0, n, f0, f1);
         }
-        transform_output(M, F, tl, b0, b1, f0, f1, bias, relu, y, out_h, out_w);
+        transform_output<m, VS>(M, F, tl, b0, b1, f0, f1, bias, relu, y, out_h, out_w);
     }
+}
+
+/// transform_kernel_at at the instruction-set level in force (backend/dispatch.hpp).
+template <std::size_t m, class T>
+void transform_kernel(const T* g, std::size_t C, std::size_t F, T* U) {
+    backend::dispatch([&]<class VS> { transform_kernel_at<m, VS>(g, C, F, U); });
+}
+
+/// forward_at at the instruction-set level in force.
+template <std::size_t m, class T>
+void forward(const T* xp, std::size_t C, std::size_t F, const T* U, const T* bias, bool relu, T* y,
+             std::size_t out_h, std::size_t out_w, std::size_t t0, std::size_t t1, std::size_t f0,
+             std::size_t f1, T* V, T* M) {
+    backend::dispatch([&]<class VS> {
+        forward_at<m, VS>(xp, C, F, U, bias, relu, y, out_h, out_w, t0, t1, f0, f1, V, M);
+    });
 }
 
 }  // namespace xkeras::backend::conv::winograd
