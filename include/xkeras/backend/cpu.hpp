@@ -9,7 +9,9 @@
 //   avx512   avx2 plus AVX-512 F, BW, DQ and VL (the vector part of x86-64-v4)
 // and elsewhere `generic` alone (on ARM64 that is NEON, which every ARMv8-A CPU has). The
 // environment variable XKERAS_ISA, or set_isa, forces a lower level: for tests, and for users
-// who must have the same bits on different machines.
+// who must have the same bits on different machines. A program compiled with XKERAS_ONE_LEVEL
+// defined (the sanitizer builds, where each level's copy of every kernel tripled the build time)
+// has one level only: the one its own flags target.
 #pragma once
 
 #include <atomic>
@@ -36,10 +38,32 @@ inline const char* name(isa level) {
     return "?";
 }
 
+#if defined(XKERAS_ONE_LEVEL)
+/// The one level of a program built with XKERAS_ONE_LEVEL: what its flags target.
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+inline constexpr isa build_isa = isa::avx512;
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__BMI__) && defined(__BMI2__)
+inline constexpr isa build_isa = isa::avx2;
+#else
+inline constexpr isa build_isa = isa::generic;
+#endif
+#endif
+
+/// The lowest level the program can run at: generic, or with XKERAS_ONE_LEVEL its one level.
+inline isa lowest_isa() {
+#if defined(XKERAS_ONE_LEVEL)
+    return build_isa;
+#else
+    return isa::generic;
+#endif
+}
+
 /// The highest level the running CPU (and its operating system, which must save the wider
-/// registers) supports.
+/// registers) supports; with XKERAS_ONE_LEVEL, the program's one level.
 inline isa detected_isa() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(XKERAS_ONE_LEVEL)
+    return build_isa;
+#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     static const isa level = [] {
         __builtin_cpu_init();
         const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -56,13 +80,16 @@ inline isa detected_isa() {
 }
 
 /// The level named `text` ("generic", "avx2", "avx512"); throws value_error naming `who`, what
-/// came and what is accepted, and refuses a level above the CPU's.
+/// came and what is accepted, and refuses a level above the CPU's (or below lowest_isa).
 inline isa parse_isa(std::string_view text, const std::string& who) {
     for (isa level : {isa::generic, isa::avx2, isa::avx512}) {
         if (text != name(level)) continue;
         if (level > detected_isa())
             throw value_error(xkeras::detail::cat(who, ": this CPU runs up to '",
                                                   name(detected_isa()), "', got '", text, "'"));
+        if (level < lowest_isa())
+            throw value_error(xkeras::detail::cat(who, ": this program runs '", name(lowest_isa()),
+                                                  "' only, got '", text, "'"));
         return level;
     }
     throw value_error(
@@ -94,9 +121,7 @@ inline isa active_isa() {
 /// Runs the kernels at `level` from now on (call it between, not during, fit / predict); throws
 /// value_error for a level above the CPU's.
 inline void set_isa(isa level) {
-    if (level > detected_isa())
-        throw value_error(xkeras::detail::cat("set_isa: this CPU runs up to '",
-                                              name(detected_isa()), "', got '", name(level), "'"));
+    parse_isa(name(level), "set_isa");
     detail::isa_in_force().store(static_cast<int>(level), std::memory_order_relaxed);
 }
 

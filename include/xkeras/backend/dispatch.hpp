@@ -44,7 +44,15 @@ run_avx512(F& f) {
 /// Calls f.template operator()<V>() with the vectors of the active level, compiled for it.
 template <class F>
 void dispatch(F&& f) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(XKERAS_ONE_LEVEL)
+    if constexpr (build_isa == isa::avx512)
+        detail::run_at<avx512_vectors>(f);
+    else if constexpr (build_isa == isa::avx2)
+        detail::run_at<avx2_vectors>(f);
+    else
+        detail::run_at<generic_vectors>(f);
+    return;
+#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     switch (active_isa()) {
         case isa::avx512:
             return detail::run_avx512<avx512_vectors>(f);
