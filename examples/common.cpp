@@ -1,8 +1,5 @@
-// examples/common.cpp - the non-template parts of common.hpp, and the library's float classes
-// (xkeras/instantiate.hpp), compiled once for all examples.
+// examples/common.cpp - the non-template parts of common.hpp, compiled once for all examples.
 #include "common.hpp"
-
-#include <xkeras/instantiate.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include <xkeras/extern_templates.hpp>  // the library's float classes: compiled in common.cpp
 #include <xkeras/plot.hpp>
+#include <xkeras/xkeras.hpp>
 
 namespace examples {
 

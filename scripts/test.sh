@@ -16,6 +16,13 @@ for arg in "$@"; do
   esac
 done
 
+# each stage's time, for keeping CI's run inside its limit (docs/testing.md)
+stage_start=$SECONDS
+stage_done() {
+  echo "test.sh: $1 took $((SECONDS - stage_start)) s (total $SECONDS s)"
+  stage_start=$SECONDS
+}
+
 bash scripts/install_deps.sh
 bash scripts/fetch_mnist.sh
 # The digit board's browser test needs Chromium (Debian) and playwright-core (npm,
@@ -24,11 +31,18 @@ bash scripts/install_deps.sh --e2e ||
   echo "test.sh: warning: Chromium could not be installed; the browser test will be skipped" >&2
 npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error ||
   echo "test.sh: warning: playwright-core could not be installed; the browser test will be skipped" >&2
+stage_done "installing"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)"
+stage_done "building"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+stage_done "the suite"
 [ "$quick" = 1 ] && exit 0
 
-bash scripts/sanitize.sh address thread
+bash scripts/sanitize.sh address
+stage_done "the AddressSanitizer suite"
+bash scripts/sanitize.sh thread
+stage_done "the ThreadSanitizer suite"
 FUZZ_JOBS="$(nproc)" bash scripts/fuzz.sh 20
+stage_done "fuzzing"
 

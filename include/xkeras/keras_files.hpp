@@ -86,6 +86,22 @@ void save_weights(const basic_sequential<T>& m, const std::filesystem::path& pat
                        "a .keras file holds a whole model: use save");
 }
 
+/// The readers and writers that fill the core's slots, for element type T, as explicit
+/// instantiations preceded by E: `extern` declares them, empty defines them.
+#define XKERAS_DETAIL_KERAS_FILES_FUNCTIONS(E, T)                                               \
+    E template basic_sequential<T> load_model_bytes<T>(const std::string&, const std::string&); \
+    E template void load_weights_bytes<T>(basic_sequential<T>&, const std::string&,             \
+                                          const std::string&);                                  \
+    E template void save<T>(const basic_sequential<T>&, const std::filesystem::path&);          \
+    E template void save_weights<T>(const basic_sequential<T>&, const std::filesystem::path&);
+
+// A program linked with the CMake target xkeras::keras_files compiles them once, in the
+// target's static library (src/xkeras_keras_files.cpp), not in every file that includes this one.
+#ifdef XKERAS_PRECOMPILED_KERAS_FILES
+XKERAS_DETAIL_KERAS_FILES_FUNCTIONS(extern, float)
+XKERAS_DETAIL_KERAS_FILES_FUNCTIONS(extern, double)
+#endif
+
 template <class T>
 bool install() {
     io::keras_formats<T> = {&load_model_bytes<T>, &load_weights_bytes<T>, &save<T>,

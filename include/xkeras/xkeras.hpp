@@ -25,3 +25,9 @@
 #include "utils/confusion_matrix.hpp"
 #include "utils/data.hpp"
 #include "utils/plot_model.hpp"
+
+// A program linked with the CMake target xkeras::xkeras compiles the float classes once, in the
+// target's static library (src/xkeras_float.cpp), not in every file that includes this one.
+#ifdef XKERAS_PRECOMPILED
+#include "extern_templates.hpp"
+#endif

@@ -1,6 +1,7 @@
-// Trains a tiny model with the installed headers: the consumer works end to end. The library's
-// float classes are compiled in instance.cpp (xkeras/extern_templates.hpp).
-#include <xkeras/extern_templates.hpp>
+// Trains a tiny model with the installed library: the consumer works end to end. Built twice
+// (CMakeLists.txt): with xkeras::xkeras, whose static library holds the float classes, and
+// header-only with xkeras::headers.
+#include <xkeras/xkeras.hpp>
 
 #include <iostream>
 

@@ -24,8 +24,28 @@ else()
   run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${build}/consumer
       -DXKERAS_SOURCE_DIR=${SOURCE_DIR} -DCMAKE_BUILD_TYPE=Release)
 endif()
-run(${CMAKE_COMMAND} --build ${build}/consumer)
+cmake_host_system_information(RESULT cores QUERY NUMBER_OF_LOGICAL_CORES)
+run(${CMAKE_COMMAND} --build ${build}/consumer --parallel ${cores})
 run(${build}/consumer/consumer)
+run(${build}/consumer/consumer_header_only)
+# xkeras::xkeras's promise: the float classes are compiled in its library, not in the user's
+# file. Dense's forward is the witness: defined in the header-only program's main.cpp object,
+# absent from the other's.
+find_program(NM nm)
+if(NM)
+  foreach(program consumer consumer_header_only)
+    file(GLOB_RECURSE object ${build}/consumer/CMakeFiles/${program}.dir/main.cpp.o)
+    execute_process(COMMAND ${NM} -C --defined-only ${object} OUTPUT_VARIABLE symbols)
+    string(FIND "${symbols}" "xkeras::layers::Dense<float>::forward(" at)
+    if(program STREQUAL "consumer" AND NOT at EQUAL -1)
+      message(FATAL_ERROR "${object} defines Dense<float>::forward: xkeras::xkeras did not "
+                          "keep the float classes out of the user's file")
+    elseif(program STREQUAL "consumer_header_only" AND at EQUAL -1)
+      message(FATAL_ERROR "${object} does not define Dense<float>::forward: the witness no "
+                          "longer shows where the float classes are compiled")
+    endif()
+  endforeach()
+endif()
 if(EXISTS ${build}/consumer/consumer_plot)
   run(${build}/consumer/consumer_plot ${build}/curves.png)
   if(NOT EXISTS ${build}/curves.png)

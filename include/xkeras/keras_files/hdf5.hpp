@@ -175,7 +175,8 @@ class file {
 namespace detail {
 
 inline std::string quoted(const std::string& s) {
-    return "'" + xkeras::detail::excerpt(s, 200) + "'";
+    // cat, not "'" + ...: GCC 12 warns falsely (-Wrestrict) on operator+(const char*, string&&)
+    return xkeras::detail::cat("'", xkeras::detail::excerpt(s, 200), "'");
 }
 
 /// The little-endian unsigned number of `size` bytes at `at`.

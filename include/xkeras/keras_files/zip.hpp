@@ -119,7 +119,9 @@ class archive {
     struct closer {
         void operator()(zip_t* z) const { zip_discard(z); }
     };
-    std::string quoted() const { return "'" + xkeras::detail::excerpt(name_, 200) + "'"; }
+    std::string quoted() const {
+        return xkeras::detail::cat("'", xkeras::detail::excerpt(name_, 200), "'");
+    }
     long find(const std::string& name) const {
         for (std::size_t i = 0; i < entries_.size(); ++i)
             if (entries_[i].name == name) return long(i);
