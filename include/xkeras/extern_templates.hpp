@@ -1,20 +1,21 @@
-// xkeras/extern_templates.hpp - opt-in: compile the library's float classes once per program
-// instead of once per source file.
+// xkeras/extern_templates.hpp - compile the library's float classes once per program instead of
+// once per source file.
 //
 // Every file that includes <xkeras/xkeras.hpp> compiles Sequential's fit, evaluate, predict,
 // save and load again, and with them every layer, loss, metric, optimizer and callback that the
-// model file loader can name: most of an example's compile time. A file that includes this
+// model file loader can name: most of a program's compile time. A file that includes this
 // header instead is told that these classes' members are compiled elsewhere, in the one file of
 // the program that includes <xkeras/instantiate.hpp>. Without that file the program fails to
 // link (undefined xkeras symbols), never silently.
 //
+// The CMake target xkeras::xkeras does this for its users: its static library compiles
+// src/xkeras_float.cpp, and <xkeras/xkeras.hpp> includes this header under XKERAS_PRECOMPILED.
+// By hand, without CMake:
 //   every source file:     #include <xkeras/extern_templates.hpp>
 //   one source file only:  #include <xkeras/instantiate.hpp>
 //
-// Compile both with the same flags (-march in particular: the convolution kernels are compiled
-// for the instruction set in use there). The examples use it (examples/common.hpp and
-// common.cpp); docs/performance.md has the figures. Only float is covered, the type of
-// xkeras::Sequential; other types compile in every file as before.
+// Compile all files with the same flags. Only float is covered, the type of xkeras::Sequential;
+// other types compile in every file as before. docs/performance.md has the figures.
 #pragma once
 
 #include "xkeras.hpp"
