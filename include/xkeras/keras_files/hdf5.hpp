@@ -230,6 +230,7 @@ struct heap_objects {
     std::map<std::uint64_t, std::uint64_t> size;
     bool stalls = false;
     bool overflows = false;  ///< an object runs past the collection's end
+    bool wraps = false;      ///< free space runs past it (HDF5 steps by it, wrapping the pointer)
 };
 
 inline heap_objects read_heap(const std::string& bytes, std::size_t at, std::size_t length_size) {
@@ -244,6 +245,13 @@ inline heap_objects read_heap(const std::string& bytes, std::size_t at, std::siz
         const std::uint64_t object = little_endian(bytes, at + p + 8, length_size);
         if (index == 0 && object == 0) {
             out.stalls = true;
+            return out;
+        }
+        // HDF5 adds free space's recorded size to its pointer unchecked: a size near 2^64
+        // moves it back before the collection, where it reads on. A real collection's free
+        // space ends at the collection's recorded end.
+        if (index == 0 && object > size - p) {
+            out.wraps = true;
             return out;
         }
         if (index != 0) {
@@ -528,6 +536,9 @@ inline std::string hdf5_hazard(const std::string& bytes) {
         if (heap.overflows)
             return "the global heap at byte " + std::to_string(at) +
                    " holds an object larger than itself, which HDF5 would copy as it is";
+        if (heap.wraps)
+            return "the global heap at byte " + std::to_string(at) +
+                   " records free space past its end, from which HDF5's reader steps outside it";
     }
     // a local heap (a group's link names): HDF5 follows its free list, one allocation per
     // block, with no check for a loop
