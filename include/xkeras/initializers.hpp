@@ -140,8 +140,15 @@ inline Initializer get(const std::string& name) {
 inline Initializer::Initializer(const char* name) : Initializer(get(name)) {}
 inline Initializer::Initializer(const std::string& name) : Initializer(get(name)) {}
 
+/// A weight's fan in and fan out. A struct rather than std::pair: GCC on ARM64 notes that
+/// returning a pair of doubles changed ABI in GCC 10.1 (-Wpsabi), in every file that includes this.
+struct fans {
+    double in;
+    double out;
+};
+
 /// Keras's compute_fans for a weight shape.
-inline std::pair<double, double> compute_fans(const shape_t& shape) {
+inline fans compute_fans(const shape_t& shape) {
     if (shape.empty()) return {1.0, 1.0};
     if (shape.size() == 1) return {double(shape[0]), double(shape[0])};
     if (shape.size() == 2) return {double(shape[0]), double(shape[1])};
