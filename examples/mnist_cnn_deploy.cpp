@@ -105,7 +105,10 @@ int main(int argc, char** argv) {
         std::filesystem::create_directories(args.output);
         const auto saved = std::filesystem::path(args.output) / "mnist_cnn_deploy.keras";
         model.save(saved);
-        std::cout << "Saved model to " << saved.string() << "\n";
+        // and in xkeras's own format, which needs no HDF5 or libzip where it is loaded
+        auto saved_xk = saved;
+        model.save(saved_xk.replace_extension(".xk"));
+        std::cout << "Saved model to " << saved.string() << " and " << saved_xk.string() << "\n";
         examples::write_result(
             args, "E3", model.count_params(), history, *timer, scores[0], scores[1],
             {{"baseline_cnn_params", baseline.count_params()}, {"model_file", saved.string()}});

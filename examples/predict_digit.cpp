@@ -5,7 +5,9 @@
 //
 // Each picture (PNG, PGM, JPEG, BMP; any size; a dark digit on light paper or the reverse) is
 // prepared as MNIST's digits were (examples/digit_image.hpp) and the digit and the ten
-// probabilities are printed. Only inference: nothing is trained.
+// probabilities are printed; with --csv, one line per picture, the probabilities to nine
+// significant digits, for comparing builds (scripts/arm64.sh). Only inference: nothing is
+// trained.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -25,6 +27,9 @@ int main(int argc, char** argv) {
                    "(e.g. by mnist_cnn_deploy)")
         ->required();
     app.add_option("images", images, "Image files (PNG, PGM, JPEG, BMP)")->required();
+    bool csv = false;
+    app.add_flag("--csv", csv,
+                 "Print 'picture,digit,p0,...,p9' lines, probabilities to 9 significant digits");
     CLI11_PARSE(app, argc, argv);
     try {
         auto model = xkeras::load_model(model_path);
@@ -39,9 +44,15 @@ int main(int argc, char** argv) {
                 std::size_t best = 0;
                 for (std::size_t k = 1; k < p.shape()[1]; ++k)
                     if (p(0, k) > p(0, best)) best = k;
-                std::printf("%s: %zu (%.1f%%) |", path.c_str(), best, 100.0 * p(0, best));
-                for (std::size_t k = 0; k < p.shape()[1]; ++k)
-                    std::printf(" %zu:%.3f", k, double(p(0, k)));
+                if (csv) {
+                    std::printf("%s,%zu", path.c_str(), best);
+                    for (std::size_t k = 0; k < p.shape()[1]; ++k)
+                        std::printf(",%.9g", double(p(0, k)));
+                } else {
+                    std::printf("%s: %zu (%.1f%%) |", path.c_str(), best, 100.0 * p(0, best));
+                    for (std::size_t k = 0; k < p.shape()[1]; ++k)
+                        std::printf(" %zu:%.3f", k, double(p(0, k)));
+                }
                 std::printf("\n");
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "%s: %s\n", path.c_str(), e.what());

@@ -39,7 +39,7 @@ run mnist_cnn
 check "$out/mnist_cnn" curves.png confusion_matrix.png history.csv result.json
 run mnist_cnn_deploy
 check "$out/mnist_cnn_deploy" curves.png training_digits.png confusion_matrix.png \
-  mnist_cnn_deploy.keras result.json
+  mnist_cnn_deploy.keras mnist_cnn_deploy.xk result.json
 # E3's deployment: predict_digit reads the .keras file and names a real digit's picture
 "$bin/predict_digit" --model "$out/mnist_cnn_deploy/mnist_cnn_deploy.keras" \
   "$src/fuzz/corpus/image/digit7.png" >"$out.predict_digit.log" 2>&1 &&
