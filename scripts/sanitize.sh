@@ -9,7 +9,9 @@
 # Any report fails the run: the code is built with -fno-sanitize-recover=all and the runtimes are
 # told to stop at the first error. Installs what is missing first (scripts/install_deps.sh).
 # Sanitized code runs 2-10 times slower; the instruction-count check is left out (valgrind cannot
-# run sanitized programs, and their counts would mean nothing).
+# run sanitized programs, and their counts would mean nothing), and so are the packaging tests
+# (they build consumers of the installed headers with plain flags: nothing of theirs is
+# sanitized).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,8 +22,9 @@ jobs=$(nproc)
 bash scripts/install_deps.sh
 bash scripts/fetch_mnist.sh
 
-# -O1: fast enough to train the examples' models briefly, quick to compile; asserts kept.
-common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g")
+# -O1: fast enough to train the examples' models briefly, quick to compile; asserts kept. -g1:
+# the sanitizers' reports need file and line numbers only, not the types and variables of -g.
+common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1")
 
 for mode in "${modes[@]}"; do
   case "$mode" in
@@ -33,7 +36,7 @@ for mode in "${modes[@]}"; do
       ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1 \
       LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0" \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 1500
+        ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 1500 -LE packaging
       ;;
     thread)
       cmake -S . -B build-tsan "${common[@]}" -DXKERAS_SANITIZE=thread \
