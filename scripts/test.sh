@@ -3,7 +3,8 @@
 # Chromium and playwright-core), builds everything (library tests, examples, benchmarks) in
 # build/ and runs the test suite with CTest; then the hardening runs: the suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer and its threaded topics under ThreadSanitizer
-# (scripts/sanitize.sh), and every fuzz target for a bounded time (scripts/fuzz.sh).
+# (scripts/sanitize.sh), every fuzz target for a bounded time (scripts/fuzz.sh), and the ARM64
+# build's kernel and model-file tests under qemu (scripts/arm64.sh --ci).
 # Usage: bash scripts/test.sh          (.ci/run calls exactly this)
 #        bash scripts/test.sh --quick  the ordinary suite only
 set -euo pipefail
@@ -45,4 +46,6 @@ bash scripts/sanitize.sh thread
 stage_done "the ThreadSanitizer suite"
 FUZZ_JOBS="$(nproc)" bash scripts/fuzz.sh 20
 stage_done "fuzzing"
+bash scripts/arm64.sh --ci
+stage_done "the ARM64 build under qemu"
 
