@@ -8,6 +8,9 @@ alternately, per model and thread count, and prints one table: seconds per train
 the GEMM-bound minimum (training FLOPs / sgemm GFLOP/s), batch-1 latency (with the round trip of
 a cache line between xkeras's two CPUs meanwhile), batch-1000 throughput and training peak RSS on
 both sides; then the goals of issue 5, each PASS or MISS with its figure.
+--xkeras-default-bin adds a second xkeras build, the one a user gets with no -march (runtime
+dispatch picks the kernels), run alongside and set against the native one in a second table,
+with the goal of issue 26: within 10% of native on training, batch 1 and batch 1000.
 --coretype-variants runs the whole set again with OPENBLAS_CORETYPE removed from the environment.
 Everything goes to a JSON file (and, with --markdown, a Markdown fragment for the docs).
 
@@ -40,6 +43,7 @@ GEMM_MULTIPLE_MAX = 1.3    # E1 and E2: xkeras s/epoch / GEMM-bound minimum, eve
 LATENCY_MAX_US = {"e2": 15.0, "e1": 100.0}  # batch 1, best thread count
 THROUGHPUT_RATIO_MIN = 2.0  # xkeras / PyTorch batch-1000 samples/s
 RSS_RATIO_MAX = 0.5         # E1 training peak RSS, xkeras / PyTorch
+DEFAULT_OVER_NATIVE_MAX = 1.10  # issue 26: the default build's time / the native build's
 # bench_epoch times batch 1 in blocks, each after measuring a cache line's round trip between
 # two threads. Under this many ns the host ran the VM's CPUs side by side (sharing an L3: ~60-100
 # ns on the Zen 4 VM); above it they were apart (~330 ns) or took turns on one core (us to ms).
@@ -60,7 +64,11 @@ def parse_args():
     p.add_argument("--latency-runs", type=int, default=0,
                    help="batch-1 predictions to time (0: the children's default, 2000)")
     p.add_argument("--data-dir", default=default_dir, help=f"MNIST (default {default_dir})")
-    p.add_argument("--xkeras-bin", default=str(ROOT / "build/benchmarks/bench_epoch"))
+    p.add_argument("--xkeras-bin", default=str(ROOT / "build/benchmarks/bench_epoch"),
+                   help="xkeras's bench_epoch (scripts/bench.sh builds it with -march=native)")
+    p.add_argument("--xkeras-default-bin", metavar="PATH",
+                   help="also run this bench_epoch, built with no -march (XKERAS_NATIVE=OFF), "
+                        "and compare it with --xkeras-bin")
     p.add_argument("--torch-python", default="/usr/bin/python3",
                    help="Python with torch for the replica (default /usr/bin/python3)")
     p.add_argument("--coretype-variants", action="store_true",
@@ -162,10 +170,17 @@ def run_variant(args, label, env, has_torch, tmp):
         for n in args.thread_list:
             child_env = dict(env, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n))
             xout, pout = Path(tmp, f"xkeras_{model}_{n}.json"), Path(tmp, f"pytorch_{model}_{n}.json")
-            for f in (xout, pout):
+            dout = Path(tmp, f"xkeras_default_{model}_{n}.json")
+            for f in (xout, pout, dout):
                 f.unlink(missing_ok=True)
             x = run_child(f"xkeras {model}, {n} thread(s)",
                           [args.xkeras_bin, "--threads", n, *common, "--json", xout], child_env, xout)
+            d = None
+            if args.xkeras_default_bin:
+                d = run_child(f"xkeras default build {model}, {n} thread(s)",
+                              [args.xkeras_default_bin, "--threads", n, *common, "--json", dout],
+                              child_env, dout)
+                failures += d is None
             p = None
             if has_torch:
                 p = run_child(f"pytorch {model}, {n} thread(s)",
@@ -175,7 +190,7 @@ def run_variant(args, label, env, has_torch, tmp):
             failures += x is None
             if x:
                 cores.add(x.get("blas_core", "?"))
-            rows.append(derive(model, n, x, p, gemm.get(str(n))))
+            rows.append(derive(model, n, x, p, gemm.get(str(n)), d))
     variant = {"label": label, "openblas_coretype": coretype,
                "blas_core": ", ".join(sorted(cores)) or "?", "gemm": gemm, "rows": rows,
                "failures": failures}
@@ -183,7 +198,7 @@ def run_variant(args, label, env, has_torch, tmp):
     return variant
 
 
-def derive(model, threads, x, p, gemm):
+def derive(model, threads, x, p, gemm, d=None):
     flops = get(x, "train_flops_per_epoch")
     gemm_gflops = get(gemm, "gflops")
     bound = flops / (gemm_gflops * 1e9) if flops and gemm_gflops else None
@@ -199,6 +214,14 @@ def derive(model, threads, x, p, gemm):
         "xkeras_over_gemm_bound": ratio(get(x, "median"), bound),
         "ratio_throughput": ratio(get(x, "throughput_batch1000"), get(p, "throughput_batch1000")),
         "ratio_rss": ratio(get(x, "peak_rss_mib"), get(p, "peak_rss_mib")),
+        # the default build (no -march) against the native one: times as default / native,
+        # throughput as native / default, so above 1 always means the default build is slower
+        "xkeras_default": d,
+        "default_over_native_train": ratio(get(d, "median"), get(x, "median")),
+        "default_over_native_latency": ratio(get(d, "latency_batch1_us"),
+                                             get(x, "latency_batch1_us")),
+        "native_over_default_throughput": ratio(get(x, "throughput_batch1000"),
+                                                get(d, "throughput_batch1000")),
     }
 
 
@@ -296,6 +319,19 @@ def goals(args, variant, has_torch):
         out.append(goal(name, "e1", verdict(worst <= RSS_RATIO_MAX), "; ".join(
             f"{r['ratio_rss']:.2f} at {r['threads']} thr ({r['xkeras']['peak_rss_mib']:.0f} / "
             f"{r['pytorch']['peak_rss_mib']:.0f} MiB)" for r in e1)))
+    if args.xkeras_default_bin:  # issue 26: every model, thread count and measure
+        name = f"default build within {DEFAULT_OVER_NATIVE_MAX:.2f}x of native"
+        for r in rows:
+            keys = (("training", "default_over_native_train"),
+                    ("batch 1", "default_over_native_latency"),
+                    ("batch 1000", "native_over_default_throughput"))
+            found = [(label, r[key]) for label, key in keys if r[key] is not None]
+            if len(found) < len(keys):
+                out.append(goal(name, r["model"], "n/a", "a run failed", r["threads"]))
+                continue
+            worst = max(v for _, v in found)
+            out.append(goal(name, r["model"], verdict(worst <= DEFAULT_OVER_NATIVE_MAX),
+                            ", ".join(f"{label} {v:.2f}" for label, v in found), r["threads"]))
     return out
 
 
@@ -304,6 +340,11 @@ def goals(args, variant, has_torch):
 HEADER = ["model", "thr", "xkeras s/epoch", "PyTorch s/epoch", "x/P", "xk GFLOP/s",
           "GEMM-min s", "x/min", "lat1 xk us", "lat1 PT us", "RTT ns", "b1000 xk/s", "b1000 PT/s",
           "b1000 x/P", "RSS xk MiB", "RSS PT MiB", "RSS x/P"]
+
+
+DEFAULT_HEADER = ["model", "thr", "native s/epoch", "default s/epoch", "d/n",
+                  "lat1 native us", "lat1 default us", "d/n", "b1000 native/s", "b1000 default/s",
+                  "n/d"]
 
 
 def fmt(v, spec):
@@ -333,6 +374,23 @@ def table_rows(variant):
     return out
 
 
+def default_rows(variant):
+    """The second table: the default build against the native one, or [] if it was not run."""
+    out = []
+    for r in variant["rows"]:
+        x, d = r["xkeras"], r["xkeras_default"]
+        if not d:
+            continue
+        out.append([r["model"], str(r["threads"]), epoch_cell(x), epoch_cell(d),
+                    fmt(r["default_over_native_train"], ".2f"),
+                    fmt(get(x, "latency_batch1_us"), ".1f"), fmt(get(d, "latency_batch1_us"), ".1f"),
+                    fmt(r["default_over_native_latency"], ".2f"),
+                    fmt(get(x, "throughput_batch1000"), ".0f"),
+                    fmt(get(d, "throughput_batch1000"), ".0f"),
+                    fmt(r["native_over_default_throughput"], ".2f")])
+    return out
+
+
 def workload_note(args, variant):
     parts = []
     for m in args.model_list:
@@ -352,14 +410,22 @@ def gemm_note(variant):
             f"{variant['openblas_coretype'] or 'unset'}); sgemm limit GFLOP/s: {g}")
 
 
+def print_table(header, body):
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    for row in [header, ["-" * w for w in widths], *body]:
+        print("  ".join(c.rjust(w) if i > 1 else c.ljust(w)
+                        for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+
+
 def print_variant(args, variant):
     print(f"\n== {variant['label']}: {gemm_note(variant)}")
     print(workload_note(args, variant))
-    body = table_rows(variant)
-    widths = [max(len(row[i]) for row in [HEADER, *body]) for i in range(len(HEADER))]
-    for row in [HEADER, ["-" * w for w in widths], *body]:
-        print("  ".join(c.rjust(w) if i > 1 else c.ljust(w)
-                        for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    print_table(HEADER, table_rows(variant))
+    defaults = default_rows(variant)
+    if defaults:
+        print("\nThe default build (no -march) against the native build (d/n: default / native "
+              "time; n/d: native / default throughput):")
+        print_table(DEFAULT_HEADER, defaults)
     print("\nGoals:")
     for g in variant["goals"]:
         thr = f" at {g['threads']} thr" if g["threads"] else ""
@@ -373,11 +439,19 @@ def markdown(args, report):
              f"xkeras {report['xkeras_version'] or '?'}.", ""]
     for v in report["variants"]:
         lines += [f"**{v['label']}**: {gemm_note(v)}. {workload_note(args, v)}.", ""]
-        lines.append("| " + " | ".join(HEADER) + " |")
-        lines.append("|" + "---|" * len(HEADER))
-        for row in table_rows(v):
-            lines.append("| " + " | ".join(c.replace("-", "–") if "(" in c else c
-                                            for c in row) + " |")
+        tables = [(HEADER, table_rows(v))]
+        defaults = default_rows(v)
+        if defaults:
+            tables.append((DEFAULT_HEADER, defaults))
+        for i, (header, body) in enumerate(tables):
+            if i:
+                lines += ["", "The default build (no `-march`) against the native build (d/n: "
+                          "default / native time; n/d: native / default throughput):", ""]
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "---|" * len(header))
+            for row in body:
+                lines.append("| " + " | ".join(c.replace("-", "–") if "(" in c else c
+                                                for c in row) + " |")
         lines += ["", "Goals:", ""]
         for g in v["goals"]:
             thr = f" at {g['threads']} thr" if g["threads"] else ""
@@ -407,6 +481,11 @@ def main():
                  "Build it with: bash scripts/bench.sh (does everything), or\n"
                  "  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && "
                  "cmake --build build --target bench_epoch")
+    dbin = args.xkeras_default_bin
+    if dbin and not (Path(dbin).is_file() and os.access(dbin, os.X_OK)):
+        sys.exit(f"compare.py: --xkeras-default-bin is not an executable: {dbin}\n"
+                 "Build it with: cmake -S . -B build-default -DCMAKE_BUILD_TYPE=Release "
+                 "-DXKERAS_NATIVE=OFF && cmake --build build-default --target bench_epoch")
     missing = [f for f in MNIST_FILES if not Path(args.data_dir, f).is_file()]
     if missing:
         sys.exit(f"compare.py: MNIST not found in {args.data_dir} ({', '.join(missing)}): "
@@ -448,12 +527,14 @@ def main():
         "settings": {"models": args.model_list, "threads": args.thread_list, "epochs": args.epochs,
                      "batch_size": args.batch_size, "limit": args.limit,
                      "latency_runs": args.latency_runs, "data_dir": args.data_dir,
-                     "xkeras_bin": str(xbin), "torch_python": args.torch_python,
+                     "xkeras_bin": str(xbin), "xkeras_default_bin": dbin,
+                     "torch_python": args.torch_python,
                      "coretype_variants": args.coretype_variants},
         "goal_limits": {"train_ratio_max": TRAIN_RATIO_MAX, "gemm_multiple_max": GEMM_MULTIPLE_MAX,
                         "latency_max_us": LATENCY_MAX_US,
                         "throughput_ratio_min": THROUGHPUT_RATIO_MIN,
-                        "e1_rss_ratio_max": RSS_RATIO_MAX},
+                        "e1_rss_ratio_max": RSS_RATIO_MAX,
+                        "default_over_native_max": DEFAULT_OVER_NATIVE_MAX},
         "variants": results,
     }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark command: installs what is missing (Debian packages with PyTorch, MNIST), builds
-# bench_epoch (Release) in build/, then runs every seed model in xkeras and in PyTorch at 1 and 2
-# threads, in the environment as found and again with OPENBLAS_CORETYPE unset (if it is set), and
-# prints the table and the goals of issue 5. Writes build/benchmarks/compare.json.
+# bench_epoch (Release) twice, natively in build/ (-march=native) and as a user's program gets it
+# in build-default/ (no -march: runtime dispatch), then runs every seed model in both builds and
+# in PyTorch at 1 and 2 threads, in the environment as found and again with OPENBLAS_CORETYPE
+# unset (if it is set), and prints the tables and the goals of issues 5 and 26. Writes
+# build/benchmarks/compare.json.
 # Extra arguments go to benchmarks/compare.py, e.g. --models e2,e1 --epochs 2 --markdown out.md
 # or, for a quick check, --limit 2000 --epochs 2. The full run takes tens of minutes.
 # Usage: bash scripts/bench.sh [compare.py flags]
@@ -13,5 +15,9 @@ bash scripts/install_deps.sh --torch
 bash scripts/fetch_mnist.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)" --target bench_epoch
+cmake -S . -B build-default -DCMAKE_BUILD_TYPE=Release -DXKERAS_NATIVE=OFF \
+  -DXKERAS_BUILD_TESTS=OFF -DXKERAS_BUILD_EXAMPLES=OFF
+cmake --build build-default -j "$(nproc)" --target bench_epoch
 # Debian's python3-torch lives in the system Python, whatever python3 is first on PATH.
-exec /usr/bin/python3 benchmarks/compare.py --coretype-variants "$@"
+exec /usr/bin/python3 benchmarks/compare.py --coretype-variants \
+  --xkeras-default-bin build-default/benchmarks/bench_epoch "$@"
