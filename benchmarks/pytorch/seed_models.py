@@ -38,6 +38,7 @@ backward, update, running loss and accuracy), not reading the IDX files.
 Needs Debian's python3-torch 1.13: run with /usr/bin/python3.
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -72,6 +73,9 @@ def parse_args():
                    help="train on the first N images (0: the document's share)")
     p.add_argument("--latency-runs", type=int, default=2000, help="batch-1 predictions to time")
     p.add_argument("--seed", type=int, default=9)
+    p.add_argument("--malloc", choices=("kept", "glibc"), default="kept",
+                   help="kept: freed memory stays with the process (default); glibc: glibc's "
+                        "defaults, which hand it back to the kernel")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     a = p.parse_args()
     for name in ("threads", "epochs", "latency_runs"):
@@ -92,6 +96,26 @@ args = parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+
+def keep_freed_memory():
+    """Makes glibc's malloc keep what the process frees, as jemalloc and tcmalloc do (PyTorch's
+    CPU tuning guide recommends either). PyTorch allocates every step's activations and gradients
+    afresh and frees them after the step. By default glibc serves blocks over 128 KiB with mmap
+    and unmaps them when freed, and trims the heap's free top, so each step's blocks come back as
+    new pages that fault in and are zeroed by the kernel: for the MLPs that is a third or more of
+    an epoch, varying from epoch to epoch with glibc's adaptive threshold. xkeras reuses its
+    buffers, so without this the comparison would time the allocator, not the training."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    # 32 MiB is the largest mmap threshold glibc accepts on 64-bit; blocks above it are rare here.
+    for option, value in ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30)):
+        if libc.mallopt(option, value) != 1:
+            sys.exit(f"seed_models.py: mallopt({option}, {value}) failed")
+
+
+if args.malloc == "kept":
+    keep_freed_memory()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -302,6 +326,7 @@ def main():
     med = statistics.median(times)
     result = {
         "framework": "pytorch", "torch_version": torch.__version__, "model": args.model,
+        "malloc": args.malloc,
         "threads": args.threads, "batch_size": batch_size, "samples": n, "params": params,
         "seconds_per_epoch": times, "median": med,
         "train_loss_last": loss, "train_accuracy_last": acc, "peak_rss_mib": rss,
