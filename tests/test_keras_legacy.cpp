@@ -314,7 +314,9 @@ TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, ne
     // and more that HDF5 trusts: a heap object larger than its heap (HDF5 copies it past both
     // buffers), free space recorded as 2^64 - 33,032 bytes (HDF5's walk wraps back before the
     // heap and reads there), a group's local heap whose free list loops (HDF5 allocates a node
-    // per step until memory runs out)
+    // per step until memory runs out), a local heap announcing 4 GiB of link names in a file of
+    // 2.5 KB (HDF5 allocates them before it reads them), a local heap whose link names run
+    // past its end (HDF5 checks where a name starts, not where it ends)
     const std::pair<const char*, const char*> trusted[] = {
         {"keras_legacy/hdf5_heap_object_past_its_end",
          "'f.h5' is damaged: the global heap at byte 2048 holds an object larger than itself, "
@@ -325,6 +327,12 @@ TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, ne
         {"keras_weights/hdf5_local_heap_free_list_loop",
          "'f.h5' is damaged: the local heap at byte 680 has a free list that loops, on which "
          "HDF5's reader never ends"},
+        {"keras_weights/hdf5_local_heap_unterminated",
+         "'f.h5' is damaged: the local heap at byte 680 does not end in a NUL byte, past which "
+         "HDF5 would read a link name"},
+        {"keras_weights/hdf5_local_heap_of_4_gib",
+         "'f.h5' is damaged: the local heap at byte 680 announces 4294770864 bytes of data at "
+         "byte 712, past the file's 2536 bytes, which HDF5 would allocate before reading them"},
     };
     // an attribute whose shape does not fit its message: HDF5 copies its values past the end
     const std::string past =

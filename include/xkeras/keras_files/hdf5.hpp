@@ -191,6 +191,9 @@ struct superblock_sizes {
     std::size_t offset_size = 0, length_size = 0;
     std::uint64_t base = 0;  ///< the base address addresses count from
     std::uint64_t root = 0;  ///< the root group's object header, from the base address
+    /// the root group's local heap as versions 0 and 1 cache it next to the root's header
+    /// (HDF5 falls back on it when the header's own is damaged), or none
+    std::optional<std::uint64_t> cached_root_heap;
 };
 
 /// The sizes of the superblock at byte 0, or all zero when it is not one HDF5 reads.
@@ -211,7 +214,45 @@ inline superblock_sizes read_superblock(const std::string& bytes) {
     if (root_at + s.offset_size > bytes.size()) return {};
     s.base = little_endian(bytes, base_at, s.offset_size);
     s.root = little_endian(bytes, root_at, s.offset_size);
+    // the entry's cache type 1 (a group) holds a B-tree and a heap address in its scratch pad
+    const std::size_t cache_at = root_at + s.offset_size;
+    if (version < 2 && cache_at + 8 + 2 * s.offset_size <= bytes.size() &&
+        little_endian(bytes, cache_at, 4) == 1)
+        s.cached_root_heap = little_endian(bytes, cache_at + 8 + s.offset_size, s.offset_size);
     return s;
+}
+
+/// Why HDF5 must not read the local heap (a group's link names) at `address` from the base, or
+/// "". HDF5 allocates the data segment's announced size before it reads it, follows its free
+/// list with no check for a loop (one allocation a step), and reads a link name from an offset
+/// it checks up to a NUL it does not look for.
+inline std::string local_heap_hazard(const std::string& bytes, const superblock_sizes& sb,
+                                     std::uint64_t address) {
+    const std::size_t L = sb.length_size, O = sb.offset_size;
+    if (sb.base > bytes.size() || address > bytes.size() - sb.base)
+        return "a local heap's address " + std::to_string(address) + " lies outside the file";
+    const std::size_t at = std::size_t(sb.base + address);
+    const std::string heap = "the local heap at byte " + std::to_string(at);
+    if (8 + 2 * L + O > bytes.size() - at) return heap + " runs past the end of the file";
+    if (bytes.compare(at, 8, std::string("HEAP\0\0\0\0", 8)) != 0)
+        return heap + " has no local heap signature";
+    const std::uint64_t data_size = little_endian(bytes, at + 8, L);
+    std::uint64_t block = little_endian(bytes, at + 8 + L, L);
+    const std::uint64_t data = sb.base + little_endian(bytes, at + 8 + 2 * L, O);
+    if (data < sb.base || data > bytes.size() || data_size > bytes.size() - data)
+        return heap + " announces " + std::to_string(data_size) + " bytes of data at byte " +
+               std::to_string(data) + ", past the file's " + std::to_string(bytes.size()) +
+               " bytes, which HDF5 would allocate before reading them";
+    // a valid heap ends in a NUL: names are padded with them, free blocks end in a small size
+    if (data_size > 0 && bytes[std::size_t(data + data_size - 1)] != 0)
+        return heap + " does not end in a NUL byte, past which HDF5 would read a link name";
+    std::set<std::uint64_t> seen;
+    while (block != 1 && block < data_size && block + 2 * L <= data_size) {
+        if (!seen.insert(block).second)
+            return heap + " has a free list that loops, on which HDF5's reader never ends";
+        block = little_endian(bytes, std::size_t(data + block), L);
+    }
+    return {};
 }
 
 /// The offsets of every global heap collection signature ("GCOL") in `bytes`.
@@ -357,6 +398,18 @@ class object_header {
         return {};
     }
 
+    /// Why HDF5 must not read this object: its attributes (check_attributes) or, for a group,
+    /// the local heap of its link names (local_heap_hazard); or "".
+    std::string check() const {
+        if (std::string why = check_attributes(); !why.empty()) return why;
+        return check_local_heaps();
+    }
+    std::string check_local_heaps() const {
+        for (const std::uint64_t heap : local_heaps_)
+            if (std::string why = local_heap_hazard(bytes_, sb_, heap); !why.empty()) return why;
+        return {};
+    }
+
     std::optional<std::vector<vlen_ref>> variable_lengths(const std::string& name) const {
         for (const auto& [at, size] : attributes_) {
             auto lengths = attribute_lengths(at, size, name);
@@ -389,6 +442,11 @@ class object_header {
             const std::size_t data = p + head;
             if (length > end - data) fail("a header message runs past its chunk");
             if (type == 0x0C) attributes_.push_back({data, length});
+            if (type == 0x11) {  // symbol table: the group's B-tree and local heap addresses
+                if (length < 2 * sb_.offset_size) fail("a short symbol table message");
+                local_heaps_.push_back(
+                    little_endian(bytes_, data + sb_.offset_size, sb_.offset_size));
+            }
             if (type == 0x10) {  // continuation: address and length of the next chunk
                 if (length < sb_.offset_size + sb_.length_size) fail("a short continuation");
                 const std::uint64_t address = little_endian(bytes_, data, sb_.offset_size);
@@ -513,18 +571,21 @@ class object_header {
     bool creation_order_ = false;
     std::vector<std::pair<std::size_t, std::size_t>> chunks_;
     std::vector<std::pair<std::size_t, std::size_t>> attributes_;
+    std::vector<std::uint64_t> local_heaps_;
 };
 
 /// Why HDF5 must not open `bytes`, or "": a root group's object header that does not lie in the
 /// file, a global heap collection on which HDF5 1.10's reader loops for ever
-/// (heap_objects::stalls) or that holds an object larger than itself, a local heap whose free
-/// list loops.
+/// (heap_objects::stalls) or that holds an object larger than itself, a root group's local heap
+/// that local_heap_hazard refuses.
 inline std::string hdf5_hazard(const std::string& bytes) {
     const superblock_sizes sb = read_superblock(bytes);
     if (sb.offset_size == 0) return {};  // HDF5 refuses the file itself
-    // HDF5 allocates what the root group's header announces as it opens the file
+    // HDF5 allocates what the root group's header announces as it opens the file, and reads
+    // the root group's link names, from the heap its header names or the superblock's cache
+    std::optional<object_header> root;
     try {
-        object_header(bytes, sb.root);
+        root.emplace(bytes, sb.root);
     } catch (const io_error& e) {
         return std::string("the root group's object header: ") + e.what();
     }
@@ -540,24 +601,10 @@ inline std::string hdf5_hazard(const std::string& bytes) {
             return "the global heap at byte " + std::to_string(at) +
                    " records free space past its end, from which HDF5's reader steps outside it";
     }
-    // a local heap (a group's link names): HDF5 follows its free list, one allocation per
-    // block, with no check for a loop
-    const std::size_t L = sb.length_size, O = sb.offset_size;
-    for (std::size_t at = bytes.find("HEAP"); at != std::string::npos;
-         at = bytes.find("HEAP", at + 1)) {
-        if (at + 8 + 2 * L + O > bytes.size() || bytes[at + 4] != 0) continue;
-        const std::uint64_t data_size = little_endian(bytes, at + 8, L);
-        std::uint64_t block = little_endian(bytes, at + 8 + L, L);
-        const std::uint64_t data = sb.base + little_endian(bytes, at + 8 + 2 * L, O);
-        std::set<std::uint64_t> seen;
-        while (block != 1 && block < data_size && data <= bytes.size() &&
-               block + 2 * L <= bytes.size() - data) {
-            if (!seen.insert(block).second || seen.size() > data_size / (2 * L) + 1)
-                return "the local heap at byte " + std::to_string(at) +
-                       " has a free list that loops, on which HDF5's reader never ends";
-            block = little_endian(bytes, std::size_t(data + block), L);
-        }
-    }
+    if (std::string why = root->check_local_heaps(); !why.empty()) return why;
+    if (sb.cached_root_heap)
+        if (std::string why = local_heap_hazard(bytes, sb, *sb.cached_root_heap); !why.empty())
+            return why;
     return {};
 }
 
@@ -605,7 +652,7 @@ inline void group::check_header() const {
         throw io_error(describe() + " is damaged: its object header cannot be read");
     std::string why;
     try {
-        why = detail::object_header(file_->bytes(), info.addr).check_attributes();
+        why = detail::object_header(file_->bytes(), info.addr).check();
     } catch (const io_error& e) {
         why = e.what();
     }
@@ -670,7 +717,7 @@ inline detail::id group::open_object(const std::string& name, H5I_type_t want,
                        " itself");
     std::string why;
     try {
-        why = detail::object_header(file_->bytes(), link.u.address).check_attributes();
+        why = detail::object_header(file_->bytes(), link.u.address).check();
     } catch (const io_error& e) {
         why = e.what();
     }
