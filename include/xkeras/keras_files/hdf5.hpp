@@ -19,7 +19,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -246,9 +245,11 @@ inline std::string local_heap_hazard(const std::string& bytes, const superblock_
     // a valid heap ends in a NUL: names are padded with them, free blocks end in a small size
     if (data_size > 0 && bytes[std::size_t(data + data_size - 1)] != 0)
         return heap + " does not end in a NUL byte, past which HDF5 would read a link name";
-    std::set<std::uint64_t> seen;
-    while (block != 1 && block < data_size && block + 2 * L <= data_size) {
-        if (!seen.insert(block).second)
+    // free blocks do not overlap and each holds at least 2L bytes: a list of more blocks than
+    // the data can hold loops (counted, not remembered: no allocation the file drives)
+    for (std::uint64_t steps = 0; block != 1 && block < data_size && block + 2 * L <= data_size;
+         ++steps) {
+        if (steps > data_size / (2 * L))
             return heap + " has a free list that loops, on which HDF5's reader never ends";
         block = little_endian(bytes, std::size_t(data + block), L);
     }
