@@ -76,6 +76,10 @@ def parse_args():
     p.add_argument("--malloc", choices=("kept", "glibc"), default="kept",
                    help="kept: freed memory stays with the process (default); glibc: glibc's "
                         "defaults, which hand it back to the kernel")
+    p.add_argument("--evaluate", action="store_true",
+                   help="also evaluate as the document's fit() does: the held-out validation "
+                        "share (the images after the training share) after every epoch, not "
+                        "timed, and the test set at the end; the JSON gets the history")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     a = p.parse_args()
     for name in ("threads", "epochs", "latency_runs"):
@@ -161,15 +165,17 @@ def read_idx(path, magic, header):
 
 
 def load_mnist(data_dir):
-    """The raw training and test images (uint8, N x 784) and training labels."""
+    """The raw training and test images (uint8, N x 784) and labels."""
     d = Path(data_dir)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
         if not (d / name).is_file():
             sys.exit(f"MNIST not found in {d} ({name} missing): run scripts/fetch_mnist.sh")
     x = read_idx(d / "train-images-idx3-ubyte", 2051, 16).reshape(-1, 784)
     y = read_idx(d / "train-labels-idx1-ubyte", 2049, 8)
     x_test = read_idx(d / "t10k-images-idx3-ubyte", 2051, 16).reshape(-1, 784)
-    return x, y, x_test
+    y_test = read_idx(d / "t10k-labels-idx1-ubyte", 2049, 8)
+    return x, y, x_test, y_test
 
 
 def to_input(images, image):
@@ -269,6 +275,19 @@ def train_epoch(model, opt, x, y, batch_size, gen):
     return loss_sum / len(x), correct.item() / len(x)
 
 
+@torch.no_grad()
+def evaluate(model, x, y, batch_size):
+    """Keras's evaluate(): the mean loss and the accuracy over every sample, in inference mode."""
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start:start + batch_size])
+        yb = y[start:start + batch_size]
+        loss_sum += F.cross_entropy(logits, yb, reduction="sum").item()
+        correct += (logits.argmax(1) == yb).sum().item()
+    return loss_sum / len(x), correct / len(x)
+
+
 def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
@@ -281,9 +300,15 @@ def main():
     spec = SEEDS[args.model]
     batch_size = args.batch_size or spec["batch_size"]
     n = min(args.limit or spec["samples"], 60000)
-    raw_x, raw_y, raw_test = load_mnist(args.data_dir)
+    raw_x, raw_y, raw_test, raw_test_y = load_mnist(args.data_dir)
     x = to_input(raw_x[:n], spec["image"])
     y = torch.from_numpy(raw_y[:n].astype(np.int64))
+    # validation_split holds out the last images of the training file, before any shuffling
+    val_x = to_input(raw_x[n:], spec["image"])
+    val_y = torch.from_numpy(raw_y[n:].astype(np.int64))
+    if args.evaluate and len(val_x) == 0:
+        sys.exit("seed_models.py: --evaluate needs a validation share (--limit below 60000)")
+    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
 
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
@@ -300,8 +325,13 @@ def main():
         t0 = time.perf_counter()
         loss, acc = train_epoch(model, opt, x, y, batch_size, gen)
         times.append(time.perf_counter() - t0)
-        print(f"epoch {epoch}/{args.epochs}: {times[-1]:.3f} s  loss {loss:.4f}  acc {acc:.4f}",
-              file=sys.stderr)
+        line = f"epoch {epoch}/{args.epochs}: {times[-1]:.3f} s  loss {loss:.4f}  acc {acc:.4f}"
+        if args.evaluate:
+            val_loss, val_acc = evaluate(model, val_x, val_y, batch_size)
+            for key, value in zip(history, (loss, acc, val_loss, val_acc)):
+                history[key].append(value)
+            line += f"  val_loss {val_loss:.4f}  val_acc {val_acc:.4f}"
+        print(line, file=sys.stderr)
     rss = peak_rss_mib()  # training's peak, before the inference measurements
 
     # Inference: batch 1 (one test image, median of --latency-runs calls after 50 warm-ups), then
@@ -333,6 +363,12 @@ def main():
         "latency_batch1_us": statistics.median(lat) * 1e6,
         "throughput_batch1000": max(tput),
     }
+    if args.evaluate:
+        test_y = torch.from_numpy(raw_test_y.astype(np.int64))
+        test_loss, test_acc = evaluate(model, x_test, test_y, batch_size)
+        result.update(seed=args.seed, history=history, test_loss=test_loss,
+                      test_accuracy=test_acc)
+        print(f"test loss {test_loss:.4f}  test accuracy {test_acc:.4f}", file=sys.stderr)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
