@@ -165,7 +165,9 @@ def report(a, runs):
                                    for side in per_epoch},
         "document_val_accuracies": doc,
     }
-    lines = [f"E3's recipe over seeds {seeds[0]}-{seeds[-1]} ({len(seeds)} each), {a.epochs} "
+    contiguous = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    named = f"{seeds[0]}-{seeds[-1]}" if contiguous else ", ".join(map(str, seeds))
+    lines = [f"E3's recipe over seeds {named} ({len(seeds)} each), {a.epochs} "
              f"epochs, {a.threads} thread(s){f', first {a.limit} images' if a.limit else ''}.",
              "", "| seed | xkeras test acc | PyTorch test acc |", "|---|---|---|"]
     for s, x, p in zip(seeds, test["xkeras"], test["pytorch"]):
