@@ -80,8 +80,22 @@ def parse_args():
                    help="also evaluate as the document's fit() does: the held-out validation "
                         "share (the images after the training share) after every epoch, not "
                         "timed, and the test set at the end; the JSON gets the history")
+    p.add_argument("--initial-weights", metavar="H5",
+                   help="start from these weights (a Keras 3 .weights.h5, e.g. xkeras's; e2, e3 "
+                        "and e5mlp, whose Flatten sees no image layout) instead of drawing them")
+    p.add_argument("--no-shuffle", action="store_true",
+                   help="train on the samples in file order every epoch (fit's shuffle=False)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="the weights' and the data's type (float64: to follow xkeras's "
+                        "basic_sequential<double> step for step)")
+    p.add_argument("--save-weights", metavar="NPZ",
+                   help="write the trained weights in Keras's shapes, keyed as the .weights.h5 "
+                        "file names them ('conv2d_1/0' for layers/conv2d_1/vars/0)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     a = p.parse_args()
+    if a.initial_weights and a.model not in ("e2", "e3", "e5mlp"):
+        p.error("--initial-weights: only e2, e3 and e5mlp (the others' Flatten orders an image "
+                "NCHW here and NHWC in Keras)")
     for name in ("threads", "epochs", "latency_runs"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be positive")
@@ -128,6 +142,7 @@ from torch import nn  # noqa: E402
 
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
+DTYPE = torch.float64 if args.dtype == "float64" else torch.float32
 
 
 class KerasAdam(torch.optim.Optimizer):
@@ -180,7 +195,7 @@ def load_mnist(data_dir):
 
 def to_input(images, image):
     """uint8 N x 784 -> float32 in [0, 1], N x 784 or N x 1 x 28 x 28 (NCHW)."""
-    x = torch.from_numpy(images.astype(np.float32) / 255.0)
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).to(DTYPE)
     return x.reshape(-1, 1, 28, 28) if image else x
 
 
@@ -235,7 +250,7 @@ def build_model(name):
                   nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10)]
     else:
         raise ValueError(name)
-    model = nn.Sequential(*layers)
+    model = nn.Sequential(*layers).to(DTYPE)
     for layer in model:
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
             # glorot_uniform: fans as Keras computes them (conv: channels x kernel area)
@@ -257,9 +272,52 @@ def count_params(model):
                    if name.endswith(("running_mean", "running_var")))
 
 
+def keras_names(model):
+    """(Keras 3's name of each Conv2d / Linear layer in a .weights.h5 file, the layer): Keras
+    names a layer by its snake-cased class and a counter per class, in layer order."""
+    counts, named = {}, []
+    for layer in model:
+        kind = {nn.Conv2d: "conv2d", nn.Linear: "dense"}.get(type(layer))
+        if kind is None:
+            continue
+        k = counts.get(kind, 0)
+        counts[kind] = k + 1
+        named.append((kind if k == 0 else f"{kind}_{k}", layer))
+    return named
+
+
+def to_torch(kernel):
+    """A Keras kernel (kh, kw, in, out) or (in, out) in PyTorch's (out, in, kh, kw) / (out, in)."""
+    return kernel.transpose(3, 2, 0, 1) if kernel.ndim == 4 else kernel.T
+
+
+@torch.no_grad()
+def load_keras_weights(model, path):
+    import h5py  # Debian's python3-h5py; only this option needs it
+    with h5py.File(path, "r") as f:
+        for name, layer in keras_names(model):
+            kernel, bias = (f[f"layers/{name}/vars/{i}"][()] for i in (0, 1))
+            if to_torch(kernel).shape != tuple(layer.weight.shape) or \
+                    bias.shape != tuple(layer.bias.shape):
+                sys.exit(f"seed_models.py: {path}: layer {name} has shapes {kernel.shape}, "
+                         f"{bias.shape}; the replica's are {tuple(layer.weight.shape)}, "
+                         f"{tuple(layer.bias.shape)} in PyTorch's order")
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(to_torch(kernel))))
+            layer.bias.copy_(torch.from_numpy(bias))  # copy_ converts to the layer's dtype
+
+
+def save_keras_weights(model, path):
+    arrays = {}
+    for name, layer in keras_names(model):
+        w = layer.weight.detach().numpy()
+        arrays[f"{name}/0"] = w.transpose(2, 3, 1, 0) if w.ndim == 4 else w.T
+        arrays[f"{name}/1"] = layer.bias.detach().numpy()
+    np.savez(path, **arrays)
+
+
 def train_epoch(model, opt, x, y, batch_size, gen):
     model.train()
-    perm = torch.randperm(len(x), generator=gen)
+    perm = torch.arange(len(x)) if args.no_shuffle else torch.randperm(len(x), generator=gen)
     correct = torch.zeros((), dtype=torch.int64)
     loss_sum = 0.0
     for start in range(0, len(x), batch_size):
@@ -318,6 +376,8 @@ def main():
         sys.exit(f"seed_models.py: {args.model} has {params:,} parameters, Keras's has "
                  f"{spec['params']:,}: the replica is not the seed model")
     print(f"{args.model}: {params:,} parameters (= Keras's count)", file=sys.stderr)
+    if args.initial_weights:
+        load_keras_weights(model, args.initial_weights)
     opt = build_optimizer(args.model, model)
 
     times = []
@@ -369,6 +429,8 @@ def main():
         result.update(seed=args.seed, history=history, test_loss=test_loss,
                       test_accuracy=test_acc)
         print(f"test loss {test_loss:.4f}  test accuracy {test_acc:.4f}", file=sys.stderr)
+    if args.save_weights:
+        save_keras_weights(model, args.save_weights)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
