@@ -149,27 +149,42 @@ def document_val_accuracies(path):
     return [float(v) for v in re.findall(r"val_accuracy: (0\.\d{3,})", p.read_text())]
 
 
+def lowest_last10(run):
+    """A dip: the lowest validation accuracy of a run's last 10 epochs (one bad epoch, which the
+    next one usually repairs, is what separates a 98.2% test figure from a 98.8% one)."""
+    return min(run["history"]["val_accuracy"][-10:])
+
+
+def seed_list(seeds):
+    """'1-20' for a contiguous range, else '1, 5, 9'."""
+    contiguous = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    return f"{seeds[0]}-{seeds[-1]}" if contiguous else ", ".join(map(str, seeds))
+
+
+def emit(a, text, result):
+    """Prints the report and writes it where --markdown and --json say."""
+    print(text)
+    if a.markdown:
+        Path(a.markdown).write_text(text)
+    if a.json:
+        Path(a.json).write_text(json.dumps(result, indent=1) + "\n")
+
+
 def report_one(a, runs):
     """xkeras alone: per seed, and the distribution of the test accuracy."""
     seeds = a.seeds
     test = [runs["xkeras"][s]["test_accuracy"] for s in seeds]
-    low10 = [min(runs["xkeras"][s]["history"]["val_accuracy"][-10:]) for s in seeds]
+    low10 = [lowest_last10(runs["xkeras"][s]) for s in seeds]
     m = summary(test)
-    lines = [f"xkeras alone, E3's recipe over seeds {seeds[0]}-{seeds[-1]}, {a.epochs} epochs, "
+    lines = [f"xkeras alone, E3's recipe over seeds {seed_list(seeds)}, {a.epochs} epochs, "
              f"{a.threads} thread(s).", "", "| seed | test acc | lowest val acc, last 10 epochs |",
              "|---|---|---|"]
     lines += [f"| {s} | {t:.4f} | {v:.4f} |" for s, t, v in zip(seeds, test, low10)]
     lines += ["", f"Test accuracy: mean {m['mean']:.4f}, sd {m['sd']:.4f}, min {m['min']:.4f}, "
                   f"max {m['max']:.4f}."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.markdown:
-        Path(a.markdown).write_text(text)
-    if a.json:
-        Path(a.json).write_text(json.dumps({"seeds": seeds, "epochs": a.epochs,
-                                            "threads": a.threads, "test_accuracy": test,
-                                            "test_summary": m, "val_accuracy_last10_min": low10},
-                                           indent=1) + "\n")
+    emit(a, "\n".join(lines) + "\n",
+         {"seeds": seeds, "epochs": a.epochs, "threads": a.threads, "test_accuracy": test,
+          "test_summary": m, "val_accuracy_last10_min": low10})
 
 
 def report(a, runs):
@@ -182,10 +197,7 @@ def report(a, runs):
                         for e in range(a.epochs)] for side in runs}
     last5 = {side: [statistics.fmean(runs[side][s]["history"]["val_accuracy"][-5:])
                     for s in seeds] for side in runs}
-    # A dip: the lowest validation accuracy of a run's last 10 epochs (one bad epoch, which the
-    # next one usually repairs, is what separates a 98.2% test figure from a 98.8% one).
-    low10 = {side: [min(runs[side][s]["history"]["val_accuracy"][-10:]) for s in seeds]
-             for side in runs}
+    low10 = {side: [lowest_last10(runs[side][s]) for s in seeds] for side in runs}
     doc = document_val_accuracies(a.document)
     result = {
         "seeds": seeds, "epochs": a.epochs, "threads": a.threads, "limit": a.limit,
@@ -201,9 +213,7 @@ def report(a, runs):
                                    for side in per_epoch},
         "document_val_accuracies": doc,
     }
-    contiguous = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
-    named = f"{seeds[0]}-{seeds[-1]}" if contiguous else ", ".join(map(str, seeds))
-    lines = [f"E3's recipe over seeds {named} ({len(seeds)} each), {a.epochs} "
+    lines = [f"E3's recipe over seeds {seed_list(seeds)} ({len(seeds)} each), {a.epochs} "
              f"epochs, {a.threads} thread(s){f', first {a.limit} images' if a.limit else ''}.",
              "", "| seed | xkeras test acc | PyTorch test acc |", "|---|---|---|"]
     for s, x, p in zip(seeds, test["xkeras"], test["pytorch"]):
@@ -233,12 +243,7 @@ def report(a, runs):
         lines += ["", f"The document's log shows {len(doc)} validation accuracies, "
                       f"{min(doc):.3f}-{max(doc):.3f} (its own run: one seed, Keras on its "
                       f"machine)."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.markdown:
-        Path(a.markdown).write_text(text)
-    if a.json:
-        Path(a.json).write_text(json.dumps(result, indent=1) + "\n")
+    emit(a, "\n".join(lines) + "\n", result)
 
 
 def main():
