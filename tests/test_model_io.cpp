@@ -677,4 +677,16 @@ TEST_CASE("Hostile JSON and model files are refused with xkeras errors (tests/fu
                 {"class_name": "Dense", "config": {"name": "d", "units": 100}}]}})")
                 .count_params() == 10100);
     }
+    // a convolution meets the limit before anything is sized by its input's channels (its
+    // workspace once took 1 TB first: regressions/model_json/conv2d_channels_before_weight_limit)
+    {
+        layers::weight_limit limit(1 << 20, "a 1 MiB limit");
+        CHECK_THROWS_WITH(
+            model_from_json<float>(
+                R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 8, 8, 21474836482]}},
+                {"class_name": "Conv2D", "config": {"name": "c", "filters": 3, "kernel_size": [2, 3]}}]}})"),
+            Catch::EndsWith("layer 'c' (Conv2D): weight 'kernel' of shape (2, 3, 21474836482, 3) "
+                            "needs 1546188226704 bytes, more than the 1048576 bytes left by a 1 "
+                            "MiB limit"));
+    }
 }

@@ -195,7 +195,6 @@ class Conv2D : public Layer<T> {
   protected:
     void build_weights(const shape_t& in) override {
         g_ = geometry(in);
-        ws_.set_geometry(g_);
         forced_ = {};
         const shape_t kshape{kernel_size_.h, kernel_size_.w, in[2], filters_};
         kernel_ =
@@ -203,6 +202,9 @@ class Conv2D : public Layer<T> {
         if (opt_.use_bias)
             bias_ =
                 this->make_param("bias", {filters_}, opt_.bias_initializer, opt_.bias_regularizer);
+        // after the weights: their size passes the weight limit (weight_limit) first, and the
+        // workspace's patch offsets take one value per kernel value of a filter
+        ws_.set_geometry(g_);
     }
 
   private:
