@@ -1,11 +1,12 @@
 // Trains a tiny model with the installed library: the consumer works end to end. Built twice
 // (CMakeLists.txt): with xkeras::xkeras, whose static library holds the float classes, and
-// header-only with xkeras::headers.
+// header-only with xkeras::headers. Given a path, it saves the XOR model there (for
+// predictor.cpp).
 #include <xkeras/xkeras.hpp>
 
 #include <iostream>
 
-int main() {
+int main(int argc, char** argv) {
     namespace xk = xkeras;
     xk::utils::set_random_seed(1);
     xk::Sequential model;
@@ -18,6 +19,7 @@ int main() {
     model.fit(x, y, {.batch_size = 4, .epochs = 300, .verbose = 0});
     auto scores = model.evaluate(x, y, {.verbose = 0});
     std::cout << "consumer: XOR accuracy " << scores[1] << "\n";
+    if (argc > 1) model.save(argv[1]);
 
     // A convolution through the direct kernels (stride 1, 8 filters) and the small-patch loop
     // (one channel), so that their code is compiled at the consumer's flags too.

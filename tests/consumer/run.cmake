@@ -26,7 +26,8 @@ else()
 endif()
 cmake_host_system_information(RESULT cores QUERY NUMBER_OF_LOGICAL_CORES)
 run(${CMAKE_COMMAND} --build ${build}/consumer --parallel ${cores})
-run(${build}/consumer/consumer)
+run(${build}/consumer/consumer ${build}/xor.xk)
+run(${build}/consumer/consumer_predictor ${build}/xor.xk)
 run(${build}/consumer/consumer_header_only)
 # xkeras::xkeras's promise: the float classes are compiled in its library, not in the user's
 # file. Dense's forward is the witness: defined in the header-only program's main.cpp object,
