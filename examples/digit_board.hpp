@@ -196,10 +196,11 @@ inline nlohmann::json classify(xkeras::Sequential& model, const canvas& c,
                                preprocessing how = preprocessing::document) {
     const auto b = ink_box(c);
     if (!b) throw bad_request(422, "the canvas is blank: draw a digit first");
-    auto x = [&] {
+    auto x = [&]() -> xt::xarray<float> {
         if (how == preprocessing::document) return prepare(c, *b);
         try {
-            return digit_image::to_mnist(digit_image::gray{c.width, c.height, c.pixels});
+            return xt::adapt(digit_image::to_mnist(digit_image::gray{c.width, c.height, c.pixels}),
+                             xkeras::shape_t{1, 28, 28, 1});
         } catch (const xkeras::value_error& e) {  // ink too faint to tell from the paper
             throw bad_request(422, e.what());
         }

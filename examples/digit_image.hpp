@@ -7,7 +7,8 @@
 // the paper's level around each pixel is taken away (so that a phone photo's uneven light is not
 // ink; dark ink is measured against the paper's brightness there), the digit's bounding box is
 // cut out and scaled to fit 20x20 keeping its aspect, and it is placed in a 28x28 image with its
-// centre of mass at the centre; values are then / 255.
+// centre of mass at the centre; values are then / 255. Only the standard library, stb and
+// xkeras's file reading: predict_digit builds on the inference-only include with it.
 #pragma once
 
 #include <stb_image.h>
@@ -20,8 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include <xkeras/config.hpp>
 #include <xkeras/io/read_file.hpp>
-#include <xkeras/xkeras.hpp>
 
 namespace digit_image {
 
@@ -129,8 +130,12 @@ inline std::vector<float> paper_level(const gray& img, bool dark_ink) {
     return out;
 }
 
-/// The 28x28 MNIST-style input (values in [0, 1]); throws when the picture shows no digit.
-inline xt::xarray<float> to_mnist(const gray& img) {
+/// The side of MNIST's pictures: to_mnist gives side x side values.
+inline constexpr int side = 28;
+
+/// The 28x28 MNIST-style input, row-major, values in [0, 1] (a model's (28, 28, 1) or (784)
+/// sample); throws xkeras::value_error when the picture shows no digit.
+inline std::vector<float> to_mnist(const gray& img) {
     // polarity from the border (the outermost row / column on each side)
     double border = 0;
     int n = 0;
@@ -184,12 +189,12 @@ inline xt::xarray<float> to_mnist(const gray& img) {
             cx += m * (x + 0.5);
             cy += m * (y + 0.5);
         }
-    const int ox = std::clamp(int(std::lround(14.0 - cx / mass)), 0, 28 - tw);
-    const int oy = std::clamp(int(std::lround(14.0 - cy / mass)), 0, 28 - th);
-    xt::xarray<float> out = xt::zeros<float>({1, 28, 28, 1});
+    const int ox = std::clamp(int(std::lround(side / 2.0 - cx / mass)), 0, side - tw);
+    const int oy = std::clamp(int(std::lround(side / 2.0 - cy / mass)), 0, side - th);
+    std::vector<float> out(std::size_t(side) * side, 0.f);
     for (int y = 0; y < th; ++y)
         for (int x = 0; x < tw; ++x)
-            out(0, oy + y, ox + x, 0) =
+            out[std::size_t(oy + y) * side + std::size_t(ox + x)] =
                 std::clamp(small[std::size_t(y) * std::size_t(tw) + std::size_t(x)], 0.f, 255.f) /
                 255.f;
     return out;

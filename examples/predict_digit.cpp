@@ -7,13 +7,14 @@
 // prepared as MNIST's digits were (examples/digit_image.hpp) and the digit and the ten
 // probabilities are printed; with --csv, one line per picture, the probabilities to nine
 // significant digits, for comparing builds (scripts/arm64.sh). Only inference: nothing is
-// trained.
+// trained, and the program is built on the inference-only include (xkeras/predictor.hpp), as a
+// deployment would be (docs/deployment.md).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
 
-#include <xkeras/keras_files.hpp>
+#include <xkeras/predictor.hpp>
 
 #include "digit_image.hpp"
 
@@ -32,26 +33,26 @@ int main(int argc, char** argv) {
                  "Print 'picture,digit,p0,...,p9' lines, probabilities to 9 significant digits");
     CLI11_PARSE(app, argc, argv);
     try {
-        auto model = xkeras::load_model(model_path);
-        const auto& in = model.input_shape();
-        const bool flat = in.size() == 1;
+        const xkeras::Predictor model(model_path);
+        if (model.input_size() != 784)
+            throw xkeras::shape_error("'" + model_path + "' takes samples of " +
+                                      std::to_string(model.input_size()) +
+                                      " values; a digit is 28 x 28 = 784 (a shape (28, 28, 1) "
+                                      "or (784) input)");
         int failures = 0;
         for (const auto& path : images) {
             try {
-                auto x = digit_image::to_mnist(digit_image::load(path));
-                if (flat) x.reshape({1, 784});
-                auto p = model.predict(x, 1);
+                const auto p = model.predict(digit_image::to_mnist(digit_image::load(path)));
                 std::size_t best = 0;
-                for (std::size_t k = 1; k < p.shape()[1]; ++k)
-                    if (p(0, k) > p(0, best)) best = k;
+                for (std::size_t k = 1; k < p.size(); ++k)
+                    if (p[k] > p[best]) best = k;
                 if (csv) {
                     std::printf("%s,%zu", path.c_str(), best);
-                    for (std::size_t k = 0; k < p.shape()[1]; ++k)
-                        std::printf(",%.9g", double(p(0, k)));
+                    for (std::size_t k = 0; k < p.size(); ++k) std::printf(",%.9g", double(p[k]));
                 } else {
-                    std::printf("%s: %zu (%.1f%%) |", path.c_str(), best, 100.0 * p(0, best));
-                    for (std::size_t k = 0; k < p.shape()[1]; ++k)
-                        std::printf(" %zu:%.3f", k, double(p(0, k)));
+                    std::printf("%s: %zu (%.1f%%) |", path.c_str(), best, 100.0 * p[best]);
+                    for (std::size_t k = 0; k < p.size(); ++k)
+                        std::printf(" %zu:%.3f", k, double(p[k]));
                 }
                 std::printf("\n");
             } catch (const std::exception& e) {

@@ -32,6 +32,13 @@ std::vector<unsigned char> render(const xt::xarray<std::uint8_t>& img, int scale
     return page;
 }
 
+/// predict_digit's preparation of a picture file, as the (1, 28, 28, 1) tensor a model takes.
+xt::xarray<float> prepare_file(const std::filesystem::path& file) {
+    const auto x = digit_image::to_mnist(digit_image::load(file.string()));
+    REQUIRE(x.size() == 784);
+    return xt::adapt(x, shape_t{1, 28, 28, 1});
+}
+
 /// The best correlation of two 28x28 images over shifts of up to 2 pixels (centring by the
 /// centre of mass is only exact to a pixel, and thin strokes make correlation unforgiving).
 double correlation(const xt::xarray<float>& a, const xt::xarray<float>& b) {
@@ -91,8 +98,7 @@ TEST_CASE("Pictures of real MNIST digits are prepared like MNIST and classified 
         } else {
             REQUIRE(stbi_write_png(file.c_str(), w, h, 1, page.data(), w) != 0);
         }
-        auto prepared = digit_image::to_mnist(digit_image::load(file.string()));
-        REQUIRE(shape_of(prepared) == shape_t{1, 28, 28, 1});
+        const auto prepared = prepare_file(file);
         INFO("test digit " << i << " (label " << int(test.labels(i)) << ")");
         CHECK(correlation(prepared, original) > 0.8);
         same += classify(prepared) == classify(original);
@@ -103,7 +109,7 @@ TEST_CASE("Pictures of real MNIST digits are prepared like MNIST and classified 
         render(xt::xarray<std::uint8_t>(xt::view(test.images, 0)), 4, 150, 150, 10, 30, 220);
     for (auto& v : light) v = static_cast<unsigned char>(255 - v);
     REQUIRE(stbi_write_png((dir / "light.png").c_str(), 150, 150, 1, light.data(), 150) != 0);
-    auto prepared = digit_image::to_mnist(digit_image::load((dir / "light.png").string()));
+    const auto prepared = prepare_file(dir / "light.png");
     xt::xarray<float> original =
         utils::normalize_pixels(xt::xarray<std::uint8_t>(xt::view(test.images, 0)));
     original.reshape({1, 28, 28, 1});
