@@ -2,12 +2,12 @@
 # model, predict. A static library of the consumer's own build, compiled from one source file
 # (XKERAS_PREDICTOR_SOURCE, src/xkeras_predictor.cpp) with the consumer's compiler and flags; its
 # users include only <xkeras/predictor.hpp>, which names nothing but the standard library, so
-# they compile quickly. Its code is compiled with -ffunction-sections and
-# -fdata-sections: linked with --gc-sections (as XKERAS_PREDICTOR_GC_SECTIONS, on by default,
-# does for the programs that link it), a program keeps what loading and the forward pass reach
-# (and what the layers' classes name) and drops the rest. With HDF5 and libzip (the xkeras::keras_files target), Keras's `.keras` and `.h5` files
-# load as well. Used by the build (CMakeLists.txt) and the installed xkerasConfig.cmake, after
-# xkerasKerasFiles.cmake.
+# they compile quickly. Its code is compiled with -ffunction-sections and -fdata-sections:
+# linked with --gc-sections (as XKERAS_PREDICTOR_GC_SECTIONS, on by default, does for the
+# programs that link it), a program keeps what loading and the forward pass reach (and what the
+# layers' classes name) and drops the rest. With HDF5 and libzip (the xkeras::keras_files
+# target), Keras's `.keras` and `.h5` files load as well. Used by the build (CMakeLists.txt) and
+# the installed xkerasConfig.cmake, after xkerasKerasFiles.cmake.
 if(NOT TARGET xkeras::predictor)
   add_library(xkeras_predictor STATIC EXCLUDE_FROM_ALL "${XKERAS_PREDICTOR_SOURCE}")
   # the headers privately: a user's file sees only predictor.hpp (the include directory) and

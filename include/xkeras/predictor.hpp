@@ -29,6 +29,7 @@ class Predictor {
   public:
     /// Loads a model saved by xkeras's `model.save` (`.xk`) or by Keras (`.keras`, legacy `.h5`),
     /// as xkeras::load_model does. Throws xkeras::io_error naming the file and what is wrong.
+    /// Movable, not copyable; a moved-from Predictor may only be assigned to or destroyed.
     explicit Predictor(const std::filesystem::path& model_file);
     ~Predictor();
     Predictor(Predictor&&) noexcept;
