@@ -31,15 +31,12 @@ const bool keras_reader_installed = [] {
 
 struct Predictor::impl {
     Sequential model;
-    std::vector<std::size_t> input_shape, output_shape;
-    std::size_t input_size = 1, output_size = 1;
+    std::size_t input_size, output_size;
 
-    explicit impl(Sequential m) : model(std::move(m)) {
-        input_shape = model.input_shape();
-        output_shape = model.output_shape();
-        for (auto d : input_shape) input_size *= d;
-        for (auto d : output_shape) output_size *= d;
-    }
+    explicit impl(Sequential m)
+        : model(std::move(m)),
+          input_size(shape_size(model.input_shape())),
+          output_size(shape_size(model.output_shape())) {}
 };
 
 Predictor::Predictor(const std::filesystem::path& model_file)
@@ -49,10 +46,10 @@ Predictor::Predictor(Predictor&&) noexcept = default;
 Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 
 const std::vector<std::size_t>& Predictor::input_shape() const {
-    return impl_->input_shape;
+    return impl_->model.input_shape();
 }
 const std::vector<std::size_t>& Predictor::output_shape() const {
-    return impl_->output_shape;
+    return impl_->model.output_shape();
 }
 std::size_t Predictor::input_size() const {
     return impl_->input_size;
@@ -67,10 +64,10 @@ std::vector<float> Predictor::predict(std::span<const float> x, std::size_t samp
     // x.size() bounds samples * per_sample: a count that would overflow cannot match it
     if (per_sample == 0 || samples > x.size() / per_sample || samples * per_sample != x.size())
         throw shape_error(detail::cat("Predictor::predict: ", samples, " samples of ", per_sample,
-                                      " values (", shape_str(impl_->input_shape), ") need ",
-                                      samples, " x ", per_sample, " values, got ", x.size()));
+                                      " values (", shape_str(input_shape()), ") need ", samples,
+                                      " x ", per_sample, " values, got ", x.size()));
     shape_t shape{samples};
-    shape.insert(shape.end(), impl_->input_shape.begin(), impl_->input_shape.end());
+    shape.insert(shape.end(), input_shape().begin(), input_shape().end());
     tensor<float> batch = xt::empty<float>(shape);
     std::copy(x.begin(), x.end(), batch.data());
     const tensor<float> y = impl_->model.predict(batch, batch_size);
