@@ -200,7 +200,7 @@ inline nlohmann::json classify(xkeras::Sequential& model, const canvas& c,
         if (how == preprocessing::document) return prepare(c, *b);
         try {
             return xt::adapt(digit_image::to_mnist(digit_image::gray{c.width, c.height, c.pixels}),
-                             xkeras::shape_t{1, 28, 28, 1});
+                             xkeras::shape_t{1, digit_image::side, digit_image::side, 1});
         } catch (const xkeras::value_error& e) {  // ink too faint to tell from the paper
             throw bad_request(422, e.what());
         }

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         const xkeras::Predictor model(model_path);
-        if (model.input_size() != 784)
+        constexpr std::size_t pixels = std::size_t(digit_image::side) * digit_image::side;
+        if (model.input_size() != pixels)
             throw xkeras::shape_error("'" + model_path + "' takes samples of " +
                                       std::to_string(model.input_size()) +
                                       " values; a digit is 28 x 28 = 784 (a shape (28, 28, 1) "
