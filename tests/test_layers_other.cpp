@@ -45,7 +45,7 @@ TEST_CASE("Softmax is stable for large logits", "[activation]") {
 }
 
 TEST_CASE("Activation gradients match central differences", "[activation][gradient]") {
-    for (const char* act : {"linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"}) {
+    for (const char* act : {"linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax"}) {
         SECTION(act) {
             layers::Activation<double> a(act);
             a.build({2, 5});

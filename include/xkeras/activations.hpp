@@ -1,12 +1,13 @@
 // xkeras/activations.hpp - element-wise activations, by Keras name.
 //
 // linear (also "" / "None"), relu = max(x, 0), leaky_relu = x for x > 0 and negative_slope * x
-// otherwise (0.2 by name, as Keras), sigmoid = 1 / (1 + exp(-x)), tanh, and softmax over the last
-// axis, computed stably as exp(x - max) / sum. Each works in place on a (rows, cols) block; the
-// backward pass uses the activation's output y, so no input copy is kept:
+// otherwise (0.2 by name, as Keras), elu = x for x > 0 and alpha (exp(x) - 1) otherwise (alpha 1
+// by name), sigmoid = 1 / (1 + exp(-x)), tanh, and softmax over the last axis, computed stably as
+// exp(x - max) / sum. Each works in place on a (rows, cols) block; the backward pass uses the
+// activation's output y, so no input copy is kept:
 //   relu' = [y > 0], leaky_relu' = [y > 0] + negative_slope [y <= 0] (y has x's sign for a
-//   slope >= 0), sigmoid' = y (1 - y), tanh' = 1 - y^2, softmax: dx_i = y_i (dy_i - sum_j dy_j
-//   y_j).
+//   slope >= 0), elu' = [y > 0] + (y + 1) [y <= 0] (likewise for alpha 1), sigmoid' = y (1 - y),
+//   tanh' = 1 - y^2, softmax: dx_i = y_i (dy_i - sum_j dy_j y_j).
 #pragma once
 
 #include <algorithm>
@@ -19,7 +20,7 @@
 
 namespace xkeras::activations {
 
-enum class kind { linear, relu, sigmoid, tanh, softmax, leaky_relu };
+enum class kind { linear, relu, sigmoid, tanh, softmax, leaky_relu, elu };
 
 /// leaky_relu's negative_slope when the activation is given by name (Keras's default).
 inline constexpr double default_negative_slope = 0.2;
@@ -32,9 +33,10 @@ inline kind get(const std::string& name) {
     if (name == "tanh") return kind::tanh;
     if (name == "softmax") return kind::softmax;
     if (name == "leaky_relu") return kind::leaky_relu;
+    if (name == "elu") return kind::elu;
     throw value_error(
         detail::cat("unknown activation '", detail::excerpt(name, 60),
-                    "'; expected one of linear, relu, sigmoid, tanh, softmax, leaky_relu"));
+                    "'; expected one of linear, relu, sigmoid, tanh, softmax, leaky_relu, elu"));
 }
 
 /// Keras's name of an activation.
@@ -52,6 +54,8 @@ inline const char* name(kind k) {
             return "softmax";
         case kind::leaky_relu:
             return "leaky_relu";
+        case kind::elu:
+            return "elu";
     }
     return "linear";
 }
@@ -99,6 +103,11 @@ void leaky_relu_backward_serial(const T* y, const T* dy, T* dx, std::size_t n, T
 }
 
 template <class T>
+void elu_serial(const T* in, T* out, std::size_t n, T alpha) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : alpha * std::expm1(in[i]);
+}
+
+template <class T>
 void apply_serial(kind k, const T* in, T* out, std::size_t rows, std::size_t cols) {
     const std::size_t n = rows * cols;
     switch (k) {
@@ -119,6 +128,9 @@ void apply_serial(kind k, const T* in, T* out, std::size_t rows, std::size_t col
             return;
         case kind::leaky_relu:
             leaky_relu_serial(in, out, n, T(default_negative_slope));
+            return;
+        case kind::elu:
+            elu_serial(in, out, n, T(1));
             return;
     }
 }
@@ -146,6 +158,12 @@ void backward_serial(kind k, const T* y, const T* dy, T* dx, std::size_t rows, s
             return;
         case kind::leaky_relu:
             leaky_relu_backward_serial(y, dy, dx, n, T(default_negative_slope));
+            return;
+        case kind::elu:  // alpha 1: y > 0 exactly where x > 0, and elu'(x) = y + 1 below
+            for (std::size_t i = 0; i < n; ++i) {
+                const T d = dy[i];
+                dx[i] = y[i] > T(0) ? d : d * (y[i] + T(1));
+            }
             return;
         case kind::softmax:
             for (std::size_t r = 0; r < rows; ++r) {
@@ -201,6 +219,14 @@ void leaky_relu_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::
     impl::by_rows(rows, cols, [&](std::size_t r, std::size_t n) {
         impl::leaky_relu_backward_serial(y + r * cols, dy + r * cols, dx + r * cols, n * cols,
                                          negative_slope);
+    });
+}
+
+/// out = elu(in) with the given alpha over a (rows, cols) block.
+template <class T>
+void elu(const T* in, T* out, std::size_t rows, std::size_t cols, T alpha) {
+    impl::by_rows(rows, cols, [&](std::size_t r, std::size_t n) {
+        impl::elu_serial(in + r * cols, out + r * cols, n * cols, alpha);
     });
 }
 

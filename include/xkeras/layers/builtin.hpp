@@ -12,12 +12,15 @@
 #include "conv2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
+#include "elu.hpp"
 #include "flatten.hpp"
 #include "global_average_pooling2d.hpp"
 #include "leaky_relu.hpp"
 #include "pooling2d.hpp"
 #include "random_augmentation.hpp"
+#include "relu.hpp"
 #include "reshape.hpp"
+#include "softmax.hpp"
 
 /// X(Name) for every built-in layer: the C++ class template xkeras::layers::Name, whose Keras
 /// class name is "Name".
@@ -28,6 +31,7 @@
     X(Conv2D)                    \
     X(Dense)                     \
     X(Dropout)                   \
+    X(ELU)                       \
     X(Flatten)                   \
     X(GlobalAveragePooling2D)    \
     X(LeakyReLU)                 \
@@ -38,7 +42,9 @@
     X(RandomRotation)            \
     X(RandomTranslation)         \
     X(RandomZoom)                \
-    X(Reshape)
+    X(ReLU)                      \
+    X(Reshape)                   \
+    X(Softmax)
 
 /// X(Alias, Name) for Keras's other names of built-in layers.
 #define XKERAS_BUILTIN_LAYER_ALIASES(X) \

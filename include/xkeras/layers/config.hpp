@@ -215,6 +215,12 @@ class reader {
                                   io::describe(v) + ")");
     }
 
+    /// "Class 'name': config key 'key'", the start of a message about that key.
+    std::string where(const char* key) const {
+        return cls_ + (name_.empty() ? "" : " '" + io::excerpt(name_, 60) + "'") +
+               ": config key '" + io::excerpt(key, 60) + "'";
+    }
+
   private:
     /// An integer JSON value as int; values outside int's range are refused (not wrapped).
     int to_int(const json& v, const char* key) const {
@@ -225,10 +231,6 @@ class reader {
             throw value_error(where(key) + " = " + io::describe(v) + " is out of range (at most " +
                               std::to_string(INT_MAX) + ")");
         return v.get<int>();
-    }
-    std::string where(const char* key) const {
-        return cls_ + (name_.empty() ? "" : " '" + io::excerpt(name_, 60) + "'") +
-               ": config key '" + io::excerpt(key, 60) + "'";
     }
     const json& cfg_;
     std::string cls_, name_;
