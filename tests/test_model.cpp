@@ -299,3 +299,22 @@ TEST_CASE("A small conv stack's gradients match central differences end to end",
         CHECK(max_relative_error(analytic[i], numeric) < 1e-5);
     }
 }
+
+TEST_CASE("Sequential takes its layers as a list, as Keras's Sequential([...])",
+          "[model][sequential]") {
+    Sequential m{Input({4}), layers::Dense(8, "relu"), layers::ReLU({.max_value = 6.0}),
+                 layers::Dense(3), layers::Softmax()};
+    REQUIRE(m.layers().size() == 4);
+    CHECK(m.built());
+    CHECK(m.layers()[1]->class_name() == "ReLU");
+    CHECK(m.output_shape() == shape_t{3});
+
+    Sequential named("classifier", layers::Dense(2, {.input_shape = {3}}),
+                     std::make_unique<layers::ELU<float>>());
+    CHECK(named.name() == "classifier");
+    CHECK(named.layers().size() == 2);
+    CHECK(named.built());
+
+    // a layer that does not fit is refused as add() refuses it
+    CHECK_THROWS_AS((Sequential{Input({4, 5}), layers::Softmax({.axis = 3})}), shape_error);
+}

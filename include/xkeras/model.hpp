@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,14 @@
 
 namespace xkeras {
 
+namespace detail {
+/// What `add` takes: a layer, an InputLayer, or an owning pointer to a layer.
+template <class L, class T>
+concept sequential_element = std::derived_from<std::decay_t<L>, layers::Layer<T>> ||
+    std::same_as<std::decay_t<L>, layers::InputLayer> ||
+    (!std::is_lvalue_reference_v<L> && std::convertible_to<L, std::unique_ptr<layers::Layer<T>>>);
+}  // namespace detail
+
 /// A linear stack of layers. `T` is the scalar type; `Sequential` is basic_sequential<float>.
 /// Calls on one model from several threads take turns: each holds the model's lock, which a
 /// callback may take again (docs/api/model.md, "Threads").
@@ -45,6 +54,8 @@ class basic_sequential {
   public:
     using value_type = T;
     using layer_type = layers::Layer<T>;
+    template <class L>
+    static constexpr bool addable = detail::sequential_element<L, T>;
 
     /// Set by a callback to stop fit after the current batch.
     bool stop_training = false;
@@ -52,6 +63,22 @@ class basic_sequential {
     /// `name` defaults to Keras's automatic "sequential", "sequential_1", ...
     explicit basic_sequential(std::string name = {})
         : name_(name.empty() ? layers::detail::unique_name("sequential") : std::move(name)) {}
+
+    /// Keras's `Sequential([...])`: the layers (or an InputLayer first) added in order, as
+    /// `Sequential model{Input({784}), Dense(128, "relu"), Dense(10, "softmax")}`.
+    template <class... L>
+    requires(sizeof...(L) > 0 && (addable<L> && ...)) explicit basic_sequential(L&&... layers)
+        : basic_sequential(std::string{}) {
+        (add(std::forward<L>(layers)), ...);
+    }
+
+    /// The same with the model's name first: `Sequential model("mnist", Dense(10), ...)`.
+    template <class... L>
+    requires(sizeof...(L) > 0 && (addable<L> && ...))
+        basic_sequential(std::string name, L&&... layers)
+        : basic_sequential(std::move(name)) {
+        (add(std::forward<L>(layers)), ...);
+    }
 
     basic_sequential(const basic_sequential&) = delete;
     basic_sequential& operator=(const basic_sequential&) = delete;
