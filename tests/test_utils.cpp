@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <xkeras/xkeras.hpp>
 
@@ -97,4 +98,11 @@ TEST_CASE("set_num_threads validates its argument", "[utils][threads]") {
     set_num_threads(1);
     CHECK(get_num_threads() == 1);
     set_num_threads(before);
+}
+
+TEST_CASE("Tensors print with << from xkeras.hpp", "[tensor]") {
+    std::ostringstream out;
+    out << xt::xarray<float>{{1.5f, -2.0f}, {0.25f, 4.0f}};
+    CHECK(out.str().find("1.5") != std::string::npos);
+    CHECK(out.str().find("0.25") != std::string::npos);
 }
