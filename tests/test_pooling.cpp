@@ -1,4 +1,5 @@
-// Pooling, GlobalAveragePooling2D and Reshape: values by hand, shapes, gradients, errors.
+// Pooling, global pooling (1D, 2D, max and average) and Reshape: values by hand, shapes,
+// gradients, errors.
 #include "gradient_check.hpp"
 #include "isa_level.hpp"
 #include "thread_count.hpp"
@@ -396,4 +397,65 @@ TEST_CASE("GlobalAveragePooling2D and Reshape values and errors", "[pooling][res
     CHECK_THROWS_WITH(bad.build({4, 4, 1}), Catch::Contains("rs") && Catch::Contains("(3, -1)"));
     CHECK_THROWS_AS(layers::Reshape<double>({-1, -1}), value_error);
     CHECK_THROWS_AS(layers::Reshape<double>({0, 4}), value_error);
+}
+
+TEST_CASE("Global max and average pooling over steps and positions, keepdims too",
+          "[pooling][global]") {
+    // (1, 3 steps, 2 channels): channel 0 = 1, 5, 3; channel 1 = -2, -4, -1
+    const xt::xarray<double> x{{{1.0, -2.0}, {5.0, -4.0}, {3.0, -1.0}}};
+    layers::GlobalMaxPooling1D<double> gmax;
+    gmax.build({3, 2});
+    CHECK((gmax.forward(x, false) == xt::xarray<double>{{5.0, -1.0}}));
+    layers::GlobalAveragePooling1D<double> gavg({.keepdims = true});
+    gavg.build({3, 2});
+    CHECK(gavg.output_shape() == shape_t{1, 2});
+    CHECK(xt::allclose(gavg.forward(x, false), xt::xarray<double>{{{3.0, -7.0 / 3.0}}}));
+    layers::GlobalMaxPooling2D<double> gmax2({.keepdims = true});
+    gmax2.build({4, 4, 1});
+    CHECK(gmax2.output_shape() == shape_t{1, 1, 1});
+    CHECK(gmax2.forward(image4x4(), false)(0, 0, 0, 0) == 16.0);
+    CHECK_THROWS_WITH(layers::GlobalMaxPooling1D<double>({.name = "g"}).build({3, 2, 2}),
+                      "layer 'g' (GlobalMaxPooling1D) expects inputs of shape (batch, steps, "
+                      "channels) with no empty axis, got (None, 3, 2, 2)");
+    CHECK_THROWS_AS(layers::GlobalMaxPooling2D<double>().build({0, 3, 2}), shape_error);
+}
+
+TEST_CASE("Global max pooling shares the gradient among tied maxima", "[pooling][global]") {
+    // channel 0 ties at 2 (steps 0 and 2), as ReLU's zeros tie: each takes half, as the gradient
+    // of Keras's ops.max does in TensorFlow and JAX
+    const xt::xarray<double> x{{{2.0, 0.0}, {1.0, 0.0}, {2.0, 0.0}, {-1.0, 3.0}}};
+    layers::GlobalMaxPooling1D<double> g;
+    g.build({4, 2});
+    g.forward(x, true);
+    const xt::xarray<double> dy{{1.0, 4.0}};
+    CHECK((g.backward(dy, true) ==
+           xt::xarray<double>{{{0.5, 0.0}, {0.0, 0.0}, {0.5, 0.0}, {0.0, 4.0}}}));
+    for (bool two_d : {false, true}) {
+        INFO((two_d ? "2D" : "1D"));
+        std::unique_ptr<layers::Layer<double>> p;
+        if (two_d)
+            p = std::make_unique<layers::GlobalMaxPooling2D<double>>();
+        else
+            p = std::make_unique<layers::GlobalMaxPooling1D<double>>();
+        const shape_t in = two_d ? shape_t{3, 4, 2} : shape_t{5, 3};
+        p->build(in);
+        shape_t batch{2};
+        batch.insert(batch.end(), in.begin(), in.end());
+        check_layer_gradients(*p, random_tensor(batch, 8));
+    }
+}
+
+TEST_CASE("Global poolings read Keras's configs and aliases", "[pooling][global]") {
+    const nlohmann::json cfg{{"name", "gmp"}, {"data_format", "channels_last"}, {"keepdims", true}};
+    for (const char* name : {"GlobalMaxPooling2D", "GlobalMaxPool2D"}) {
+        auto layer = layers::registry<float>::create(name, cfg);
+        CHECK(layer->class_name() == "GlobalMaxPooling2D");
+        CHECK(layer->get_config()["keepdims"] == true);
+    }
+    CHECK(layers::registry<float>::create("GlobalAvgPool1D", {{"name", "a"}})->class_name() ==
+          "GlobalAveragePooling1D");
+    CHECK_THROWS_WITH(
+        layers::registry<float>::create("GlobalAveragePooling1D",
+                                        {{"name", "a"}, {"data_format", "channels_first"}}),
+        Catch::Contains("data_format"));
 }

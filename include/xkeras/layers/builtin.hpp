@@ -10,17 +10,20 @@
 #include "activation.hpp"
 #include "batch_normalization.hpp"
 #include "conv2d.hpp"
+#include "cropping2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
 #include "elu.hpp"
 #include "flatten.hpp"
-#include "global_average_pooling2d.hpp"
+#include "global_pooling.hpp"
 #include "leaky_relu.hpp"
 #include "pooling2d.hpp"
 #include "random_augmentation.hpp"
 #include "relu.hpp"
 #include "reshape.hpp"
 #include "softmax.hpp"
+#include "up_sampling2d.hpp"
+#include "zero_padding2d.hpp"
 
 /// X(Name) for every built-in layer: the C++ class template xkeras::layers::Name, whose Keras
 /// class name is "Name".
@@ -29,11 +32,15 @@
     X(AveragePooling2D)          \
     X(BatchNormalization)        \
     X(Conv2D)                    \
+    X(Cropping2D)                \
     X(Dense)                     \
     X(Dropout)                   \
     X(ELU)                       \
     X(Flatten)                   \
+    X(GlobalAveragePooling1D)    \
     X(GlobalAveragePooling2D)    \
+    X(GlobalMaxPooling1D)        \
+    X(GlobalMaxPooling2D)        \
     X(LeakyReLU)                 \
     X(MaxPooling2D)              \
     X(RandomBrightness)          \
@@ -44,9 +51,15 @@
     X(RandomZoom)                \
     X(ReLU)                      \
     X(Reshape)                   \
-    X(Softmax)
+    X(Softmax)                   \
+    X(UpSampling2D)              \
+    X(ZeroPadding2D)
 
 /// X(Alias, Name) for Keras's other names of built-in layers.
-#define XKERAS_BUILTIN_LAYER_ALIASES(X) \
-    X(AvgPool2D, AveragePooling2D)      \
+#define XKERAS_BUILTIN_LAYER_ALIASES(X)        \
+    X(AvgPool2D, AveragePooling2D)             \
+    X(GlobalAvgPool1D, GlobalAveragePooling1D) \
+    X(GlobalAvgPool2D, GlobalAveragePooling2D) \
+    X(GlobalMaxPool1D, GlobalMaxPooling1D)     \
+    X(GlobalMaxPool2D, GlobalMaxPooling2D)     \
     X(MaxPool2D, MaxPooling2D)

@@ -130,6 +130,31 @@ class reader {
                           io::describe(v));
     }
 
+    /// Margins as Keras writes them (ZeroPadding2D's padding, Cropping2D's cropping): an integer,
+    /// or a list of (rows, columns), each an integer or a pair ((top, bottom), (left, right));
+    /// as {top, bottom, left, right}.
+    std::vector<int> get_margins(const char* key, std::vector<int> fallback) {
+        used_.insert(key);
+        if (!has(key)) return fallback;
+        const json& v = cfg_[key];
+        auto pair = [&](const json& p) -> std::vector<int> {
+            if (p.is_number_integer()) return {to_int(p, key), to_int(p, key)};
+            if (p.is_array() && p.size() == 2 && p[0].is_number_integer() &&
+                p[1].is_number_integer())
+                return {to_int(p[0], key), to_int(p[1], key)};
+            throw value_error(where(key) +
+                              " must be an integer, a list of two or a list of two "
+                              "lists of two, got " +
+                              io::describe(v));
+        };
+        if (v.is_number_integer())
+            return {to_int(v, key), to_int(v, key), to_int(v, key), to_int(v, key)};
+        if (!v.is_array() || v.size() != 2) pair(nullptr);  // throws, naming the value
+        // as Keras: each of the two entries an integer or a pair
+        const auto rows = pair(v[0]), cols = pair(v[1]);
+        return {rows[0], rows[1], cols[0], cols[1]};
+    }
+
     /// The activation name (a string; null means linear).
     std::string activation(const char* key = "activation") {
         used_.insert(key);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
+#include <utility>
 
 #include "../config.hpp"
 #include "../tensor.hpp"
@@ -24,6 +25,26 @@ struct size2 {
         w = std::size_t(w_);
     }
     bool operator==(const size2&) const = default;
+};
+
+/// Margins of an image, (top, bottom) rows and (left, right) columns, each >= 0: `1` means 1 on
+/// every side, `{2, 1}` 2 above and below and 1 left and right, `{{1, 2}, {0, 3}}` each apart.
+struct margins2 {
+    std::size_t top = 0, bottom = 0, left = 0, right = 0;
+    margins2(int v) : margins2(v, v) {}  // NOLINT(google-explicit-constructor)
+    margins2(int h, int w) : margins2({h, h}, {w, w}) {}
+    margins2(std::pair<int, int> rows, std::pair<int, int> cols) {
+        for (int v : {rows.first, rows.second, cols.first, cols.second})
+            if (v < 0)
+                throw value_error(xkeras::detail::cat("expected margins >= 0, got ((", rows.first,
+                                                      ", ", rows.second, "), (", cols.first, ", ",
+                                                      cols.second, "))"));
+        top = std::size_t(rows.first);
+        bottom = std::size_t(rows.second);
+        left = std::size_t(cols.first);
+        right = std::size_t(cols.second);
+    }
+    bool operator==(const margins2&) const = default;
 };
 
 namespace detail {
