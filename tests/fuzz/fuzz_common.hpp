@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <xkeras/detail/sha256.hpp>
 
@@ -53,17 +54,25 @@ inline std::string model_file_input(const std::uint8_t* data, std::size_t size) 
     return file;
 }
 
-/// Runs a built model once on one sample of zeros when it is small (at most 2^16 input values
-/// and 2^20 weights): the loaded weights and shapes must work. The output must have the model's
-/// output shape. `Model` is an xkeras::basic_sequential (a template, so that this header does
-/// not include the library).
+/// The values of a shape, or SIZE_MAX when they overflow.
+inline std::size_t values_of(const std::vector<std::size_t>& shape) {
+    std::size_t n = 1;
+    for (auto d : shape)
+        if (__builtin_mul_overflow(n, d, &n)) return SIZE_MAX;
+    return n;
+}
+
+/// Runs a built model once on one sample of zeros when it is small (at most 2^16 input values,
+/// 2^20 weights and 2^22 values out of any layer: a padding, an upsampling or a convolution
+/// with many filters makes a small input large): the loaded weights and shapes must work. The
+/// output must have the model's output shape. `Model` is an xkeras::basic_sequential (a
+/// template, so that this header does not include the library).
 template <class Model>
 void predict_small(Model& m) {
     if (!m.built()) return;
-    std::size_t n = 1;
-    for (auto d : m.input_shape())
-        if (__builtin_mul_overflow(n, d, &n)) return;
-    if (n > (1u << 16) || m.count_params() > (1u << 20)) return;
+    if (values_of(m.input_shape()) > (1u << 16) || m.count_params() > (1u << 20)) return;
+    for (const auto* layer : m.layers())
+        if (values_of(layer->output_shape()) > (1u << 22)) return;
     auto shape = m.input_shape();
     shape.insert(shape.begin(), 1);
     decltype(m.predict({})) x(shape, 0);
