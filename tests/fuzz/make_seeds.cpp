@@ -128,6 +128,21 @@ int main(int argc, char** argv) {
                   "mse", {"mae"});
         write("model_json", "every_layer.json", m.to_json(2));
     }
+    {
+        xk::Sequential images{xk::Input({6, 5, 2}),
+                              ZeroPadding2D({{1, 0}, {2, 1}}),
+                              Cropping2D({1, 2}),
+                              UpSampling2D({2, 1}),
+                              ReLU({.max_value = 6.0, .negative_slope = 0.1, .threshold = 0.5}),
+                              ELU({.alpha = 0.5}),
+                              GlobalMaxPooling2D({.keepdims = true}),
+                              Softmax({.axis = -1})};
+        write("model_json", "resizing_activations.json", images.to_json(2));
+        xk::Sequential steps{xk::Input({7, 3}), GlobalMaxPooling1D({.keepdims = true}),
+                             GlobalAveragePooling1D(), Dense(2), Softmax()};
+        steps.compile("adam", "categorical_crossentropy", {"accuracy"});
+        write("model_json", "steps_softmax.json", steps.to_json(2));
+    }
     // tf.keras 2.x's form (tests/test_model_io.cpp): InputLayer batch_input_shape, axis lists
     write("model_json", "tf_keras2_convnet.json",
           R"({"class_name": "Sequential", "config": {"name": "sequential", "layers": [
