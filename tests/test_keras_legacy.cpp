@@ -368,6 +368,19 @@ TEST_CASE("Damaged and hostile legacy files are refused, the model unchanged, ne
             "f.h5"),
         "'f.h5': / is damaged: an attribute message at byte 984 has variable-length values of 6 "
         "bytes; HDF5 stores them in 16");
+    // a weight whose layout a bit flip made compact, with no data: HDF5 copied its values from
+    // address 0 (CI's 20 s fuzzing, 2026-12-04)
+    auto conv = load_model(fixtures / "h5_07_fml_conv2d_dropout/keras_conv2d_model.h5");
+    const auto conv_before = conv.get_weights();
+    write_bytes(tmp.path / "compact.h5",
+                read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
+                           "../fuzz/regressions/keras_legacy/hdf5_compact_dataset_without_data"));
+    CHECK_THROWS_WITH(conv.load_weights(tmp.path / "compact.h5"),
+                      "'" + (tmp.path / "compact.h5").string() +
+                          "': /conv2d_1/conv2d_1/kernel is damaged: its compact storage holds 0 "
+                          "bytes, its shape and type need 72");
+    const auto conv_after = conv.get_weights();
+    for (std::size_t i = 0; i < conv_before.size(); ++i) CHECK(conv_after[i] == conv_before[i]);
     // the same in the root group's header, which HDF5 reads as it opens the file
     CHECK_THROWS_WITH(keras_files::hdf5::file(read_bytes(fs::path(XKERAS_KERAS_FILES_DIR) /
                                                          "../fuzz/regressions/keras_legacy/"

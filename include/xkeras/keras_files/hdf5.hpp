@@ -128,6 +128,12 @@ class group {
     tensor<T> read(const std::string& name, const shape_t& expected) const;
     /// A scalar integer dataset (Keras's iteration counter).
     std::int64_t read_integer(const std::string& name) const;
+    /// Refuses dataset `name` (open as `d`, under the library lock) unless its values are stored
+    /// as Keras's writers store them, contiguous or chunked, or compact with exactly the bytes its
+    /// shape and type need: HDF5 1.10.8 copies a compact dataset's values from the buffer its
+    /// layout message records, whatever the shape says (a layout flipped to compact with no
+    /// data made it copy from address 0), and a virtual dataset would read other files.
+    void check_storage(hid_t d, const std::string& name, const dataset_info& info) const;
 
     /// "'file': /path", for messages about this group.
     std::string describe() const;
@@ -885,6 +891,7 @@ tensor<T> group::read(const std::string& name, const shape_t& expected) const {
     tensor<T> out(expected);
     detail::id d = open_object(name, H5I_DATASET, "dataset");
     std::lock_guard<std::mutex> lock(library_mutex());
+    check_storage(d.get(), name, info);
     const hid_t mem = sizeof(T) == 8 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
     if (out.size() > 0 && H5Dread(d.get(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
         throw io_error(where(name) + " is damaged: its values cannot be read");
@@ -899,9 +906,28 @@ inline std::int64_t group::read_integer(const std::string& name) const {
     std::int64_t v = 0;
     detail::id d = open_object(name, H5I_DATASET, "dataset");
     std::lock_guard<std::mutex> lock(library_mutex());
+    check_storage(d.get(), name, info);
     if (H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0)
         throw io_error(where(name) + " is damaged: its value cannot be read");
     return v;
+}
+
+inline void group::check_storage(hid_t d, const std::string& name, const dataset_info& info) const {
+    detail::id plist(H5Dget_create_plist(d), H5Pclose);
+    if (!plist) throw io_error(where(name) + " is damaged: its storage properties are unreadable");
+    const H5D_layout_t layout = H5Pget_layout(plist.get());
+    if (layout == H5D_CONTIGUOUS || layout == H5D_CHUNKED) return;
+    if (layout != H5D_COMPACT)
+        throw io_error(where(name) + " is stored in a layout Keras never writes (" +
+                       (layout == H5D_VIRTUAL ? std::string("virtual, which reads other files")
+                                              : "class " + std::to_string(int(layout))) +
+                       "); expected contiguous, chunked or compact values");
+    const std::size_t needed = shape_size(info.shape) * info.type_size;  // the model's shape
+    const hsize_t stored = H5Dget_storage_size(d);
+    if (stored != needed)
+        throw io_error(where(name) + " is damaged: its compact storage holds " +
+                       std::to_string(stored) + " bytes, its shape and type need " +
+                       std::to_string(needed));
 }
 
 }  // namespace xkeras::keras_files::hdf5
