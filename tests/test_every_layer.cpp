@@ -20,12 +20,16 @@ std::unique_ptr<layers::Layer<T>> example_layer(const std::string& name) {
     return layer;
 }
 
-/// A batch of n inputs for the example of `name`, values uniform in [-1, 1).
+/// A batch of n inputs for the example of `name`: values uniform in [-1, 1), or indices in
+/// [0, index_range) for a layer that takes indices.
 template <class T>
 xt::xarray<T> example_input(const std::string& name, std::size_t n, std::uint64_t seed) {
-    shape_t s = layers::registry<T>::example(name)->input_shape;
+    const auto example = layers::registry<T>::example(name);
+    shape_t s = example->input_shape;
     s.insert(s.begin(), n);
-    return xt::cast<T>(random_tensor(s, seed));
+    if (example->index_range == 0) return xt::cast<T>(random_tensor(s, seed));
+    const double range = double(example->index_range);
+    return xt::cast<T>(xt::floor(random_tensor(s, seed, 0.0, range)));
 }
 
 /// A model of the example layer alone, its weights drawn from `seed`.
@@ -71,7 +75,10 @@ TEST_CASE("Every layer's gradients match central differences", "[layers][gradien
             CHECK_THROWS_AS(layer->forward(example_input<double>(name, 3, 11), true), state_error);
             continue;
         }
-        testing::check_layer_gradients(*layer, example_input<double>(name, 3, 11));
+        // indices have no gradient: the weights' alone is checked
+        const bool indices = layers::registry<double>::example(name)->index_range > 0;
+        testing::check_layer_gradients(*layer, example_input<double>(name, 3, 11), 1e-6, 7,
+                                       !indices);
     }
 }
 

@@ -9,6 +9,8 @@
 #include <xkeras/xkeras.hpp>
 
 #include "keras_files_helpers.hpp"
+
+#include <cstring>
 #include "saving_keras_files.hpp"  // docs/api/saving.md's example, compiled
 
 #include <cstdio>
@@ -155,6 +157,46 @@ TEST_CASE("A .keras file written by xkeras has Keras 3's layout", "[keras_files]
     CHECK_FALSE(w.contains("optimizer/vars/8"));
     CHECK(w["optimizer/vars/2"]["shape"] == json::array({784, 16}));
     CHECK(w["layers/dense_1/vars/0"]["shape"] == json::array({16, 10}));
+}
+
+TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back",
+          "[keras_files][keras3][save][sequence]") {
+    // Embedding, Conv1D and the poolings keep their weights in their own vars; LSTM and GRU in
+    // their cell's (layers/lstm/cell/vars), the layer's own vars group empty, as Keras 3 writes
+    scratch dir;
+    utils::set_random_seed(12);
+    Sequential m{Input({9}),
+                 layers::Embedding(30, 6),
+                 layers::Conv1D(5, 3, {.padding = "causal"}),
+                 layers::MaxPooling1D(2, {.padding = "same"}),
+                 layers::LSTM(4, {.return_sequences = true}),
+                 layers::GRU(3),
+                 layers::Dense(2, "softmax")};
+    m.compile("adam", "categorical_crossentropy");
+    xt::xarray<float> x = xt::zeros<float>({16, 9});
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = float((i * 7) % 30);
+    xt::xarray<float> y = xt::zeros<float>({16, 2});
+    for (std::size_t i = 0; i < 16; ++i) y(i, i % 2) = 1.0f;
+    m.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0});
+    m.save(dir.path / "seq.keras");
+    const json w = python("layout.py", "'" + (dir.path / "seq.keras").string() + "'")["weights"];
+    CHECK(w["layers/embedding/vars/0"]["shape"] == json::array({30, 6}));
+    CHECK(w["layers/conv1d/vars/0"]["shape"] == json::array({3, 6, 5}));
+    CHECK(w["layers/max_pooling1d/vars"]["kind"] == "group");
+    CHECK(w["layers/lstm/vars"]["kind"] == "group");
+    CHECK_FALSE(w.contains("layers/lstm/vars/0"));
+    CHECK(w["layers/lstm/cell/vars/0"]["shape"] == json::array({5, 16}));
+    CHECK(w["layers/lstm/cell/vars/1"]["shape"] == json::array({4, 16}));
+    CHECK(w["layers/lstm/cell/vars/2"]["shape"] == json::array({16}));
+    CHECK(w["layers/gru/cell/vars/2"]["shape"] == json::array({2, 9}));
+    auto loaded = load_model(dir.path / "seq.keras");
+    check_same_weights(loaded, m);
+    const xt::xarray<float> a = m.predict(x), b = loaded.predict(x);
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    // and Keras 3's weights file alone
+    m.save_weights(dir.path / "seq.weights.h5");
+    loaded.load_weights(dir.path / "seq.weights.h5");
+    check_same_weights(loaded, m);
 }
 
 TEST_CASE("A .keras file written by xkeras loads back bit for bit, optimizer state included",

@@ -459,3 +459,74 @@ TEST_CASE("Global poolings read Keras's configs and aliases", "[pooling][global]
                                         {{"name", "a"}, {"data_format", "channels_first"}}),
         Catch::Contains("data_format"));
 }
+
+TEST_CASE("MaxPooling1D and AveragePooling1D give keras.io's values", "[pooling][pooling1d]") {
+    // the docstrings' x = [1, 2, 3, 4, 5], shaped (1, 5, 1)
+    xt::xarray<double> x{1, 2, 3, 4, 5};
+    x.reshape({1, 5, 1});
+    auto pooled = [&](layers::Layer<double>&& p) {
+        p.build({5, 1});
+        return xt::xarray<double>(xt::flatten(p.forward(x, false)));
+    };
+    using O = layers::Pooling1DOptions;
+    CHECK((pooled(layers::MaxPooling1D<double>(2, O{.strides = 1})) ==
+           xt::xarray<double>{2, 3, 4, 5}));
+    CHECK((pooled(layers::MaxPooling1D<double>(2, O{.strides = 2})) == xt::xarray<double>{2, 4}));
+    CHECK((pooled(layers::MaxPooling1D<double>(2, O{.strides = 1, .padding = "same"})) ==
+           xt::xarray<double>{2, 3, 4, 5, 5}));
+    CHECK((pooled(layers::AveragePooling1D<double>(2, O{.strides = 1})) ==
+           xt::xarray<double>{1.5, 2.5, 3.5, 4.5}));
+    CHECK((pooled(layers::AveragePooling1D<double>(2, O{.strides = 2})) ==
+           xt::xarray<double>{1.5, 3.5}));
+    CHECK((pooled(layers::AveragePooling1D<double>(2, O{.strides = 1, .padding = "same"})) ==
+           xt::xarray<double>{1.5, 2.5, 3.5, 4.5, 5}));
+    layers::MaxPooling1D<float> defaults;
+    CHECK(defaults.pool_size() == 2);
+    CHECK(defaults.strides() == 2);
+    defaults.build({7, 3});
+    CHECK(defaults.output_shape() == shape_t{3, 3});
+}
+
+TEST_CASE("1-D pooling gradients match central differences", "[pooling][pooling1d][gradient]") {
+    using O = layers::Pooling1DOptions;
+    layers::MaxPooling1D<double> overlapping(3, O{.strides = 1});
+    overlapping.build({7, 2});
+    check_layer_gradients(overlapping, random_tensor({2, 7, 2}, 1));
+    layers::MaxPooling1D<double> same(2, O{.padding = "same"});
+    same.build({5, 3});
+    check_layer_gradients(same, random_tensor({2, 5, 3}, 2));
+    layers::AveragePooling1D<double> gaps(2, O{.strides = 3});
+    gaps.build({8, 2});
+    check_layer_gradients(gaps, random_tensor({2, 8, 2}, 3));
+}
+
+TEST_CASE("1-D poolings read Keras's configs and refuse bad ones", "[pooling][pooling1d]") {
+    const auto cfg = nlohmann::json::parse(R"({"name": "max_pooling1d_2", "trainable": true,
+        "dtype": "float32", "pool_size": [3], "padding": "same", "strides": [1],
+        "data_format": "channels_last"})");
+    for (const char* cls : {"MaxPooling1D", "MaxPool1D"}) {
+        auto layer = layers::registry<float>::create(cls, cfg);
+        auto& p = dynamic_cast<layers::MaxPooling1D<float>&>(*layer);
+        CHECK(p.pool_size() == 3);
+        CHECK(p.strides() == 1);
+        CHECK(p.padding() == "same");
+        const auto out = p.get_config();
+        for (const char* key : {"name", "pool_size", "padding", "strides", "data_format"})
+            CHECK(out[key] == cfg[key]);
+    }
+    CHECK(layers::registry<float>::create("AvgPool1D", {{"pool_size", 2}})->class_name() ==
+          "AveragePooling1D");
+    CHECK_THROWS_WITH(layers::registry<float>::create("AveragePooling1D", nlohmann::json::object()),
+                      "AveragePooling1D: config key 'pool_size' is missing");
+    CHECK_THROWS_WITH(layers::MaxPooling1D<float>(0),
+                      "MaxPooling1D: expected a positive integer for `pool_size`, got 0");
+    CHECK_THROWS_WITH(layers::AveragePooling1D<float>(2, {.strides = -1}),
+                      "AveragePooling1D: expected a positive integer for `strides`, got -1");
+    layers::MaxPooling1D<float> p(4, {.name = "p"});
+    CHECK_THROWS_WITH(p.build({3, 2}),
+                      "layer 'p' (MaxPooling1D): a window of 4 with 'valid' "
+                      "padding does not fit 3 steps; the output would be empty");
+    CHECK_THROWS_WITH(p.build({8, 8, 2}),
+                      "layer 'p' (MaxPooling1D) expects inputs of shape "
+                      "(batch, steps, channels), got (None, 8, 8, 2)");
+}

@@ -29,7 +29,8 @@
     M(training::ArrayDataAdapter)            \
     M(inference::Executor)                   \
     M(layers::Layer)                         \
-    M(layers::detail::pooling2d)             \
+    M(layers::detail::convolution)           \
+    M(layers::detail::pooling)               \
     M(losses::Loss)                          \
     M(losses::BinaryCrossentropy)            \
     M(losses::CategoricalCrossentropy)       \

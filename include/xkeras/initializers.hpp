@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "detail/random.hpp"
@@ -119,6 +120,18 @@ inline Initializer Ones() {
     return i;
 }
 
+/// Keras's Orthogonal: the Q of the QR factorisation of a normal random matrix of
+/// (product of the shape but its last axis) x (last axis) values, transposed when it is wide,
+/// with R's diagonal made positive as Keras makes it (so Q is unique), times `gain`. Keras's
+/// recurrent kernels start with it.
+inline Initializer Orthogonal(double gain = 1.0, std::optional<std::uint64_t> seed = {}) {
+    Initializer i;
+    i.class_name = "Orthogonal";
+    i.a = gain;
+    i.seed = seed;
+    return i;
+}
+
 /// An initializer from its Keras name (snake_case or the class name).
 inline Initializer get(const std::string& name) {
     if (name == "glorot_uniform" || name == "GlorotUniform") return GlorotUniform();
@@ -127,14 +140,18 @@ inline Initializer get(const std::string& name) {
     if (name == "he_normal" || name == "HeNormal") return HeNormal();
     if (name == "lecun_uniform" || name == "LecunUniform") return LecunUniform();
     if (name == "lecun_normal" || name == "LecunNormal") return LecunNormal();
-    if (name == "random_normal" || name == "RandomNormal") return RandomNormal();
-    if (name == "random_uniform" || name == "RandomUniform") return RandomUniform();
+    // "normal" and "uniform": Keras's short names (Embedding's default is "uniform")
+    if (name == "random_normal" || name == "RandomNormal" || name == "normal")
+        return RandomNormal();
+    if (name == "random_uniform" || name == "RandomUniform" || name == "uniform")
+        return RandomUniform();
+    if (name == "orthogonal" || name == "Orthogonal") return Orthogonal();
     if (name == "zeros" || name == "Zeros") return Zeros();
     if (name == "ones" || name == "Ones") return Ones();
     throw value_error(detail::cat(
         "unknown initializer '", detail::excerpt(name, 60),
         "'; expected one of glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "
-        "lecun_normal, random_normal, random_uniform, zeros, ones"));
+        "lecun_normal, random_normal (normal), random_uniform (uniform), orthogonal, zeros, ones"));
 }
 
 inline Initializer::Initializer(const char* name) : Initializer(get(name)) {}
@@ -171,6 +188,42 @@ void Initializer::fill(T* data, const shape_t& shape) const {
     }
     if (class_name == "RandomUniform") {
         for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<T>(gen.uniform(a, b));
+        return;
+    }
+    if (class_name == "Orthogonal") {
+        // Gram-Schmidt on the columns of a tall (long x short) normal matrix, each column
+        // orthogonalised twice against the ones before it (numerically as good as Householder's
+        // QR here); its normalised columns are Q with R's diagonal positive
+        const std::size_t cols = shape.empty() ? 1 : shape.back();
+        const std::size_t rows = cols ? n / cols : 0;
+        const std::size_t tall = std::max(rows, cols), narrow = std::min(rows, cols);
+        // 2 tall narrow^2 multiply-adds: bounded, since a shape can come from a file (a
+        // recurrent kernel of 1,024 units takes 2^33)
+        if (double(tall) * double(narrow) * double(narrow) > double(std::uint64_t(1) << 34))
+            throw value_error(detail::cat(
+                "Orthogonal: a ", rows, " x ", cols, " weight is too large to orthogonalise (",
+                tall, " x ", narrow, "^2 above 2^34 operations); use another initializer"));
+        std::vector<double> q(tall * narrow);  // column j is q[j * tall, (j + 1) * tall)
+        for (double& v : q) v = gen.normal();
+        for (std::size_t j = 0; j < narrow; ++j) {
+            double* qj = q.data() + j * tall;
+            for (int pass = 0; pass < 2; ++pass)
+                for (std::size_t k = 0; k < j; ++k) {
+                    const double* qk = q.data() + k * tall;
+                    double dot = 0.0;
+                    for (std::size_t r = 0; r < tall; ++r) dot += qk[r] * qj[r];
+                    for (std::size_t r = 0; r < tall; ++r) qj[r] -= dot * qk[r];
+                }
+            double norm = 0.0;
+            for (std::size_t r = 0; r < tall; ++r) norm += qj[r] * qj[r];
+            norm = std::sqrt(norm);
+            for (std::size_t r = 0; r < tall; ++r) qj[r] /= norm;
+        }
+        // entry (r, c) of the weight: Q's (r, c) when tall, Q transposed's when wide
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c)
+                data[r * cols + c] =
+                    static_cast<T>(a * (rows >= cols ? q[c * tall + r] : q[r * tall + c]));
         return;
     }
     auto [fan_in, fan_out] = compute_fans(shape);

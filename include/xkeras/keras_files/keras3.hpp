@@ -168,10 +168,20 @@ void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
                            layer->name() + "' (" + layer->class_name() +
                            "), keeps its weights there in Keras 3");
         }
-        const hdf5::group g = all.get(keys[i]);
-        if (!g.has("vars")) {
+        hdf5::group g = all.get(keys[i]);
+        // the sub-layer that owns the weights in Keras (LSTM's cell), if any
+        bool found = true;
+        for (const auto& sub : layer->keras_weights_owner()) {
+            if (!(found = g.has(sub))) break;
+            g = g.child(sub);
+        }
+        if (!found || !g.has("vars")) {
             if (!params.empty())
-                throw io_error("'" + f.name() + "': " + all.path(keys[i]) + " has no vars group");
+                throw io_error("'" + f.name() + "': " + g.path() + " has no " +
+                               (found ? "vars" : layer->keras_weights_owner()[0]) +
+                               " group: the model's layer " + std::to_string(i) + ", '" +
+                               layer->name() + "' (" + layer->class_name() +
+                               "), keeps its weights there in Keras 3");
             values.emplace_back();
             continue;
         }

@@ -34,8 +34,16 @@ std::string keras3_weights_bytes(const basic_sequential<T>& m) {
         const auto keys = io::detail::layer_keys(m);
         const auto layers = m.layers();
         for (std::size_t i = 0; i < layers.size(); ++i) {
-            const auto vars = all.group(keys[i]).group("vars");
+            // the layer's own vars (empty when a sub-layer owns the weights, as Keras writes
+            // it), then the owner's
+            auto owner = all.group(keys[i]);
+            auto vars = owner.group("vars");
             vars.attribute("name", layers[i]->name());
+            for (const auto& sub : layers[i]->keras_weights_owner()) {
+                owner = owner.group(sub);
+                vars = owner.group("vars");
+                vars.attribute("name", layers[i]->name() + "_" + sub);
+            }
             const auto params = layers[i]->params();
             for (std::size_t k = 0; k < params.size(); ++k)
                 vars.dataset(std::to_string(k), params[k]->value);

@@ -9,14 +9,19 @@
 
 #include "activation.hpp"
 #include "batch_normalization.hpp"
+#include "conv1d.hpp"
 #include "conv2d.hpp"
 #include "cropping2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
 #include "elu.hpp"
+#include "embedding.hpp"
 #include "flatten.hpp"
 #include "global_pooling.hpp"
+#include "gru.hpp"
 #include "leaky_relu.hpp"
+#include "lstm.hpp"
+#include "pooling1d.hpp"
 #include "pooling2d.hpp"
 #include "random_augmentation.hpp"
 #include "relu.hpp"
@@ -29,19 +34,25 @@
 /// class name is "Name".
 #define XKERAS_BUILTIN_LAYERS(X) \
     X(Activation)                \
+    X(AveragePooling1D)          \
     X(AveragePooling2D)          \
     X(BatchNormalization)        \
+    X(Conv1D)                    \
     X(Conv2D)                    \
     X(Cropping2D)                \
     X(Dense)                     \
     X(Dropout)                   \
     X(ELU)                       \
+    X(Embedding)                 \
     X(Flatten)                   \
     X(GlobalAveragePooling1D)    \
     X(GlobalAveragePooling2D)    \
     X(GlobalMaxPooling1D)        \
     X(GlobalMaxPooling2D)        \
+    X(GRU)                       \
+    X(LSTM)                      \
     X(LeakyReLU)                 \
+    X(MaxPooling1D)              \
     X(MaxPooling2D)              \
     X(RandomBrightness)          \
     X(RandomContrast)            \
@@ -57,9 +68,11 @@
 
 /// X(Alias, Name) for Keras's other names of built-in layers.
 #define XKERAS_BUILTIN_LAYER_ALIASES(X)        \
+    X(AvgPool1D, AveragePooling1D)             \
     X(AvgPool2D, AveragePooling2D)             \
     X(GlobalAvgPool1D, GlobalAveragePooling1D) \
     X(GlobalAvgPool2D, GlobalAveragePooling2D) \
     X(GlobalMaxPool1D, GlobalMaxPooling1D)     \
     X(GlobalMaxPool2D, GlobalMaxPooling2D)     \
+    X(MaxPool1D, MaxPooling1D)                 \
     X(MaxPool2D, MaxPooling2D)

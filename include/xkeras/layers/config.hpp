@@ -11,6 +11,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -55,6 +56,8 @@ inline json to_json(const initializers::Initializer& i) {
         cfg = {{"minval", i.a}, {"maxval", i.b}, {"seed", seed_json(i.seed)}};
     else if (c == "Constant")
         cfg = {{"value", i.a}};
+    else if (c == "Orthogonal")
+        cfg = {{"gain", i.a}, {"seed", seed_json(i.seed)}};
     else if (c == "VarianceScaling")
         cfg = {{"scale", i.scale},
                {"mode", i.mode},
@@ -130,6 +133,18 @@ class reader {
                           io::describe(v));
     }
 
+    /// A size of one axis (Conv1D's kernel_size, a 1-D pooling's strides): an integer or a list
+    /// of one, as Keras writes the tuple.
+    std::optional<int> get_size1(const char* key, std::optional<int> fallback) {
+        used_.insert(key);
+        if (!has(key)) return fallback;
+        const json& v = cfg_[key];
+        if (v.is_number_integer()) return to_int(v, key);
+        if (v.is_array() && v.size() == 1 && v[0].is_number_integer()) return to_int(v[0], key);
+        throw value_error(where(key) + " must be an integer or a list of one, got " +
+                          io::describe(v));
+    }
+
     /// Margins as Keras writes them (ZeroPadding2D's padding, Cropping2D's cropping): an integer,
     /// or a list of (rows, columns), each an integer or a pair ((top, bottom), (left, right));
     /// as {top, bottom, left, right}.
@@ -190,6 +205,7 @@ class reader {
                 return initializers::RandomUniform(num("minval", -0.05), num("maxval", 0.05),
                                                    seed());
             if (c == "Constant") return initializers::Constant(num("value", 0));
+            if (c == "Orthogonal") return initializers::Orthogonal(num("gain", 1.0), seed());
             if (c == "VarianceScaling")
                 return initializers::variance_scaling(
                     num("scale", 1.0), cfg.value("mode", std::string("fan_in")),

@@ -2,22 +2,16 @@
 //
 // Input (batch, H, W, C), kernel (kh, kw, C, filters), bias (filters), output
 // (batch, OH, OW, filters); params kh * kw * C * filters + filters. Output sizes and the "same"
-// padding split are Keras's (backend/window2d.hpp). The arithmetic runs in backend/conv/: each
-// pass by the route that backend::conv::select_route picks for the geometry (im2col + GEMM,
-// direct kernels, small patches, Winograd at inference), or the one force_route sets.
+// padding split are Keras's (backend/window2d.hpp). The passes are convolution.hpp's, the
+// arithmetic backend/conv/'s (im2col + GEMM, direct kernels, small patches, Winograd at
+// inference).
 #pragma once
 
-#include <array>
 #include <concepts>
 #include <optional>
 #include <string>
 
-#include "../backend/conv/backward.hpp"
-#include "../backend/conv/forward.hpp"
-#include "../backend/conv/route.hpp"
-#include "../initializers.hpp"
-#include "conv_utils.hpp"
-#include "layer.hpp"
+#include "convolution.hpp"
 
 namespace xkeras::layers {
 
@@ -38,17 +32,13 @@ struct Conv2DOptions {
 
 /// `Conv2D(32, {3, 3}, {.padding = "same", .activation = "relu"})`, `Conv2D(64, 3, "relu")`.
 template <class T = float>
-class Conv2D : public Layer<T> {
+class Conv2D : public detail::convolution<T> {
   public:
-    using pass = backend::conv::pass;
-    using route = backend::conv::route;
-
     Conv2D(int filters, size2 kernel_size, Conv2DOptions options = {})
-        : Layer<T>("conv2d", options.name, options.input_shape),
-          filters_(positive(filters)),
+        : detail::convolution<T>("conv2d", "Conv2D", options.name, options.input_shape, filters,
+                                 options.activation, detail::conv_weights::of(options)),
           kernel_size_(kernel_size),
           same_(detail::padding_mode(options.padding, "Conv2D") == "same"),
-          activation_(activations::get(options.activation)),
           opt_(std::move(options)) {
         const size2 s = opt_.strides, d = opt_.dilation_rate;
         if ((s.h > 1 || s.w > 1) && (d.h > 1 || d.w > 1))
@@ -63,103 +53,24 @@ class Conv2D : public Layer<T> {
         : Conv2D(filters, kernel_size, with_activation(std::move(options), activation)) {}
 
     std::string class_name() const override { return "Conv2D"; }
-    std::size_t filters() const { return filters_; }
     size2 kernel_size() const { return kernel_size_; }
     const Conv2DOptions& options() const { return opt_; }
-    activations::kind output_activation() const override { return activation_; }
 
     shape_t compute_output_shape(const shape_t& in) const override {
         const auto g = geometry(in);
-        return {g.out_h, g.out_w, filters_};
-    }
-
-    std::vector<Param<T>*> params() override {
-        if (!this->built_) return {};
-        if (!opt_.use_bias) return {&kernel_};
-        return {&kernel_, &bias_};
-    }
-
-    const tensor<T>& forward(const tensor<T>& x, bool training) override {
-        this->check_input(x);
-        this->ensure_shape(y_, {x.shape()[0], g_.out_h, g_.out_w, filters_});
-        if (this->output_logits_) this->ensure_shape(logits_, shape_of(y_));
-        backend::conv::forward(route_of(training ? pass::training : pass::inference), conv(), ws_,
-                               x.data(), x.shape()[0], relu_in_kernels(), y_.data(), nullptr,
-                               [&](T* y, std::size_t rows) { finish(y, rows); });
-        x_ = training ? &x : nullptr;
-        return y_;
-    }
-
-    /// At inference, with a pooling after it whose windows fall in bands of rows: each thread
-    /// pools the part of the output it computed, while it is in its cache (backend/conv/
-    /// forward.hpp), when the activation is applied in the kernels (ReLU or none).
-    const tensor<T>* forward_pooled(const tensor<T>& x, const backend::pool2d& pool) override {
-        const route r = route_of(pass::inference);
-        const bool activated = relu_in_kernels() ||
-                               (activation_ == activations::kind::linear && !this->output_logits_);
-        if (!activated || !backend::conv::can_fuse_pool(r, conv(), pool)) return nullptr;
-        if (pool.g.in_h != g_.out_h || pool.g.in_w != g_.out_w || pool.g.channels != filters_)
-            throw shape_error(xkeras::detail::cat(
-                "layer '", this->name(), "' (Conv2D): the pooling after it takes inputs of shape ",
-                shape_str({pool.g.in_h, pool.g.in_w, pool.g.channels}, true), ", not its output ",
-                shape_str(this->output_shape_, true)));
-        this->check_input(x);
-        const std::size_t n = x.shape()[0];
-        this->ensure_shape(y_, {n, g_.out_h, g_.out_w, filters_});
-        this->ensure_shape(pooled_, {n, pool.g.out_h, pool.g.out_w, filters_});
-        const backend::conv::fused_pool<T> target{pool, pooled_.data()};
-        backend::conv::forward(r, conv(), ws_, x.data(), n, relu_in_kernels(), y_.data(), &target,
-                               [](T*, std::size_t) {});
-        x_ = nullptr;
-        return &pooled_;
-    }
-
-    const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        this->require_training_forward(x_ != nullptr);
-        using backend::conv::activation_grad;
-        const bool through = activation_ != activations::kind::linear && !this->output_logits_;
-        const auto act = !through                                 ? activation_grad::none
-                         : activation_ == activations::kind::relu ? activation_grad::relu
-                                                                  : activation_grad::other;
-        if (need_input_grad) this->ensure_shape(dx_, shape_of(*x_));
-        const bool dz_needed = need_input_grad || act == activation_grad::other;
-        const backend::conv::backward_routes r{route_of(pass::weight_gradient, dz_needed),
-                                               route_of(pass::input_gradient)};
-        backend::conv::backward(
-            r, conv(), ws_, x_->data(), x_->shape()[0], dy.data(), y_.data(), act,
-            [&](const T* y, const T* d, T* dz, std::size_t rows) {
-                activations::backward(activation_, y, d, dz, rows, filters_);
-            },
-            kernel_.grad.data(), opt_.use_bias ? bias_.grad.data() : nullptr,
-            need_input_grad ? dx_.data() : nullptr);
-        if (!need_input_grad) dx_ = tensor<T>();
-        return dx_;
-    }
-
-    /// The route pass p takes: the forced one, else select_route's (`dz_needed` as there).
-    route route_of(pass p, bool dz_needed = true) const {
-        if (const auto& r = forced_[std::size_t(p)]) return *r;
-        return backend::conv::select_route<T>(p, g_, filters_, dz_needed);
-    }
-    /// Makes pass p take route r (for tests and benchmarks; nullopt selects again). Throws
-    /// value_error when r cannot run this convolution; needs a built layer.
-    void force_route(pass p, std::optional<route> r) {
-        if (!this->built_)
-            throw state_error("Conv2D '" + this->name() + "': force_route needs a built layer");
-        if (r) backend::conv::check_route<T>(*r, p, g_, filters_, "Conv2D '" + this->name() + "'");
-        forced_[std::size_t(p)] = r;
+        return {g.out_h, g.out_w, this->filters()};
     }
 
     nlohmann::json get_config() const override {
         auto c = Layer<T>::get_config();
-        c["filters"] = filters_;
+        c["filters"] = this->filters();
         c["kernel_size"] = {kernel_size_.h, kernel_size_.w};
         c["strides"] = {opt_.strides.h, opt_.strides.w};
         c["padding"] = same_ ? "same" : "valid";
         c["data_format"] = "channels_last";
         c["dilation_rate"] = {opt_.dilation_rate.h, opt_.dilation_rate.w};
         c["groups"] = 1;
-        config::write_kernel_options(c, opt_, activations::name(activation_));
+        config::write_kernel_options(c, opt_, activations::name(this->output_activation()));
         return c;
     }
 
@@ -175,8 +86,7 @@ class Conv2D : public Layer<T> {
         config::read_kernel_options(r, o);
         const int filters = r.get_int("filters");
         auto k = r.get_pair("kernel_size", {});
-        if (k.empty())
-            throw value_error("Conv2D '" + r.name() + "': config key 'kernel_size' is missing");
+        if (k.empty()) throw value_error(r.where("kernel_size") + " is missing");
         auto s = r.get_pair("strides", {1, 1});
         auto d = r.get_pair("dilation_rate", {1, 1});
         o.strides = size2(s[0], s[1]);
@@ -190,68 +100,25 @@ class Conv2D : public Layer<T> {
         return layer;
     }
 
-    const tensor<T>* logits() const override { return this->output_logits_ ? &logits_ : nullptr; }
-
   protected:
-    void build_weights(const shape_t& in) override {
-        g_ = geometry(in);
-        forced_ = {};
-        const shape_t kshape{kernel_size_.h, kernel_size_.w, in[2], filters_};
-        kernel_ =
-            this->make_param("kernel", kshape, opt_.kernel_initializer, opt_.kernel_regularizer);
-        if (opt_.use_bias)
-            bias_ =
-                this->make_param("bias", {filters_}, opt_.bias_initializer, opt_.bias_regularizer);
-        // after the weights: their size passes the weight limit (weight_limit) first, and the
-        // workspace's patch offsets take one value per kernel value of a filter
-        ws_.set_geometry(g_);
+    backend::window2d geometry(const shape_t& in) const override {
+        return backend::window2d::make(in, kernel_size_.h, kernel_size_.w, opt_.strides.h,
+                                       opt_.strides.w, opt_.dilation_rate.h, opt_.dilation_rate.w,
+                                       same_, "layer '" + this->name() + "' (Conv2D)");
+    }
+    shape_t kernel_shape(std::size_t channels) const override {
+        return {kernel_size_.h, kernel_size_.w, channels, this->filters()};
     }
 
   private:
-    static std::size_t positive(int filters) {
-        if (filters <= 0)
-            throw value_error(xkeras::detail::cat(
-                "Conv2D: expected a positive integer for `filters`, got ", filters));
-        return std::size_t(filters);
-    }
     static Conv2DOptions with_activation(Conv2DOptions o, std::string activation) {
         o.activation = std::move(activation);
         return o;
     }
 
-    backend::window2d geometry(const shape_t& in) const {
-        return backend::window2d::make(in, kernel_size_.h, kernel_size_.w, opt_.strides.h,
-                                       opt_.strides.w, opt_.dilation_rate.h, opt_.dilation_rate.w,
-                                       same_, "layer '" + this->name() + "' (Conv2D)");
-    }
-
-    backend::conv::conv2d<T> conv() const {
-        return {g_, filters_, kernel_.value.data(), kernel_.version,
-                opt_.use_bias ? bias_.value.data() : nullptr};
-    }
-
-    /// ReLU folded into the loops that write the output (no logits wanted: not a fused loss).
-    bool relu_in_kernels() const {
-        return activation_ == activations::kind::relu && !this->output_logits_;
-    }
-
-    /// Keeps the logits when asked, then applies the activation, on `rows` output rows.
-    void finish(T* y, std::size_t rows) {
-        if (this->output_logits_) std::copy_n(y, rows * filters_, logits_.data() + (y - y_.data()));
-        activations::apply(activation_, y, rows, filters_);
-    }
-
-    std::size_t filters_;
     size2 kernel_size_;
     bool same_;
-    activations::kind activation_;
     Conv2DOptions opt_;
-    backend::window2d g_;
-    Param<T> kernel_, bias_;
-    tensor<T> y_, dx_, logits_, pooled_;
-    const tensor<T>* x_ = nullptr;  ///< the input of the last training forward pass
-    backend::conv::workspace<T> ws_;
-    std::array<std::optional<route>, 4> forced_{};  ///< force_route's, by pass
 };
 
 }  // namespace xkeras::layers

@@ -49,14 +49,25 @@ struct margins2 {
 
 namespace detail {
 
-/// "valid" or "same", case-insensitive as in Keras; anything else is refused.
-inline std::string padding_mode(std::string p, const char* layer) {
+/// "valid" or "same" (or "causal", where `causal` allows it: Conv1D's), case-insensitive as in
+/// Keras; anything else is refused.
+inline std::string padding_mode(std::string p, const char* layer, bool causal = false) {
     std::transform(p.begin(), p.end(), p.begin(),
                    [](unsigned char c) { return char(std::tolower(c)); });
-    if (p != "valid" && p != "same")
-        throw value_error(
-            xkeras::detail::cat(layer, ": expected padding 'valid' or 'same', got '", p, "'"));
+    if (p != "valid" && p != "same" && (!causal || p != "causal"))
+        throw value_error(xkeras::detail::cat(layer, ": expected padding 'valid', ",
+                                              causal ? "'same' or 'causal'" : "or 'same'",
+                                              ", got '", p, "'"));
     return p;
+}
+
+/// `v` as the size of an option (filters, a kernel size, strides): positive, or value_error
+/// naming the layer class and the option.
+inline std::size_t positive_size(int v, const char* cls, const char* what) {
+    if (v <= 0)
+        throw value_error(
+            xkeras::detail::cat(cls, ": expected a positive integer for `", what, "`, got ", v));
+    return std::size_t(v);
 }
 
 }  // namespace detail

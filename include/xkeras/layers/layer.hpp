@@ -140,6 +140,9 @@ namespace xkeras::layers {
 struct layer_example {
     nlohmann::json config;
     shape_t input_shape;
+    /// Nonzero for a layer whose inputs are indices (Embedding's): they are drawn from
+    /// [0, index_range), and have no gradient to check.
+    std::size_t index_range = 0;
 };
 
 /// Base of every layer. `T` is the scalar type (float for training, double for gradient checks).
@@ -277,6 +280,11 @@ class Layer {
             throw value_error(xkeras::detail::cat("layer '", name(), "' (", class_name(),
                                                   ") keeps no training state, but one was given"));
     }
+
+    /// The groups between this layer's group and its `vars` in Keras 3's weights files: none
+    /// for a layer that keeps its weights itself, {"cell"} for one whose weights belong to a
+    /// sub-layer (LSTM's and GRU's cell: `layers/lstm/cell/vars/0`).
+    virtual std::vector<std::string> keras_weights_owner() const { return {}; }
 
     /// The activation applied last by this layer (softmax for Dense(10, "softmax")).
     virtual activations::kind output_activation() const { return activations::kind::linear; }

@@ -109,11 +109,13 @@ inline bool is_keras1_layer(const std::string& cls) {
 }
 
 /// Options only Keras 1 layers have (Keras 2 renamed them: units, filters, padding, ...).
-inline bool has_keras1_options(const json& config) {
+inline bool has_keras1_options(const std::string& class_name, const json& config) {
     if (!config.is_object()) return false;
     for (const char* k1 :
          {"output_dim", "nb_filter", "nb_row", "border_mode", "init", "W_regularizer"})
-        if (config.contains(k1)) return true;
+        // Embedding's output_dim is Keras 2's and 3's too
+        if (config.contains(k1) && (class_name != "Embedding" || std::string(k1) != "output_dim"))
+            return true;
     return false;
 }
 
@@ -196,7 +198,7 @@ void add_json_layers(basic_sequential<T>& model, const json& layer_list, const s
             throw value_error(where + ": '" + excerpt(lcls, 60) +
                               "' is a Keras 1 layer; xkeras reads the JSON of "
                               "Keras 2 (tf.keras) and Keras 3");
-        if (has_keras1_options(lcfg))
+        if (has_keras1_options(lcls, lcfg))
             throw value_error(where + " (" + excerpt(lcls, 60) +
                               ") has Keras 1 options (output_dim, init, border_mode, ...); "
                               "xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3");
