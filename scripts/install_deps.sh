@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages xkeras needs to build, test and benchmark.
 # Usage: scripts/install_deps.sh [--torch] [--e2e] [--arm64]
-#   --torch  also install python3-torch (PyTorch baseline for benchmarks/)
+#   --torch  also install python3-torch (PyTorch: the baseline of benchmarks/, the reference of
+#            the Keras LSTM test)
 #   --e2e    also install chromium (the digit board's browser test, tests/e2e/)
 #   --arm64  also install the ARM64 cross toolchain, qemu-user and the :arm64 libraries
 #            (scripts/arm64.sh); adds the arm64 architecture to dpkg

@@ -26,6 +26,10 @@ stage_done() {
 
 bash scripts/install_deps.sh
 bash scripts/fetch_mnist.sh
+# PyTorch: the independent reference of the LSTM test on a Keras-trained model (skipped, saying
+# so, without it)
+bash scripts/install_deps.sh --torch ||
+  echo "test.sh: warning: PyTorch could not be installed; the Keras LSTM test will be skipped" >&2
 # The digit board's browser test needs Chromium (Debian) and playwright-core (npm,
 # tests/e2e/package-lock.json). Without them that one test is skipped, saying so.
 bash scripts/install_deps.sh --e2e ||

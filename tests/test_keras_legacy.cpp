@@ -7,6 +7,7 @@
 #include "keras_files_helpers.hpp"
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -185,6 +186,42 @@ TEST_CASE("Legacy weights-only .h5 files load into the model they belong to",
         CHECK(std::abs(acc - ref["accuracy"].get<double>()) <= 2e-4);
         CHECK(std::abs(acc - published) <= 2e-4);
     }
+}
+
+TEST_CASE("A Keras-trained LSTM predicts as PyTorch's LSTM with its kernels does",
+          "[keras_files][legacy][lstm]") {
+    // KotlinDL's character model (tf.keras 2.4): three stacked LSTM(64) over 40 steps of 41
+    // symbols, Dropout, Dense, softmax; its architecture and weights-only file, from the shared
+    // fixtures. The reference is PyTorch's nn.LSTM (tests/keras_files/lstm_reference.py).
+    const fs::path dir = fs::path(XKERAS_SHARED_KERAS_FILES_DIR) / "l2_01_kotlindl_lstm";
+    if (!fs::exists(dir)) {
+        WARN("skipped: KotlinDL's LSTM: no " << dir.string());
+        return;
+    }
+    if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0) {
+        WARN("skipped: KotlinDL's LSTM needs PyTorch (bash scripts/install_deps.sh --torch)");
+        return;
+    }
+    auto model = model_from_json(read_bytes(dir / "model.json"));
+    model.load_weights(dir / "weights.h5");
+    CHECK(model.count_params() == 95849);
+    // one-hot sequences (what the model reads) and uniform values, the same on every run
+    xt::xarray<float> x = xt::zeros<float>({24, 40, 41});
+    std::uint32_t state = 2024;
+    for (std::size_t i = 0; i < 16; ++i)
+        for (std::size_t t = 0; t < 40; ++t) {
+            state = state * 1664525u + 1013904223u;
+            x(i, t, (state >> 8) % 41) = 1.0f;
+        }
+    xt::view(x, xt::range(16, 24)) = fixed_inputs(8, {40, 41});
+    scratch tmp;
+    const json ref =
+        python("lstm_reference.py", "'" + (dir / "weights.h5").string() + "' --config '" +
+                                        (dir / "model.json").string() + "' --inputs '" +
+                                        write_inputs(tmp.path, x).string() + "'");
+    const double diff = max_difference(model.predict(x), ref["predictions"]);
+    WARN("l2_01: largest difference to PyTorch's LSTM " << diff);
+    CHECK(diff < 1e-5);
 }
 
 TEST_CASE("Legacy files xkeras cannot use are refused by name", "[keras_files][legacy][errors]") {
