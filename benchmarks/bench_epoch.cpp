@@ -56,7 +56,7 @@ class EpochTimer : public xk::callbacks::Callback<float> {
 /// 60,000 training images left after validation_split, and the optimizer.
 struct seed_model {
     std::function<void(xk::Sequential&)> build;
-    bool flat_input;
+    xk::shape_t input;
     std::size_t batch_size;
     double validation_split;
     std::function<std::unique_ptr<xk::optimizers::Optimizer<float>>()> optimizer;
@@ -66,15 +66,27 @@ std::unique_ptr<xk::optimizers::Optimizer<float>> adam() {
     return xk::optimizers::get<float>("adam");
 }
 
+const xk::shape_t flat{784}, image{28, 28, 1}, rows{28, 28};
+
+/// examples/mnist_rows.cpp's recurrent models: 128 units over 28 rows of 28 pixels, Dense 10.
+template <template <class> class Recurrent>
+void rows_model(xk::Sequential& m) {
+    m.add(xk::Input(rows));
+    m.add(Recurrent<float>(128));
+    m.add(xk::layers::Dense<float>(10, "softmax"));
+}
+
 const std::map<std::string, seed_model>& seed_models_table() {
     static const std::map<std::string, seed_model> table = {
-        {"e1", {seed_models::e1_cnn<float>, false, 500, 0.1, adam}},
-        {"e2", {seed_models::e2_mlp<float>, true, 128, 0.0, adam}},
-        {"e3", {seed_models::e3_cnn<float>, false, 512, 0.2, adam}},
-        {"e4", {seed_models::e4_cnn<float>, false, 32, 0.3, adam}},
-        {"e5mlp", {seed_models::e5_mlp<float>, true, 32, 0.0, adam}},
+        {"e1", {seed_models::e1_cnn<float>, image, 500, 0.1, adam}},
+        {"e2", {seed_models::e2_mlp<float>, flat, 128, 0.0, adam}},
+        {"e3", {seed_models::e3_cnn<float>, image, 512, 0.2, adam}},
+        {"e4", {seed_models::e4_cnn<float>, image, 32, 0.3, adam}},
+        {"e5mlp", {seed_models::e5_mlp<float>, flat, 32, 0.0, adam}},
+        {"lstm", {rows_model<xk::layers::LSTM>, rows, 128, 0.1, adam}},
+        {"gru", {rows_model<xk::layers::GRU>, rows, 128, 0.1, adam}},
         {"e5cnn",
-         {seed_models::e5_cnn_bn<float>, false, 128, 0.1,
+         {seed_models::e5_cnn_bn<float>, image, 128, 0.1,
           [] {
               return std::make_unique<xk::optimizers::SGD<float>>(xk::optimizers::SGDOptions{
                   .learning_rate = 0.01, .momentum = 0.9, .nesterov = true});
@@ -84,17 +96,21 @@ const std::map<std::string, seed_model>& seed_models_table() {
 }
 
 /// Multiply-adds of one sample's forward pass through the layers with a kernel (Dense, Conv2D):
-/// output elements times the kernel's fan-in.
+/// output elements times the kernel's fan-in; a recurrent layer's kernels, each step.
 double forward_macs_per_sample(const xk::Sequential& model, double* first_layer_macs) {
     double total = 0.0;
     bool first = true;
     for (const auto* layer : model.layers()) {
+        const bool recurrent = layer->class_name() == "LSTM" || layer->class_name() == "GRU";
         for (const auto* p : layer->params()) {
-            if (!p->name.ends_with("/kernel")) continue;
+            if (!p->name.ends_with("kernel")) continue;  // kernel, recurrent_kernel
+            if (!recurrent && !p->name.ends_with("/kernel")) continue;
             const auto& ks = p->value.shape();
             double out = 1.0;
             for (auto d : layer->output_shape()) out *= double(d);
-            const double macs = out * double(p->value.size()) / double(ks.back());
+            const double macs = recurrent
+                                    ? double(layer->input_shape()[0]) * double(p->value.size())
+                                    : out * double(p->value.size()) / double(ks.back());
             if (first) *first_layer_macs = macs;
             first = false;
             total += macs;
@@ -258,7 +274,7 @@ int main(int argc, char** argv) {
             std::size_t n = std::size_t(60000 * (1.0 - spec.validation_split));
             if (limit != 0) n = limit;
             n = std::min(n, train.images.shape()[0]);
-            const xk::shape_t one = spec.flat_input ? xk::shape_t{784} : xk::shape_t{28, 28, 1};
+            const xk::shape_t& one = spec.input;
             auto with_batch = [&](std::size_t rows) {
                 xk::shape_t s{rows};
                 s.insert(s.end(), one.begin(), one.end());

@@ -16,6 +16,8 @@ put the two side by side. The models (examples/seed_models.hpp has the Keras ori
   e5cnn  Conv 32 3x3 relu, BN, Conv 32 relu, BN, MaxPool 2, Conv 64 relu, BN, Conv 64 relu, BN,
          MaxPool 2; Flatten; Dense 256 relu; Dropout 0.5; Dense 128 relu; Dropout 0.5; Dense 10
                                          362,346 params, SGD lr 0.01 momentum 0.9 nesterov
+  lstm   LSTM 128 over 28 rows of 28 pixels; Dense 10                 81,674 params, Adam
+  gru    GRU 128 (reset_after) over the rows; Dense 10                61,962 params, Adam
 
 What is Keras about them: glorot_uniform kernels and zero biases; Keras's Adam (epsilon 1e-7 added
 to the uncorrected sqrt(v), "epsilon-hat"); 'valid' padding unless 'same' is named, and 'same'
@@ -52,12 +54,15 @@ from pathlib import Path
 # Per model: batch size and training images as the document trains it (validation_split's share
 # held out: E1 0.1, E3 0.2, E4 0.3, E5's CNN 0.1), the parameter count Keras reports, the input.
 SEEDS = {
-    "e1": {"batch_size": 500, "samples": 54000, "params": 241546, "image": True},
-    "e2": {"batch_size": 128, "samples": 60000, "params": 535818, "image": False},
-    "e3": {"batch_size": 512, "samples": 48000, "params": 503762, "image": True},
-    "e4": {"batch_size": 32, "samples": 42000, "params": 34826, "image": True},
-    "e5mlp": {"batch_size": 32, "samples": 60000, "params": 67530, "image": False},
-    "e5cnn": {"batch_size": 128, "samples": 54000, "params": 362346, "image": True},
+    "e1": {"batch_size": 500, "samples": 54000, "params": 241546, "input": "image"},
+    "e2": {"batch_size": 128, "samples": 60000, "params": 535818, "input": "flat"},
+    "e3": {"batch_size": 512, "samples": 48000, "params": 503762, "input": "image"},
+    "e4": {"batch_size": 32, "samples": 42000, "params": 34826, "input": "image"},
+    "e5mlp": {"batch_size": 32, "samples": 60000, "params": 67530, "input": "flat"},
+    "e5cnn": {"batch_size": 128, "samples": 54000, "params": 362346, "input": "image"},
+    # sequential MNIST (examples/mnist_rows.cpp): 28 rows of 28 pixels, validation_split 0.1
+    "lstm": {"batch_size": 128, "samples": 54000, "params": 81674, "input": "rows"},
+    "gru": {"batch_size": 128, "samples": 54000, "params": 61962, "input": "rows"},
 }
 
 
@@ -193,10 +198,41 @@ def load_mnist(data_dir):
     return x, y, x_test, y_test
 
 
-def to_input(images, image):
-    """uint8 N x 784 -> float32 in [0, 1], N x 784 or N x 1 x 28 x 28 (NCHW)."""
+def to_input(images, kind):
+    """uint8 N x 784 -> float32 in [0, 1]: N x 784 (flat), N x 1 x 28 x 28 (image, NCHW) or
+    N x 28 x 28 (rows: 28 steps of 28 pixels)."""
     x = torch.from_numpy(images.astype(np.float32) / 255.0).to(DTYPE)
-    return x.reshape(-1, 1, 28, 28) if image else x
+    if kind == "image":
+        return x.reshape(-1, 1, 28, 28)
+    return x.reshape(-1, 28, 28) if kind == "rows" else x
+
+
+class LastStep(nn.Module):
+    """A recurrent layer as Keras's with return_sequences=False: the last step's output."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        return self.rnn(x)[0][:, -1]
+
+
+def recurrent(kind, features, units):
+    """Keras's LSTM / GRU (reset_after) in PyTorch: glorot_uniform input kernels, orthogonal
+    recurrent kernels, zero biases (LSTM's forget gate's at 1). Keras's LSTM has one bias: the
+    second of PyTorch's stays zero and frozen. PyTorch's GRU is Keras's reset_after form, with
+    its two biases."""
+    rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(features, units, batch_first=True)
+    with torch.no_grad():
+        nn.init.xavier_uniform_(rnn.weight_ih_l0)
+        nn.init.orthogonal_(rnn.weight_hh_l0)
+        nn.init.zeros_(rnn.bias_ih_l0)
+        nn.init.zeros_(rnn.bias_hh_l0)
+        if kind == "lstm":
+            rnn.bias_ih_l0[units:2 * units] = 1.0
+            rnn.bias_hh_l0.requires_grad_(False)
+    return LastStep(rnn)
 
 
 def conv_same(cin, cout, k):
@@ -241,6 +277,8 @@ def build_model(name):
         for _ in range(4):
             layers += [nn.Linear(64, 64), nn.ReLU()]
         layers += [nn.Dropout(0.2), nn.Linear(64, 10)]
+    elif name in ("lstm", "gru"):
+        layers = [recurrent(name, 28, 128), nn.Linear(128, 10)]
     elif name == "e5cnn":
         layers = [nn.Conv2d(1, 32, 3), nn.ReLU(), bn(32),  # 28 -> 26
                   nn.Conv2d(32, 32, 3), nn.ReLU(), bn(32), nn.MaxPool2d(2),  # 24 -> 12
@@ -267,7 +305,7 @@ def build_optimizer(name, model):
 
 def count_params(model):
     """Keras's count_params(): weights, biases, and BN's moving mean and variance."""
-    n = sum(p.numel() for p in model.parameters())
+    n = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return n + sum(b.numel() for name, b in model.named_buffers()
                    if name.endswith(("running_mean", "running_var")))
 
@@ -359,10 +397,10 @@ def main():
     batch_size = args.batch_size or spec["batch_size"]
     n = min(args.limit or spec["samples"], 60000)
     raw_x, raw_y, raw_test, raw_test_y = load_mnist(args.data_dir)
-    x = to_input(raw_x[:n], spec["image"])
+    x = to_input(raw_x[:n], spec["input"])
     y = torch.from_numpy(raw_y[:n].astype(np.int64))
     # validation_split holds out the last images of the training file, before any shuffling
-    val_x = to_input(raw_x[n:], spec["image"])
+    val_x = to_input(raw_x[n:], spec["input"])
     val_y = torch.from_numpy(raw_y[n:].astype(np.int64))
     if args.evaluate and len(val_x) == 0:
         sys.exit("seed_models.py: --evaluate needs a validation share (--limit below 60000)")
@@ -397,7 +435,7 @@ def main():
     # Inference: batch 1 (one test image, median of --latency-runs calls after 50 warm-ups), then
     # batch 1000 over the 10,000 test images (best of 3 passes).
     model.eval()
-    x_test = to_input(raw_test, spec["image"])
+    x_test = to_input(raw_test, spec["input"])
     x1 = x_test[:1].clone()
     lat = []
     with torch.inference_mode():
