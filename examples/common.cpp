@@ -10,9 +10,10 @@ namespace examples {
 /// Parses the flags every example takes; `defaults` are the document's settings. Exits on
 /// --help or a bad flag, as CLI11 does.
 Args parse_args(int argc, char** argv, const std::string& name, const std::string& description,
-                Args defaults, bool offer_raw_pixels) {
+                Args defaults, bool offer_raw_pixels, const std::vector<std::string>& layers) {
     Args a = defaults;
-    if (a.output.empty()) a.output = "out/" + name;
+    const bool default_output = a.output.empty();
+    if (default_output) a.output = "out/" + name;
     CLI::App app{description, name};
     app.add_option("--epochs", a.epochs, "Training epochs")
         ->capture_default_str()
@@ -33,11 +34,16 @@ Args parse_args(int argc, char** argv, const std::string& name, const std::strin
     if (offer_raw_pixels)
         app.add_flag("--raw-pixels", a.raw_pixels,
                      "Feed 0-255 pixels, as the document's code does, instead of / 255");
+    if (!layers.empty())
+        app.add_option("--layer", a.layer, "The layer that reads the sequence")
+            ->capture_default_str()
+            ->check(CLI::IsMember(layers));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         std::exit(app.exit(e));
     }
+    if (default_output && !layers.empty() && app.count("--output") == 0) a.output += "_" + a.layer;
     if (a.threads > 0) xk::set_num_threads(a.threads);
     return a;
 }

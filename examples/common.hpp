@@ -30,12 +30,16 @@ struct Args {
     std::size_t limit = 0;  ///< 0: all training images
     std::string output{};
     bool raw_pixels = false;  ///< only examples that offer --raw-pixels use it
+    std::string layer{};      ///< only examples that offer --layer use it
 };
 
 /// Parses the flags every example takes; `defaults` are the document's settings. Exits on
 /// --help or a bad flag, as CLI11 does.
+/// An example that offers `--layer` names its choices in `layers` (its default: defaults.layer);
+/// its default output folder is then out/<name>_<layer>.
 Args parse_args(int argc, char** argv, const std::string& name, const std::string& description,
-                Args defaults, bool offer_raw_pixels = false);
+                Args defaults, bool offer_raw_pixels = false,
+                const std::vector<std::string>& layers = {});
 
 /// The first `n` rows of `x` (all of them when n is 0 or >= the row count).
 template <class E>

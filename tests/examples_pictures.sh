@@ -54,6 +54,15 @@ check "$out/mnist_cnn_earlystop" curves.png confusion_matrix.png best.keras resu
   { echo "FAIL reference.py on best.keras:"; tail -5 "$out.reference.log"; failures=$((failures + 1)); }
 run mnist_cnn_bn
 check "$out/mnist_cnn_bn" curves.png confusion_matrix.png model.dot result.json
+# sequential MNIST: one run per layer that reads the rows
+for layer in lstm gru conv1d; do
+  echo "== mnist_rows --layer $layer"
+  "$bin/mnist_rows" --layer "$layer" --epochs 1 --limit 2000 --threads 2 \
+    --output "$out/mnist_rows_$layer" >"$out.mnist_rows_$layer.log" 2>&1 ||
+    { echo "FAIL mnist_rows --layer $layer exited with $?:"; tail -20 "$out.mnist_rows_$layer.log"
+      failures=$((failures + 1)); }
+  check "$out/mnist_rows_$layer" curves.png confusion_matrix.png history.csv result.json
+done
 # plot_history redraws the curves from what an example wrote
 for f in history.csv result.json; do
   "$bin/plot_history" "$out/mnist_cnn/$f" -o "$out/plot_history/from_${f%.*}.png" >/dev/null ||
