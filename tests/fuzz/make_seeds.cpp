@@ -142,6 +142,17 @@ int main(int argc, char** argv) {
                              GlobalAveragePooling1D(), Dense(2), Softmax()};
         steps.compile("adam", "categorical_crossentropy", {"accuracy"});
         write("model_json", "steps_softmax.json", steps.to_json(2));
+        xk::Sequential words{xk::Input({12}),
+                             Embedding(20, 4),
+                             Conv1D(3, 3, {.padding = "causal", .dilation_rate = 2}),
+                             MaxPooling1D(2),
+                             Conv1D(2, 2, {.strides = 2, .padding = "same", .activation = "relu"}),
+                             AveragePooling1D(2, {.padding = "same"}),
+                             LSTM(3, {.return_sequences = true, .go_backwards = true}),
+                             GRU(2, {.activation = "relu"}),
+                             Dense(1, "sigmoid")};
+        words.compile("adam", "binary_crossentropy", {"accuracy"});
+        write("model_json", "sequence_layers.json", words.to_json(2));
     }
     // tf.keras 2.x's form (tests/test_model_io.cpp): InputLayer batch_input_shape, axis lists
     write("model_json", "tf_keras2_convnet.json",
