@@ -1,5 +1,5 @@
-// xkeras/backend/rows.hpp - copying a batch's rows out of a dataset, and finding a NaN or an
-// infinite value, spread over the threads.
+// xkeras/backend/rows.hpp - copying a batch's rows out of a dataset, finding a NaN or an
+// infinite value, and summing a matrix's columns (a bias's gradient), spread over the threads.
 //
 // A row is one sample: the values after the first (batch) axis. Both passes are bound by memory,
 // so each thread takes a contiguous range (parallel_ranges) and a second core adds bandwidth;
@@ -83,6 +83,17 @@ std::size_t copy_rows(const tensor<T>& src, std::size_t begin, std::size_t n, te
     const std::size_t row = resize_rows(src, n, dst);
     const std::size_t k = first_nonfinite(src.data() + begin * row, dst.data(), n * row);
     return k < n * row ? begin * row + k : src.size();
+}
+
+/// out[c] = the sum of column c of m (rows x cols), rows in order: the same bits on any number
+/// of threads (the threads take blocks of columns).
+template <class T>
+void column_sums(const T* m, std::size_t rows, std::size_t cols, T* out) {
+    parallel_ranges(cols, 64, [&](std::size_t c0, std::size_t c1) {
+        std::fill(out + c0, out + c1, T(0));
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = c0; c < c1; ++c) out[c] += m[r * cols + c];
+    });
 }
 
 }  // namespace xkeras::backend

@@ -10,8 +10,10 @@
 #include <string>
 
 #include "../backend/gemm.hpp"
+#include "../backend/rows.hpp"
 #include "../backend/sparse.hpp"
 #include "../initializers.hpp"
+#include "conv_utils.hpp"
 #include "layer.hpp"
 
 namespace xkeras::layers {
@@ -34,7 +36,7 @@ class Dense : public Layer<T> {
   public:
     Dense(int units, DenseOptions options = {})
         : Layer<T>("dense", options.name, options.input_shape),
-          units_(checked_units(units)),
+          units_(detail::positive_size(units, "Dense", "units")),
           activation_(activations::get(options.activation)),
           opt_(std::move(options)) {}
     // A template, so that a braced options list never matches it (GCC 12 would otherwise find
@@ -119,12 +121,7 @@ class Dense : public Layer<T> {
             backend::gemm_parallel(true, false, in, units_, rows, T(1), x_->data(), in, dz, units_,
                                    T(0), kernel_.grad.data(), units_);
         }
-        if (opt_.use_bias) {
-            T* db = bias_.grad.data();
-            std::fill(db, db + units_, T(0));
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t c = 0; c < units_; ++c) db[c] += dz[r * units_ + c];
-        }
+        if (opt_.use_bias) backend::column_sums(dz, rows, units_, bias_.grad.data());
         if (!need_input_grad) {
             dx_ = tensor<T>();
             return dx_;
@@ -178,12 +175,6 @@ class Dense : public Layer<T> {
         return backend::compress_rows(x, rows, in, in, xs_, max_nonzeros);
     }
 
-    static std::size_t checked_units(int units) {
-        if (units <= 0)
-            throw value_error(
-                xkeras::detail::cat("Dense: expected a positive integer for `units`, got ", units));
-        return static_cast<std::size_t>(units);
-    }
     static DenseOptions with_activation(DenseOptions o, std::string activation) {
         o.activation = std::move(activation);
         return o;

@@ -45,17 +45,7 @@ template <class T = float>
 class GRU : public detail::recurrent<T> {
   public:
     GRU(int units, GRUOptions options = {})
-        : detail::recurrent<T>("gru", "GRU", options.name, options.input_shape, units,
-                               options.return_sequences, options.go_backwards),
-          activation_(activations::get(options.activation)),
-          opt_(std::move(options)) {
-        if (!backend::cell::supported_activation(activation_))
-            throw value_error("GRU '" + this->name() + "': activation '" + opt_.activation +
-                              "' is not supported (tanh, sigmoid, relu or linear)");
-        if (opt_.recurrent_activation != "sigmoid")
-            throw value_error("GRU '" + this->name() + "': recurrent_activation '" +
-                              opt_.recurrent_activation +
-                              "' is not supported (only sigmoid, Keras's default)");
+        : detail::recurrent<T>("gru", "GRU", units, options), opt_(std::move(options)) {
         if (!opt_.reset_after)
             throw value_error("GRU '" + this->name() +
                               "': reset_after=False is not supported (only Keras's default, "
@@ -64,15 +54,6 @@ class GRU : public detail::recurrent<T> {
 
     std::string class_name() const override { return "GRU"; }
     const GRUOptions& options() const { return opt_; }
-
-    /// Keras keeps the weights in the layer's cell: `layers/<name>/cell/vars` in its files.
-    std::vector<std::string> keras_weights_owner() const override { return {"cell"}; }
-
-    std::vector<Param<T>*> params() override {
-        if (!this->built_) return {};
-        if (!opt_.use_bias) return {&kernel_, &recurrent_};
-        return {&kernel_, &recurrent_, &bias_};
-    }
 
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
@@ -83,33 +64,34 @@ class GRU : public detail::recurrent<T> {
         this->ensure_shape(h_, {(steps + 1) * n, u});
         // every step's input projection (and input bias) in one GEMM
         T *zx = zx_.data(), *m = m_.data();
-        const T* b = opt_.use_bias ? bias_.value.data() : nullptr;
+        const T* b = this->use_bias_ ? this->bias_.value.data() : nullptr;
         if (b)
             for (std::size_t r = 0; r < steps * n; ++r) {
                 std::copy_n(b, g, zx + r * g);
                 std::copy_n(b + g, g, m + r * g);  // the recurrent bias, for each step's GEMM
             }
         backend::gemm_parallel(false, false, steps * n, g, this->features_, T(1), xt_.data(),
-                               this->features_, kernel_.value.data(), g, b ? T(1) : T(0), zx, g);
+                               this->features_, this->kernel_.value.data(), g, b ? T(1) : T(0), zx,
+                               g);
         std::fill_n(h_.data(), n * u, T(0));  // the initial state
         for (std::size_t t = 0; t < steps; ++t) {
             T *zt = zx + t * n * g, *mt = m + t * n * g;
             backend::gemm_parallel(false, false, n, g, u, T(1), h_.data() + t * n * u, u,
-                                   recurrent_.value.data(), g, b ? T(1) : T(0), mt, g);
+                                   this->recurrent_.value.data(), g, b ? T(1) : T(0), mt, g);
             backend::parallel_ranges(
                 n, this->rows_per_task(3), [&](std::size_t r0, std::size_t r1) {
-                    backend::gru::step_forward(activation_, zt, mt, h_.data() + t * n * u,
+                    backend::gru::step_forward(this->activation_, zt, mt, h_.data() + t * n * u,
                                                h_.data() + (t + 1) * n * u, r0, r1, u);
                 });
         }
-        trained_ = training;
-        batch_ = n;
+        this->trained_ = training;
+        this->batch_ = n;
         return this->output(h_.data(), n);
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
-        this->require_training_forward(trained_);
-        const std::size_t n = batch_, steps = this->steps_, u = this->units_, g = 3 * u;
+        this->require_training_forward(this->trained_);
+        const std::size_t n = this->batch_, steps = this->steps_, u = this->units_, g = 3 * u;
         const std::size_t features = this->features_;
         this->ensure_shape(dzx_, {steps * n, g});
         this->ensure_shape(dm_, {steps * n, g});
@@ -121,49 +103,31 @@ class GRU : public detail::recurrent<T> {
             T *dzt = dzx + t * n * g, *dmt = dm + t * n * g;
             backend::parallel_ranges(
                 n, this->rows_per_task(3), [&](std::size_t r0, std::size_t r1) {
-                    backend::gru::step_backward(activation_, zx_.data() + t * n * g,
+                    backend::gru::step_backward(this->activation_, zx_.data() + t * n * g,
                                                 m_.data() + t * n * g, h_.data() + t * n * u, dh,
                                                 dzt, dmt, r0, r1, u);
                 });
             if (t > 0)  // h_prev's gradient through its projection, added to the blend's
-                backend::gemm_parallel(false, true, n, u, g, T(1), dmt, g, recurrent_.value.data(),
-                                       g, T(1), dh, u);
+                backend::gemm_parallel(false, true, n, u, g, T(1), dmt, g,
+                                       this->recurrent_.value.data(), g, T(1), dh, u);
         }
         backend::gemm_parallel(true, false, features, g, steps * n, T(1), xt_.data(), features, dzx,
-                               g, T(0), kernel_.grad.data(), g);
+                               g, T(0), this->kernel_.grad.data(), g);
         backend::gemm_parallel(true, false, u, g, steps * n, T(1), h_.data(), u, dm, g, T(0),
-                               recurrent_.grad.data(), g);
-        if (opt_.use_bias) {
-            this->column_sums(dzx, steps * n, g, bias_.grad.data());
-            this->column_sums(dm, steps * n, g, bias_.grad.data() + g);
+                               this->recurrent_.grad.data(), g);
+        if (this->use_bias_) {
+            backend::column_sums(dzx, steps * n, g, this->bias_.grad.data());
+            backend::column_sums(dm, steps * n, g, this->bias_.grad.data() + g);
         }
         if (!need_input_grad) return this->dx_;
         this->ensure_shape(dxt_, {steps * n, features});
         backend::gemm_parallel(false, true, steps * n, features, g, T(1), dzx, g,
-                               kernel_.value.data(), g, T(0), dxt_.data(), features);
+                               this->kernel_.value.data(), g, T(0), dxt_.data(), features);
         return this->from_time_major(dxt_, n);
     }
 
     nlohmann::json get_config() const override {
-        auto c = Layer<T>::get_config();
-        this->write_rnn_config(c);
-        c["units"] = this->units_;
-        c["activation"] = activations::name(activation_);
-        c["recurrent_activation"] = "sigmoid";
-        c["use_bias"] = opt_.use_bias;
-        c["kernel_initializer"] = config::to_json(opt_.kernel_initializer);
-        c["recurrent_initializer"] = config::to_json(opt_.recurrent_initializer);
-        c["bias_initializer"] = config::to_json(opt_.bias_initializer);
-        c["kernel_regularizer"] = config::to_json(opt_.kernel_regularizer);
-        c["recurrent_regularizer"] = config::to_json(opt_.recurrent_regularizer);
-        c["bias_regularizer"] = config::to_json(opt_.bias_regularizer);
-        c["activity_regularizer"] = nullptr;
-        c["kernel_constraint"] = nullptr;
-        c["recurrent_constraint"] = nullptr;
-        c["bias_constraint"] = nullptr;
-        c["dropout"] = 0.0;
-        c["recurrent_dropout"] = 0.0;
-        c["seed"] = nullptr;
+        auto c = this->cell_config(opt_);
         c["reset_after"] = true;
         return c;
     }
@@ -173,25 +137,8 @@ class GRU : public detail::recurrent<T> {
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "GRU");
         GRUOptions o;
-        o.name = r.name();
-        const int units = r.get_int("units");
-        // absent: Keras's defaults (null: linear, as Keras reads None)
-        if (cfg.contains("activation")) o.activation = r.activation();
-        if (cfg.contains("recurrent_activation"))
-            o.recurrent_activation = r.activation("recurrent_activation");
-        o.use_bias = r.get("use_bias", true);
-        o.kernel_initializer = r.initializer("kernel_initializer", initializers::GlorotUniform());
-        o.recurrent_initializer =
-            r.initializer("recurrent_initializer", initializers::Orthogonal());
-        o.bias_initializer = r.initializer("bias_initializer", initializers::Zeros());
-        o.kernel_regularizer = r.regularizer("kernel_regularizer");
-        o.recurrent_regularizer = r.regularizer("recurrent_regularizer");
-        o.bias_regularizer = r.regularizer("bias_regularizer");
+        const int units = GRU::read_cell_config(r, cfg, o);
         o.reset_after = r.get("reset_after", true);
-        for (const char* k : {"activity_regularizer", "kernel_constraint", "recurrent_constraint",
-                              "bias_constraint"})
-            r.expect(k, nullptr);
-        GRU::read_rnn_config(r, o);
         r.finish();
         auto layer = std::make_unique<GRU<T>>(units, std::move(o));
         layer->trainable = r.get("trainable", true);
@@ -201,26 +148,14 @@ class GRU : public detail::recurrent<T> {
   protected:
     void build_weights(const shape_t& in) override {
         detail::recurrent<T>::build_weights(in);
-        const std::size_t u = this->units_, g = 3 * u;
-        kernel_ = this->make_param("kernel", {this->features_, g}, opt_.kernel_initializer,
-                                   opt_.kernel_regularizer);
-        recurrent_ = this->make_param("recurrent_kernel", {u, g}, opt_.recurrent_initializer,
-                                      opt_.recurrent_regularizer);
-        if (opt_.use_bias)
-            bias_ = this->make_param("bias", {2, g}, opt_.bias_initializer, opt_.bias_regularizer);
-        batch_ = 0;
-        trained_ = false;
+        this->build_cell_weights(opt_, 3, {2, 3 * this->units_});
     }
 
   private:
-    activations::kind activation_;
     GRUOptions opt_;
-    std::size_t batch_ = 0;
-    Param<T> kernel_, recurrent_, bias_;
     // time-major: the inputs; the input's projections (then the gates' activations z, r, g);
     // h_prev's projections; the outputs from the initial zeros on; and the gradients'
     tensor<T> xt_, zx_, m_, h_, dzx_, dm_, dh_, dxt_;
-    bool trained_ = false;
 };
 
 }  // namespace xkeras::layers

@@ -1,6 +1,7 @@
-// xkeras/layers/recurrent.hpp - what the recurrent layers (LSTM, GRU) share: the shapes, the
-// batch-major input and output against the time-major buffers they compute in, go_backwards,
-// and the config keys of Keras's RNN base class.
+// xkeras/layers/recurrent.hpp - what the recurrent layers (SimpleRNN, LSTM, GRU) share: the
+// shapes, the weights (kernel, recurrent kernel, bias) and their options, the batch-major input
+// and output against the time-major buffers they compute in, go_backwards, and the config keys
+// of Keras's RNN base class and of its cells.
 //
 // Time-major: row t * batch + i of a buffer is sample i at step t, so that one step's rows are
 // contiguous (each step's GEMM reads them in place) and every step's rows together form one
@@ -8,21 +9,34 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
+#include "../backend/cell_activations.hpp"
 #include "../backend/parallel.hpp"
+#include "../backend/rows.hpp"
+#include "../initializers.hpp"
 #include "conv_utils.hpp"
 #include "layer.hpp"
 
 namespace xkeras::layers::detail {
 
-/// Base of LSTM and GRU.
+/// Base of SimpleRNN, LSTM and GRU.
 template <class T>
 class recurrent : public Layer<T> {
   public:
     std::size_t units() const { return units_; }
     bool return_sequences() const { return return_sequences_; }
     bool go_backwards() const { return go_backwards_; }
+
+    /// Keras keeps the weights in the layer's cell: `layers/<name>/cell/vars` in its files.
+    std::vector<std::string> keras_weights_owner() const override { return {"cell"}; }
+
+    std::vector<Param<T>*> params() override {
+        if (!this->built_) return {};
+        if (!use_bias_) return {&kernel_, &recurrent_};
+        return {&kernel_, &recurrent_, &bias_};
+    }
 
     shape_t compute_output_shape(const shape_t& in) const override {
         if (in.size() != 2 || in[0] == 0 || in[1] == 0)
@@ -36,16 +50,50 @@ class recurrent : public Layer<T> {
     }
 
   protected:
-    recurrent(const char* prefix, const char* cls, std::string name, shape_t input_shape, int units,
-              bool return_sequences, bool go_backwards)
-        : Layer<T>(prefix, std::move(name), std::move(input_shape)),
+    /// From the layer's options (SimpleRNNOptions, LSTMOptions, GRUOptions); refuses an
+    /// activation the cells do not compute and a gates' activation other than the sigmoid.
+    template <class Options>
+    recurrent(const char* prefix, const char* cls, int units, const Options& o)
+        : Layer<T>(prefix, o.name, o.input_shape),
           units_(positive_size(units, cls, "units")),
-          return_sequences_(return_sequences),
-          go_backwards_(go_backwards) {}
+          return_sequences_(o.return_sequences),
+          go_backwards_(o.go_backwards),
+          use_bias_(o.use_bias),
+          activation_(activations::get(o.activation)) {
+        const std::string who = std::string(cls) + " '" + this->name() + "'";
+        if (!backend::cell::supported_activation(activation_))
+            throw value_error(who + ": activation '" + o.activation +
+                              "' is not supported (tanh, sigmoid, relu or linear)");
+        if constexpr (has_gates<Options>)
+            if (o.recurrent_activation != "sigmoid")
+                throw value_error(who + ": recurrent_activation '" + o.recurrent_activation +
+                                  "' is not supported (only sigmoid, Keras's default)");
+    }
+
+    /// Whether the cell has gates (LSTM, GRU), and so a `recurrent_activation`.
+    template <class Options>
+    static constexpr bool has_gates = requires(const Options& o) {
+        o.recurrent_activation;
+    };
 
     void build_weights(const shape_t& in) override {
         steps_ = in[0];
         features_ = in[1];
+    }
+
+    /// The kernel (features, gates x units), the recurrent kernel (units, gates x units) and,
+    /// with use_bias, the bias of `bias_shape`, from the options' initializers and regularizers.
+    template <class Options>
+    void build_cell_weights(const Options& o, std::size_t gates, const shape_t& bias_shape) {
+        const std::size_t g = gates * units_;
+        kernel_ =
+            this->make_param("kernel", {features_, g}, o.kernel_initializer, o.kernel_regularizer);
+        recurrent_ = this->make_param("recurrent_kernel", {units_, g}, o.recurrent_initializer,
+                                      o.recurrent_regularizer);
+        if (use_bias_)
+            bias_ = this->make_param("bias", bias_shape, o.bias_initializer, o.bias_regularizer);
+        batch_ = 0;
+        trained_ = false;
     }
 
     /// The input step read at step t.
@@ -103,21 +151,57 @@ class recurrent : public Layer<T> {
         }
     }
 
-    /// Writes the keys of Keras's RNN base class.
-    void write_rnn_config(nlohmann::json& c) const {
+    /// The config: the keys of Keras's RNN base class and of its cell's, as Keras 3 writes
+    /// them (the class's own, unit_forget_bias or reset_after, are the caller's).
+    template <class Options>
+    nlohmann::json cell_config(const Options& o) const {
+        auto c = Layer<T>::get_config();
         c["return_sequences"] = return_sequences_;
         c["return_state"] = false;
         c["go_backwards"] = go_backwards_;
         c["stateful"] = false;
         c["unroll"] = false;
         c["zero_output_for_mask"] = false;
+        c["units"] = units_;
+        c["activation"] = activations::name(activation_);
+        if constexpr (has_gates<Options>) c["recurrent_activation"] = "sigmoid";
+        c["use_bias"] = use_bias_;
+        c["kernel_initializer"] = config::to_json(o.kernel_initializer);
+        c["recurrent_initializer"] = config::to_json(o.recurrent_initializer);
+        c["bias_initializer"] = config::to_json(o.bias_initializer);
+        c["kernel_regularizer"] = config::to_json(o.kernel_regularizer);
+        c["recurrent_regularizer"] = config::to_json(o.recurrent_regularizer);
+        c["bias_regularizer"] = config::to_json(o.bias_regularizer);
+        for (const char* k : {"activity_regularizer", "kernel_constraint", "recurrent_constraint",
+                              "bias_constraint", "seed"})
+            c[k] = nullptr;
+        c["dropout"] = 0.0;
+        c["recurrent_dropout"] = 0.0;
+        return c;
     }
 
-    /// Reads the keys of Keras's RNN base class and the dropouts, refusing what a Sequential
-    /// cannot use or xkeras has not; the ones that change how Keras computes but not what are
-    /// accepted.
+    /// Reads what cell_config writes into o (absent keys: Keras's defaults; a null activation
+    /// is linear, as Keras reads None) and returns the units, refusing what a Sequential cannot
+    /// use or xkeras has not; the keys that change how Keras computes but not what are accepted.
     template <class Options>
-    static void read_rnn_config(config::reader& r, Options& o) {
+    static int read_cell_config(config::reader& r, const nlohmann::json& cfg, Options& o) {
+        o.name = r.name();
+        const int units = r.get_int("units");
+        if (cfg.contains("activation")) o.activation = r.activation();
+        if constexpr (has_gates<Options>)
+            if (cfg.contains("recurrent_activation"))
+                o.recurrent_activation = r.activation("recurrent_activation");
+        o.use_bias = r.get("use_bias", true);
+        o.kernel_initializer = r.initializer("kernel_initializer", initializers::GlorotUniform());
+        o.recurrent_initializer =
+            r.initializer("recurrent_initializer", initializers::Orthogonal());
+        o.bias_initializer = r.initializer("bias_initializer", initializers::Zeros());
+        o.kernel_regularizer = r.regularizer("kernel_regularizer");
+        o.recurrent_regularizer = r.regularizer("recurrent_regularizer");
+        o.bias_regularizer = r.regularizer("bias_regularizer");
+        for (const char* k : {"activity_regularizer", "kernel_constraint", "recurrent_constraint",
+                              "bias_constraint"})
+            r.expect(k, nullptr);
         o.return_sequences = r.get("return_sequences", false);
         o.go_backwards = r.get("go_backwards", false);
         r.expect("return_state", false);  // a Sequential cannot take several outputs
@@ -128,16 +212,7 @@ class recurrent : public Layer<T> {
         for (const char* k :
              {"unroll", "implementation", "use_cudnn", "zero_output_for_mask", "seed"})
             r.mark(k);
-    }
-
-    /// out[c] = the sum of column c of m (rows x cols), rows in order: the same bits on any
-    /// number of threads (a bias's gradient over every step).
-    static void column_sums(const T* m, std::size_t rows, std::size_t cols, T* out) {
-        backend::parallel_ranges(cols, 64, [&](std::size_t c0, std::size_t c1) {
-            std::fill(out + c0, out + c1, T(0));
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t c = c0; c < c1; ++c) out[c] += m[r * cols + c];
-        });
+        return units;
     }
 
     /// Rows of a step per task of the pool: about 16K gate values each.
@@ -146,8 +221,12 @@ class recurrent : public Layer<T> {
     }
 
     std::size_t units_;
-    bool return_sequences_, go_backwards_;
+    bool return_sequences_, go_backwards_, use_bias_;
+    activations::kind activation_;
     std::size_t steps_ = 0, features_ = 0;
+    Param<T> kernel_, recurrent_, bias_;
+    std::size_t batch_ = 0;  ///< The last training forward's batch, for backward.
+    bool trained_ = false;   ///< Whether the last forward kept what backward needs.
     tensor<T> y_, dx_;
 };
 
