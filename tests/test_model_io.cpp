@@ -209,8 +209,8 @@ TEST_CASE("model_from_json refuses what it cannot honour, by name", "[io][json][
         {"class_name": "Convolution2D", "config": {}}]}})"),
                       Catch::Contains("Keras 1 layer") && Catch::Contains("Convolution2D"));
     CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "SimpleRNN", "config": {"units": 4}}]}})"),
-                      Catch::Contains("'SimpleRNN' is not supported"));
+        {"class_name": "ConvLSTM2D", "config": {"filters": 4}}]}})"),
+                      Catch::Contains("'ConvLSTM2D' is not supported"));
     CHECK_THROWS_WITH(model_from_json<float>(R"({"class_name": "Sequential", "config": {"layers": [
         {"class_name": "Dense", "config": {"name": "d", "units": 4, "kernel_constraint": {"class_name": "MaxNorm"}}}]}})"),
                       Catch::Contains("Dense 'd'") && Catch::Contains("kernel_constraint"));

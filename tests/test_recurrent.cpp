@@ -1,7 +1,7 @@
-// LSTM and GRU: outputs against the equations written out in plain loops (every step's output or
-// the last, forwards and backwards, each activation, no bias), gradients, the Orthogonal
-// initializer and LSTM's forget gate bias, the same bits on 1 and 2 threads, Keras 3's and
-// tf.keras 2's configs and refusals.
+// SimpleRNN, LSTM and GRU: outputs against the equations written out in plain loops (every
+// step's output or the last, forwards and backwards, each activation, no bias), gradients, the
+// Orthogonal initializer and LSTM's forget gate bias, the same bits on 1 and 2 threads, Keras 3's
+// and tf.keras 2's configs and refusals.
 #include "gradient_check.hpp"
 #include "thread_count.hpp"
 
@@ -106,7 +106,119 @@ xt::xarray<double> gru_reference(const xt::xarray<double>& x, const xt::xarray<d
     return y;
 }
 
+/// Keras's SimpleRNN: h = act(x W + b + h_prev U).
+xt::xarray<double> simple_rnn_reference(const xt::xarray<double>& x, const xt::xarray<double>& W,
+                                        const xt::xarray<double>& U, const xt::xarray<double>& b,
+                                        const std::string& activation, bool sequences,
+                                        bool backwards) {
+    const std::size_t n = x.shape()[0], steps = x.shape()[1], F = x.shape()[2];
+    const std::size_t u = U.shape()[0];
+    xt::xarray<double> y = sequences ? xt::xarray<double>(xt::zeros<double>({n, steps, u}))
+                                     : xt::zeros<double>({n, u});
+    for (std::size_t i = 0; i < n; ++i) {
+        std::vector<double> h(u, 0.0), next(u);
+        for (std::size_t t = 0; t < steps; ++t) {
+            const std::size_t s = backwards ? steps - 1 - t : t;
+            for (std::size_t k = 0; k < u; ++k) {
+                double v = b.size() ? b(k) : 0.0;
+                for (std::size_t f = 0; f < F; ++f) v += x(i, s, f) * W(f, k);
+                for (std::size_t j = 0; j < u; ++j) v += h[j] * U(j, k);
+                next[k] = act(activation, v);
+            }
+            h = next;
+            if (sequences)
+                for (std::size_t j = 0; j < u; ++j) y(i, t, j) = h[j];
+        }
+        if (!sequences)
+            for (std::size_t j = 0; j < u; ++j) y(i, j) = h[j];
+    }
+    return y;
+}
+
 }  // namespace
+
+TEST_CASE("SimpleRNN computes Keras's equations", "[simple_rnn]") {
+    struct Case {
+        std::string activation;
+        bool sequences, backwards, bias;
+    };
+    const Case cases[] = {{"tanh", false, false, true},
+                          {"tanh", true, true, true},
+                          {"sigmoid", true, false, false},
+                          {"relu", false, true, true},
+                          {"linear", true, false, true}};
+    for (const auto& c : cases) {
+        INFO("activation " << c.activation << ", return_sequences " << c.sequences
+                           << ", go_backwards " << c.backwards << ", use_bias " << c.bias);
+        layers::SimpleRNN<double> rnn(4, {.activation = c.activation,
+                                          .use_bias = c.bias,
+                                          .return_sequences = c.sequences,
+                                          .go_backwards = c.backwards});
+        rnn.build({5, 3});
+        CHECK(rnn.output_shape() == (c.sequences ? shape_t{5, 4} : shape_t{4}));
+        auto w = rnn.get_weights();
+        REQUIRE(w.size() == (c.bias ? 3u : 2u));
+        w[0] = random_tensor({3, 4}, 1, -0.5, 0.5);
+        w[1] = random_tensor({4, 4}, 2, -0.5, 0.5);
+        if (c.bias) w[2] = random_tensor({4}, 3, -0.5, 0.5);
+        rnn.set_weights(w);
+        const auto x = random_tensor({3, 5, 3}, 4);
+        const auto expected =
+            simple_rnn_reference(x, w[0], w[1], c.bias ? w[2] : xt::xarray<double>(), c.activation,
+                                 c.sequences, c.backwards);
+        CHECK(xt::allclose(rnn.forward(x, false), expected, 1e-12, 1e-12));
+        check_layer_gradients(rnn, x);
+    }
+    layers::SimpleRNN<float> keras(32);
+    keras.build({28, 28});
+    CHECK(keras.count_params() == 1952);  // Keras's summary of SimpleRNN(32) on 28 features
+    CHECK(keras.name().rfind("simple_rnn", 0) == 0);
+    // the recurrent kernel is orthogonal, the bias zeros
+    const auto w = keras.get_weights();
+    CHECK(xt::allclose(gram(xt::cast<double>(w[1]), true), xt::eye<double>(32), 1e-5, 1e-5));
+    CHECK(xt::all(xt::equal(w[2], 0.0f)));
+}
+
+TEST_CASE("SimpleRNN reads Keras 3's config and refuses what it lacks", "[simple_rnn][config]") {
+    const auto k3 = nlohmann::json::parse(R"({"name": "simple_rnn", "trainable": true,
+        "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+        "registered_name": null}, "return_sequences": true, "return_state": false,
+        "go_backwards": false, "stateful": false, "unroll": false, "zero_output_for_mask": false,
+        "units": 16, "activation": "relu", "use_bias": true,
+        "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform",
+        "config": {"seed": null}, "registered_name": null},
+        "recurrent_initializer": {"module": "keras.initializers", "class_name": "Orthogonal",
+        "config": {"seed": null, "gain": 1.0}, "registered_name": null},
+        "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {},
+        "registered_name": null}, "kernel_regularizer": null, "recurrent_regularizer": null,
+        "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null,
+        "recurrent_constraint": null, "bias_constraint": null, "dropout": 0.0,
+        "recurrent_dropout": 0.0, "seed": null})");
+    auto layer = layers::registry<float>::create("SimpleRNN", k3);
+    auto& rnn = dynamic_cast<layers::SimpleRNN<float>&>(*layer);
+    CHECK(rnn.units() == 16);
+    CHECK(rnn.return_sequences());
+    const auto out = layer->get_config();
+    for (const char* key : {"name", "units", "activation", "return_sequences", "go_backwards",
+                            "use_bias", "dropout", "recurrent_dropout", "seed"})
+        CHECK(out[key] == k3[key]);
+    CHECK(!out.contains("recurrent_activation"));  // a SimpleRNN has no gates
+    auto cfg = k3;
+    cfg["activation"] = "softmax";
+    CHECK_THROWS_WITH(layers::registry<float>::create("SimpleRNN", cfg),
+                      "SimpleRNN 'simple_rnn': activation 'softmax' is not supported (tanh, "
+                      "sigmoid, relu or linear)");
+    cfg = k3;
+    cfg["recurrent_activation"] = "sigmoid";  // not a SimpleRNN key
+    CHECK_THROWS_WITH(layers::registry<float>::create("SimpleRNN", cfg),
+                      Catch::Contains("config key 'recurrent_activation' is an option xkeras "
+                                      "does not know"));
+    cfg = k3;
+    cfg["go_backwards"] = true;
+    cfg["dropout"] = 0.5;
+    CHECK_THROWS_WITH(layers::registry<float>::create("SimpleRNN", cfg),
+                      Catch::Contains("'dropout' = 0.5 is not supported"));
+}
 
 TEST_CASE("LSTM computes Keras's equations", "[lstm]") {
     struct Case {
@@ -269,16 +381,20 @@ TEST_CASE("GRU computes Keras's equations (reset_after)", "[gru]") {
     CHECK(keras.count_params() == 60672);  // Keras's summary of GRU(128) on 28 features
 }
 
-TEST_CASE("LSTM and GRU: the same bits on 1 and 2 threads at inference, run after run in training",
-          "[lstm][gru][threads]") {
+TEST_CASE(
+    "Recurrent layers: the same bits on 1 and 2 threads at inference, run after run in "
+    "training",
+    "[lstm][gru][simple_rnn][threads]") {
     // the GEMMs are shared out over the threads by blocks of rows or columns: a forward pass
     // gives the same bits on any number of threads, gradients the same bits for the same
     // number, and differ across numbers by rounding only
     utils::set_random_seed(4);
     layers::LSTM<float> lstm(64, {.return_sequences = true});
     layers::GRU<float> gru(48);
+    layers::SimpleRNN<float> rnn(40, {.go_backwards = true});
     lstm.build({12, 10});
     gru.build({12, 10});
+    rnn.build({12, 10});
     const auto x = xt::cast<float>(random_tensor({96, 12, 10}, 5));
     auto run = [&](layers::Layer<float>& layer, int threads) {
         testing::scoped_threads scope(threads);
@@ -294,7 +410,8 @@ TEST_CASE("LSTM and GRU: the same bits on 1 and 2 threads at inference, run afte
         return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
     };
     for (layers::Layer<float>* layer :
-         {static_cast<layers::Layer<float>*>(&lstm), static_cast<layers::Layer<float>*>(&gru)}) {
+         {static_cast<layers::Layer<float>*>(&lstm), static_cast<layers::Layer<float>*>(&gru),
+          static_cast<layers::Layer<float>*>(&rnn)}) {
         const auto one = run(*layer, 1), two = run(*layer, 2), again = run(*layer, 2);
         for (std::size_t i = 0; i < one.size(); ++i) {
             INFO(layer->class_name() << ", output " << i);

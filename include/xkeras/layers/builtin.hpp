@@ -26,6 +26,7 @@
 #include "random_augmentation.hpp"
 #include "relu.hpp"
 #include "reshape.hpp"
+#include "simple_rnn.hpp"
 #include "softmax.hpp"
 #include "up_sampling2d.hpp"
 #include "zero_padding2d.hpp"
@@ -62,6 +63,7 @@
     X(RandomZoom)                \
     X(ReLU)                      \
     X(Reshape)                   \
+    X(SimpleRNN)                 \
     X(Softmax)                   \
     X(UpSampling2D)              \
     X(ZeroPadding2D)
