@@ -19,6 +19,7 @@
 #include "flatten.hpp"
 #include "global_pooling.hpp"
 #include "gru.hpp"
+#include "layer_normalization.hpp"
 #include "leaky_relu.hpp"
 #include "lstm.hpp"
 #include "pooling1d.hpp"
@@ -52,6 +53,7 @@
     X(GlobalMaxPooling2D)        \
     X(GRU)                       \
     X(LSTM)                      \
+    X(LayerNormalization)        \
     X(LeakyReLU)                 \
     X(MaxPooling1D)              \
     X(MaxPooling2D)              \
