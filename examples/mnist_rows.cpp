@@ -5,9 +5,10 @@
 //   gru     GRU(128), then Dense 10 softmax
 //   conv1d  two blocks of two Conv1D(3, "same", relu) - 64 then 128 filters - each ended by
 //           MaxPooling1D(2); Flatten, Dropout 0.3, Dense 10 softmax
-// Adam at Keras's default rate, batch 128, validation_split 0.1.
+// Adam at Keras's default rate, batch 128, validation_split 0.1, 20 epochs (the recurrent models
+// pass 98.5% on the test set between 10 and 20).
 //
-//   mnist_rows [--layer lstm] [--epochs 10] [--batch-size 128] [--seed 7] [--threads N]
+//   mnist_rows [--layer lstm] [--epochs 20] [--batch-size 128] [--seed 7] [--threads N]
 //              [--data-dir DIR] [--limit N] [--output out/mnist_rows_<layer>]
 //
 // Writes result.json, history.csv, the curves (curves.png) and the test confusion matrix
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
     return examples::run([&] {
         auto args = examples::parse_args(
             argc, argv, "mnist_rows", "MNIST as 28 rows of 28 pixels, read by a sequence layer",
-            {.epochs = 10, .batch_size = 128, .seed = 7, .layer = "lstm"}, false,
+            {.epochs = 20, .batch_size = 128, .seed = 7, .layer = "lstm"}, false,
             {"lstm", "gru", "conv1d"});
         xk::utils::set_random_seed(args.seed);
 
