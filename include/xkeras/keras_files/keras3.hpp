@@ -168,24 +168,34 @@ void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
                            layer->name() + "' (" + layer->class_name() +
                            "), keeps its weights there in Keras 3");
         }
-        hdf5::group g = all.get(keys[i]);
-        // the sub-layer that owns the weights in Keras (LSTM's cell), if any
-        bool found = true;
-        for (const auto& sub : layer->keras_weights_owner()) {
-            if (!(found = g.has(sub))) break;
-            g = g.child(sub);
+        // each object of Keras's that owns some of the weights (the layer, LSTM's cell, ...)
+        std::vector<tensor<T>> read;
+        std::size_t first = 0;
+        for (const auto& owner : layer->keras_weight_groups()) {
+            hdf5::group g = all.get(keys[i]);
+            for (const auto& sub : owner.path) {
+                if (!g.has(sub))
+                    throw io_error("'" + f.name() + "': " + g.path() + " has no " + sub +
+                                   " group: the model's layer " + std::to_string(i) + ", '" +
+                                   layer->name() + "' (" + layer->class_name() +
+                                   "), keeps weights there in Keras 3");
+                g = g.child(sub);
+            }
+            const std::vector<layers::Param<T>*> mine(params.begin() + long(first),
+                                                      params.begin() + long(first + owner.count));
+            first += owner.count;
+            if (!g.has("vars")) {
+                if (!mine.empty())
+                    throw io_error("'" + f.name() + "': " + g.path() +
+                                   " has no vars group: the model's layer " + std::to_string(i) +
+                                   ", '" + layer->name() + "' (" + layer->class_name() +
+                                   "), keeps weights there in Keras 3");
+                continue;
+            }
+            for (auto& t : detail::read_vars<T>(g.child("vars"), mine, layer->name()))
+                read.push_back(std::move(t));
         }
-        if (!found || !g.has("vars")) {
-            if (!params.empty())
-                throw io_error("'" + f.name() + "': " + g.path() + " has no " +
-                               (found ? "vars" : layer->keras_weights_owner()[0]) +
-                               " group: the model's layer " + std::to_string(i) + ", '" +
-                               layer->name() + "' (" + layer->class_name() +
-                               "), keeps its weights there in Keras 3");
-            values.emplace_back();
-            continue;
-        }
-        values.push_back(detail::read_vars<T>(g.child("vars"), params, layer->name()));
+        values.push_back(std::move(read));
     }
     // a layer of the file the model does not have: a model of other layers
     for (const auto& key : all.keys()) {

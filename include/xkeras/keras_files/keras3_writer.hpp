@@ -10,6 +10,7 @@
 #pragma once
 
 #include <ctime>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,18 +36,30 @@ std::string keras3_weights_bytes(const basic_sequential<T>& m) {
         const auto layers = m.layers();
         for (std::size_t i = 0; i < layers.size(); ++i) {
             // the layer's own vars (empty when a sub-layer owns the weights, as Keras writes
-            // it), then the owner's
-            auto owner = all.group(keys[i]);
-            auto vars = owner.group("vars");
-            vars.attribute("name", layers[i]->name());
-            for (const auto& sub : layers[i]->keras_weights_owner()) {
-                owner = owner.group(sub);
-                vars = owner.group("vars");
-                vars.attribute("name", layers[i]->name() + "_" + sub);
-            }
+            // it), then each owner's, every group on the way with its vars (the owners' paths
+            // share no group: Bidirectional's forward_layer/cell and backward_layer/cell)
+            const auto layer = all.group(keys[i]);
+            const auto own = layer.group("vars");
+            own.attribute("name", layers[i]->name());
             const auto params = layers[i]->params();
-            for (std::size_t k = 0; k < params.size(); ++k)
-                vars.dataset(std::to_string(k), params[k]->value);
+            std::size_t first = 0;
+            for (const auto& owner : layers[i]->keras_weight_groups()) {
+                std::optional<hdf5::writing_group> vars;
+                if (!owner.path.empty()) {
+                    std::optional<hdf5::writing_group> g;
+                    std::string name = layers[i]->name();
+                    for (const auto& sub : owner.path) {
+                        g.emplace(g ? g->group(sub) : layer.group(sub));
+                        name += "_" + sub;
+                        vars.emplace(g->group("vars"));
+                        vars->attribute("name", name);
+                    }
+                }
+                const auto& to = vars ? *vars : own;
+                for (std::size_t k = 0; k < owner.count; ++k)
+                    to.dataset(std::to_string(k), params[first + k]->value);
+                first += owner.count;
+            }
         }
         if (m.compiled()) {
             const auto& opt = m.optimizer();

@@ -281,10 +281,18 @@ class Layer {
                                                   ") keeps no training state, but one was given"));
     }
 
-    /// The groups between this layer's group and its `vars` in Keras 3's weights files: none
-    /// for a layer that keeps its weights itself, {"cell"} for one whose weights belong to a
-    /// sub-layer (LSTM's and GRU's cell: `layers/lstm/cell/vars/0`).
-    virtual std::vector<std::string> keras_weights_owner() const { return {}; }
+    /// Where Keras 3's weights files keep this layer's weights below the layer's own group, in
+    /// the order of params(): one entry per object of Keras's that owns some of them, with the
+    /// groups leading to its `vars` and how many weights it holds. A layer that keeps its
+    /// weights itself has one entry with no groups (`layers/dense/vars/0`); LSTM's belong to
+    /// its cell ({"cell"}: `layers/lstm/cell/vars/0`); Bidirectional's to its two layers' cells.
+    struct keras_weight_group {
+        std::vector<std::string> path;
+        std::size_t count = 0;
+    };
+    virtual std::vector<keras_weight_group> keras_weight_groups() const {
+        return {{{}, params().size()}};
+    }
 
     /// The activation applied last by this layer (softmax for Dense(10, "softmax")).
     virtual activations::kind output_activation() const { return activations::kind::linear; }

@@ -30,7 +30,9 @@ class recurrent : public Layer<T> {
     bool go_backwards() const { return go_backwards_; }
 
     /// Keras keeps the weights in the layer's cell: `layers/<name>/cell/vars` in its files.
-    std::vector<std::string> keras_weights_owner() const override { return {"cell"}; }
+    std::vector<typename Layer<T>::keras_weight_group> keras_weight_groups() const override {
+        return {{{"cell"}, static_cast<const Layer<T>&>(*this).params().size()}};
+    }
 
     std::vector<Param<T>*> params() override {
         if (!this->built_) return {};
