@@ -162,8 +162,8 @@ TEST_CASE("A .keras file written by xkeras has Keras 3's layout", "[keras_files]
 TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back",
           "[keras_files][keras3][save][sequence]") {
     // Embedding, Conv1D and the poolings keep their weights in their own vars; the recurrent
-    // layers in their cell's (layers/lstm/cell/vars), the layer's own vars group empty, as
-    // Keras 3 writes
+    // layers in their cell's (layers/lstm/cell/vars), the layer's own vars group empty, and
+    // Bidirectional in its two layers' cells, as Keras 3 writes
     scratch dir;
     utils::set_random_seed(12);
     Sequential m{Input({9}),
@@ -172,6 +172,7 @@ TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back"
                  layers::MaxPooling1D(2, {.padding = "same"}),
                  layers::LSTM(4, {.return_sequences = true}),
                  layers::SimpleRNN(4, {.return_sequences = true}),
+                 layers::Bidirectional(layers::LSTM(2, {.return_sequences = true})),
                  layers::GRU(3),
                  layers::Dense(2, "softmax")};
     m.compile("adam", "categorical_crossentropy");
@@ -192,6 +193,12 @@ TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back"
     CHECK(w["layers/lstm/cell/vars/2"]["shape"] == json::array({16}));
     CHECK(w["layers/simple_rnn/cell/vars/1"]["shape"] == json::array({4, 4}));
     CHECK(w["layers/simple_rnn/cell/vars/2"]["shape"] == json::array({4}));
+    CHECK(w["layers/bidirectional/vars"]["kind"] == "group");
+    CHECK(w["layers/bidirectional/forward_layer/vars"]["kind"] == "group");
+    CHECK(w["layers/bidirectional/forward_layer/cell/vars/0"]["shape"] == json::array({4, 8}));
+    CHECK(w["layers/bidirectional/backward_layer/cell/vars/1"]["shape"] == json::array({2, 8}));
+    CHECK_FALSE(w.contains("layers/bidirectional/vars/0"));
+    CHECK(w["layers/gru/cell/vars/0"]["shape"] == json::array({4, 9}));
     CHECK(w["layers/gru/cell/vars/2"]["shape"] == json::array({2, 9}));
     auto loaded = load_model(dir.path / "seq.keras");
     check_same_weights(loaded, m);

@@ -9,6 +9,7 @@
 
 #include "activation.hpp"
 #include "batch_normalization.hpp"
+#include "bidirectional.hpp"
 #include "conv1d.hpp"
 #include "conv2d.hpp"
 #include "cropping2d.hpp"
@@ -39,6 +40,7 @@
     X(AveragePooling1D)          \
     X(AveragePooling2D)          \
     X(BatchNormalization)        \
+    X(Bidirectional)             \
     X(Conv1D)                    \
     X(Conv2D)                    \
     X(Cropping2D)                \

@@ -71,10 +71,15 @@ std::vector<std::pair<std::string, layers::Param<T>*>> weight_keys(const basic_s
     const auto keys = layer_keys(m);
     const auto all = m.layers();
     for (std::size_t i = 0; i < all.size(); ++i) {
+        // the weight's name without its layer's ("dense/kernel" -> "kernel"; a wrapper's
+        // "bidirectional/forward_lstm/kernel" -> "forward_lstm/kernel"), after the layer's key
         const std::string& prefix = keys[i];
+        const std::string own = all[i]->name() + "/";
         for (auto* p : all[i]->params()) {
-            const auto slash = p->name.rfind('/');
-            out.emplace_back(prefix + "/" + p->name.substr(slash + 1), p);
+            const std::string rest = p->name.rfind(own, 0) == 0
+                                         ? p->name.substr(own.size())
+                                         : p->name.substr(p->name.rfind('/') + 1);
+            out.emplace_back(prefix + "/" + rest, p);
         }
     }
     return out;
