@@ -27,6 +27,7 @@ void forward_rows(T* x, const T* m, const T* h_prev, T* h, std::size_t r0, std::
         const T *mr = mz + u, *mh = mr + u;
         const T* hp = h_prev + r * u;
         T* hr = h + r * u;
+        XKERAS_INDEPENDENT_ITERATIONS
         for (std::size_t j = 0; j < u; ++j) {
             const T z = cell::apply<kind::sigmoid>(xz[j] + mz[j]);
             const T rg = cell::apply<kind::sigmoid>(xr[j] + mr[j]);
@@ -53,6 +54,7 @@ void backward_rows(const T* a, const T* m, const T* h_prev, T* dh, T* dx, T* dm,
         T *dxr = dxz + u, *dxh = dxr + u;
         T* dmz = dm + r * 3 * u;
         T *dmr = dmz + u, *dmh = dmr + u;
+        XKERAS_INDEPENDENT_ITERATIONS
         for (std::size_t j = 0; j < u; ++j) {
             const T z = az[j], rg = ar[j], g = ag[j], d = dhr[j];
             const T dpre_h = d * (T(1) - z) * cell::slope<A>(g);  // at x_h + r m_h

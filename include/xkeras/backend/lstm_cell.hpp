@@ -25,6 +25,7 @@ void forward_rows(T* z, const T* c_prev, T* c, T* tc, T* h, std::size_t r0, std:
         T *zf = zi + u, *zg = zf + u, *zo = zg + u;
         const T* cp = c_prev + r * u;
         T *cr = c + r * u, *tr = tc + r * u, *hr = h + r * u;
+        XKERAS_INDEPENDENT_ITERATIONS
         for (std::size_t j = 0; j < u; ++j) {
             const T i = cell::apply<kind::sigmoid>(zi[j]), f = cell::apply<kind::sigmoid>(zf[j]);
             const T g = cell::apply<A>(zg[j]), o = cell::apply<kind::sigmoid>(zo[j]);
@@ -52,6 +53,7 @@ void backward_rows(const T* a, const T* c_prev, const T* tc, const T* dh, T* dc,
         T *df = di + u, *dg = df + u, *dout = dg + u;
         const T *cp = c_prev + r * u, *tr = tc + r * u, *dhr = dh + r * u;
         T* dcr = dc + r * u;
+        XKERAS_INDEPENDENT_ITERATIONS
         for (std::size_t j = 0; j < u; ++j) {
             const T i = ai[j], f = af[j], g = ag[j], o = ao[j], t = tr[j], d = dhr[j];
             const T dct = dcr[j] + d * o * cell::slope<A>(t);
