@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 
-#include "../backend/gemm.hpp"
 #include "../backend/gru_cell.hpp"
 #include "../backend/parallel.hpp"
 #include "../initializers.hpp"
@@ -58,26 +57,17 @@ class GRU : public detail::recurrent<T> {
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const std::size_t n = x.shape()[0], steps = this->steps_, u = this->units_, g = 3 * u;
-        this->to_time_major(x, xt_);
         this->ensure_shape(zx_, {steps * n, g});
         this->ensure_shape(m_, {steps * n, g});
         this->ensure_shape(h_, {(steps + 1) * n, u});
-        // every step's input projection (and input bias) in one GEMM
-        T *zx = zx_.data(), *m = m_.data();
         const T* b = this->use_bias_ ? this->bias_.value.data() : nullptr;
-        if (b)
-            for (std::size_t r = 0; r < steps * n; ++r) {
-                std::copy_n(b, g, zx + r * g);
-                std::copy_n(b + g, g, m + r * g);  // the recurrent bias, for each step's GEMM
-            }
-        backend::gemm_parallel(false, false, steps * n, g, this->features_, T(1), xt_.data(),
-                               this->features_, this->kernel_.value.data(), g, b ? T(1) : T(0), zx,
-                               g);
+        this->project_inputs(x, b, g, zx_.data());  // with the input's bias
+        if (b)  // the recurrent bias, for each step's projection of h_prev to add to
+            for (std::size_t r = 0; r < steps * n; ++r) std::copy_n(b + g, g, m_.data() + r * g);
         std::fill_n(h_.data(), n * u, T(0));  // the initial state
         for (std::size_t t = 0; t < steps; ++t) {
-            T *zt = zx + t * n * g, *mt = m + t * n * g;
-            backend::gemm_parallel(false, false, n, g, u, T(1), h_.data() + t * n * u, u,
-                                   this->recurrent_.value.data(), g, b ? T(1) : T(0), mt, g);
+            T *zt = zx_.data() + t * n * g, *mt = m_.data() + t * n * g;
+            this->project_state(h_.data() + t * n * u, n, g, b ? T(1) : T(0), mt);
             backend::parallel_ranges(
                 n, this->rows_per_task(3), [&](std::size_t r0, std::size_t r1) {
                     backend::gru::step_forward(this->activation_, zt, mt, h_.data() + t * n * u,
@@ -92,7 +82,6 @@ class GRU : public detail::recurrent<T> {
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         this->require_training_forward(this->trained_);
         const std::size_t n = this->batch_, steps = this->steps_, u = this->units_, g = 3 * u;
-        const std::size_t features = this->features_;
         this->ensure_shape(dzx_, {steps * n, g});
         this->ensure_shape(dm_, {steps * n, g});
         this->ensure_shape(dh_, {n, u});
@@ -107,23 +96,14 @@ class GRU : public detail::recurrent<T> {
                                                 m_.data() + t * n * g, h_.data() + t * n * u, dh,
                                                 dzt, dmt, r0, r1, u);
                 });
-            if (t > 0)  // h_prev's gradient through its projection, added to the blend's
-                backend::gemm_parallel(false, true, n, u, g, T(1), dmt, g,
-                                       this->recurrent_.value.data(), g, T(1), dh, u);
+            // h_prev's gradient through its projection, added to the blend's
+            if (t > 0) this->state_gradient(dmt, n, g, T(1), dh);
         }
-        backend::gemm_parallel(true, false, features, g, steps * n, T(1), xt_.data(), features, dzx,
-                               g, T(0), this->kernel_.grad.data(), g);
-        backend::gemm_parallel(true, false, u, g, steps * n, T(1), h_.data(), u, dm, g, T(0),
-                               this->recurrent_.grad.data(), g);
         if (this->use_bias_) {
             backend::column_sums(dzx, steps * n, g, this->bias_.grad.data());
             backend::column_sums(dm, steps * n, g, this->bias_.grad.data() + g);
         }
-        if (!need_input_grad) return this->dx_;
-        this->ensure_shape(dxt_, {steps * n, features});
-        backend::gemm_parallel(false, true, steps * n, features, g, T(1), dzx, g,
-                               this->kernel_.value.data(), g, T(0), dxt_.data(), features);
-        return this->from_time_major(dxt_, n);
+        return this->kernel_and_input_gradients(dzx, dm, h_.data(), n, g, need_input_grad);
     }
 
     nlohmann::json get_config() const override {
@@ -153,9 +133,9 @@ class GRU : public detail::recurrent<T> {
 
   private:
     GRUOptions opt_;
-    // time-major: the inputs; the input's projections (then the gates' activations z, r, g);
-    // h_prev's projections; the outputs from the initial zeros on; and the gradients'
-    tensor<T> xt_, zx_, m_, h_, dzx_, dm_, dh_, dxt_;
+    // time-major: the input's projections (then the gates' activations z, r, g); h_prev's
+    // projections; the outputs from the initial zeros on; and the gradients'
+    tensor<T> zx_, m_, h_, dzx_, dm_, dh_;
 };
 
 }  // namespace xkeras::layers

@@ -17,7 +17,6 @@
 #include <optional>
 #include <string>
 
-#include "../backend/gemm.hpp"
 #include "../backend/lstm_cell.hpp"
 #include "../backend/parallel.hpp"
 #include "../initializers.hpp"
@@ -59,25 +58,16 @@ class LSTM : public detail::recurrent<T> {
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const std::size_t n = x.shape()[0], steps = this->steps_, u = this->units_, g = 4 * u;
-        this->to_time_major(x, xt_);
         this->ensure_shape(z_, {steps * n, g});
         this->ensure_shape(h_, {(steps + 1) * n, u});
         this->ensure_shape(c_, {(steps + 1) * n, u});
         this->ensure_shape(tc_, {steps * n, u});
-        // every step's input projection (and bias) in one GEMM
-        T* z = z_.data();
-        if (this->use_bias_)
-            for (std::size_t r = 0; r < steps * n; ++r)
-                std::copy_n(this->bias_.value.data(), g, z + r * g);
-        backend::gemm_parallel(false, false, steps * n, g, this->features_, T(1), xt_.data(),
-                               this->features_, this->kernel_.value.data(), g,
-                               this->use_bias_ ? T(1) : T(0), z, g);
+        this->project_inputs(x, this->use_bias_ ? this->bias_.value.data() : nullptr, g, z_.data());
         std::fill_n(h_.data(), n * u, T(0));  // the initial states
         std::fill_n(c_.data(), n * u, T(0));
         for (std::size_t t = 0; t < steps; ++t) {
-            T* zt = z + t * n * g;
-            backend::gemm_parallel(false, false, n, g, u, T(1), h_.data() + t * n * u, u,
-                                   this->recurrent_.value.data(), g, T(1), zt, g);
+            T* zt = z_.data() + t * n * g;
+            this->project_state(h_.data() + t * n * u, n, g, T(1), zt);
             backend::parallel_ranges(
                 n, this->rows_per_task(4), [&](std::size_t r0, std::size_t r1) {
                     backend::lstm::step_forward(this->activation_, zt, c_.data() + t * n * u,
@@ -93,7 +83,6 @@ class LSTM : public detail::recurrent<T> {
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         this->require_training_forward(this->trained_);
         const std::size_t n = this->batch_, steps = this->steps_, u = this->units_, g = 4 * u;
-        const std::size_t features = this->features_;
         this->ensure_shape(dz_, {steps * n, g});
         this->ensure_shape(dh_, {n, u});
         this->ensure_shape(dc_, {n, u});
@@ -110,21 +99,10 @@ class LSTM : public detail::recurrent<T> {
                                                  c_.data() + t * n * u, tc_.data() + t * n * u, dh,
                                                  dc_.data(), dzt, r0, r1, u);
                 });
-            if (t > 0)  // h_prev's gradient, for step t - 1
-                backend::gemm_parallel(false, true, n, u, g, T(1), dzt, g,
-                                       this->recurrent_.value.data(), g, T(0), dh, u);
+            if (t > 0) this->state_gradient(dzt, n, g, T(0), dh);  // for step t - 1
         }
-        // the weights' gradients over every step at once
-        backend::gemm_parallel(true, false, features, g, steps * n, T(1), xt_.data(), features, dz,
-                               g, T(0), this->kernel_.grad.data(), g);
-        backend::gemm_parallel(true, false, u, g, steps * n, T(1), h_.data(), u, dz, g, T(0),
-                               this->recurrent_.grad.data(), g);
         if (this->use_bias_) backend::column_sums(dz, steps * n, g, this->bias_.grad.data());
-        if (!need_input_grad) return this->dx_;
-        this->ensure_shape(dxt_, {steps * n, features});
-        backend::gemm_parallel(false, true, steps * n, features, g, T(1), dz, g,
-                               this->kernel_.value.data(), g, T(0), dxt_.data(), features);
-        return this->from_time_major(dxt_, n);
+        return this->kernel_and_input_gradients(dz, dz, h_.data(), n, g, need_input_grad);
     }
 
     nlohmann::json get_config() const override {
@@ -161,9 +139,9 @@ class LSTM : public detail::recurrent<T> {
 
   private:
     LSTMOptions opt_;
-    // time-major: the inputs, the gates (pre-activations, then activations), the hidden and
-    // cell states from the initial zeros on, act(c); and the gradients'
-    tensor<T> xt_, z_, h_, c_, tc_, dz_, dh_, dc_, dxt_;
+    // time-major: the gates (pre-activations, then activations), the hidden and cell states
+    // from the initial zeros on, act(c); and the gradients'
+    tensor<T> z_, h_, c_, tc_, dz_, dh_, dc_;
 };
 
 }  // namespace xkeras::layers

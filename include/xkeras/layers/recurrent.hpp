@@ -13,6 +13,7 @@
 #include <string>
 
 #include "../backend/cell_activations.hpp"
+#include "../backend/gemm.hpp"
 #include "../backend/parallel.hpp"
 #include "../backend/rows.hpp"
 #include "../initializers.hpp"
@@ -101,14 +102,51 @@ class recurrent : public Layer<T> {
     /// The input step read at step t.
     std::size_t source_step(std::size_t t) const { return go_backwards_ ? steps_ - 1 - t : t; }
 
-    /// x (batch, steps, features) into xt, time-major in the order the steps are read.
-    void to_time_major(const tensor<T>& x, tensor<T>& xt) const {
-        const std::size_t n = x.shape()[0];
-        this->ensure_shape(xt, {steps_ * n, features_});
+    /// x (batch, steps, features) into xt_, time-major in the order the steps are read; then
+    /// every step's input projection in one GEMM: z (steps x batch rows of g) = xt_ W, plus
+    /// `bias` (g values, or null for none) on every row.
+    void project_inputs(const tensor<T>& x, const T* bias, std::size_t g, T* z) {
+        const std::size_t n = x.shape()[0], rows = steps_ * n;
+        this->ensure_shape(xt_, {rows, features_});
         for (std::size_t t = 0; t < steps_; ++t)
             for (std::size_t i = 0; i < n; ++i)
                 std::copy_n(x.data() + (i * steps_ + source_step(t)) * features_, features_,
-                            xt.data() + (t * n + i) * features_);
+                            xt_.data() + (t * n + i) * features_);
+        if (bias)
+            for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias, g, z + r * g);
+        backend::gemm_parallel(false, false, rows, g, features_, T(1), xt_.data(), features_,
+                               kernel_.value.data(), g, bias ? T(1) : T(0), z, g);
+    }
+
+    /// out (n rows of g) = h_prev U + beta out: a step's recurrent projection.
+    void project_state(const T* h_prev, std::size_t n, std::size_t g, T beta, T* out) const {
+        backend::gemm_parallel(false, false, n, g, units_, T(1), h_prev, units_,
+                               recurrent_.value.data(), g, beta, out, g);
+    }
+
+    /// dh (n rows of units) = dz U^T + beta dh: h_prev's gradient through its projection.
+    void state_gradient(const T* dz, std::size_t n, std::size_t g, T beta, T* dh) const {
+        backend::gemm_parallel(false, true, n, units_, g, T(1), dz, g, recurrent_.value.data(), g,
+                               beta, dh, units_);
+    }
+
+    /// After the steps' backward pass, from the time-major gradients of the input's projections
+    /// (dzx) and of the states' (dzh, against h: the states from the initial one on): the
+    /// kernels' gradients over every step, one GEMM each, and, when asked, the input's
+    /// gradient, batch-major. The bias's gradient is the caller's (its layout is the class's).
+    const tensor<T>& kernel_and_input_gradients(const T* dzx, const T* dzh, const T* h,
+                                                std::size_t n, std::size_t g,
+                                                bool need_input_grad) {
+        const std::size_t rows = steps_ * n;
+        backend::gemm_parallel(true, false, features_, g, rows, T(1), xt_.data(), features_, dzx, g,
+                               T(0), kernel_.grad.data(), g);
+        backend::gemm_parallel(true, false, units_, g, rows, T(1), h, units_, dzh, g, T(0),
+                               recurrent_.grad.data(), g);
+        if (!need_input_grad) return dx_;
+        this->ensure_shape(dxt_, {rows, features_});
+        backend::gemm_parallel(false, true, rows, features_, g, T(1), dzx, g, kernel_.value.data(),
+                               g, T(0), dxt_.data(), features_);
+        return from_time_major(dxt_, n);
     }
 
     /// The time-major input gradient dxt into dx_, batch-major; returns dx_.
@@ -229,6 +267,7 @@ class recurrent : public Layer<T> {
     Param<T> kernel_, recurrent_, bias_;
     std::size_t batch_ = 0;  ///< The last training forward's batch, for backward.
     bool trained_ = false;   ///< Whether the last forward kept what backward needs.
+    tensor<T> xt_, dxt_;     ///< The input, time-major in the order read, and its gradient.
     tensor<T> y_, dx_;
 };
 

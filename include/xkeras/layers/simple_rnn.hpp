@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 
-#include "../backend/gemm.hpp"
 #include "../backend/parallel.hpp"
 #include "../backend/simple_rnn_cell.hpp"
 #include "../initializers.hpp"
@@ -49,22 +48,13 @@ class SimpleRNN : public detail::recurrent<T> {
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const std::size_t n = x.shape()[0], steps = this->steps_, u = this->units_;
-        this->to_time_major(x, xt_);
         this->ensure_shape(z_, {steps * n, u});
         this->ensure_shape(h_, {(steps + 1) * n, u});
-        // every step's input projection (and bias) in one GEMM
-        T* z = z_.data();
-        if (this->use_bias_)
-            for (std::size_t r = 0; r < steps * n; ++r)
-                std::copy_n(this->bias_.value.data(), u, z + r * u);
-        backend::gemm_parallel(false, false, steps * n, u, this->features_, T(1), xt_.data(),
-                               this->features_, this->kernel_.value.data(), u,
-                               this->use_bias_ ? T(1) : T(0), z, u);
+        this->project_inputs(x, this->use_bias_ ? this->bias_.value.data() : nullptr, u, z_.data());
         std::fill_n(h_.data(), n * u, T(0));  // the initial state
         for (std::size_t t = 0; t < steps; ++t) {
-            T* zt = z + t * n * u;
-            backend::gemm_parallel(false, false, n, u, u, T(1), h_.data() + t * n * u, u,
-                                   this->recurrent_.value.data(), u, T(1), zt, u);
+            T* zt = z_.data() + t * n * u;
+            this->project_state(h_.data() + t * n * u, n, u, T(1), zt);
             backend::parallel_ranges(
                 n, this->rows_per_task(1), [&](std::size_t r0, std::size_t r1) {
                     backend::simple_rnn::step_forward(this->activation_, zt,
@@ -79,7 +69,6 @@ class SimpleRNN : public detail::recurrent<T> {
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         this->require_training_forward(this->trained_);
         const std::size_t n = this->batch_, steps = this->steps_, u = this->units_;
-        const std::size_t features = this->features_;
         this->ensure_shape(dz_, {steps * n, u});
         this->ensure_shape(dh_, {n, u});
         T *dz = dz_.data(), *dh = dh_.data();
@@ -93,21 +82,10 @@ class SimpleRNN : public detail::recurrent<T> {
                     backend::simple_rnn::step_backward(
                         this->activation_, h_.data() + (t + 1) * n * u, dh, dzt, r0, r1, u);
                 });
-            if (t > 0)  // h_prev's gradient, for step t - 1
-                backend::gemm_parallel(false, true, n, u, u, T(1), dzt, u,
-                                       this->recurrent_.value.data(), u, T(0), dh, u);
+            if (t > 0) this->state_gradient(dzt, n, u, T(0), dh);  // for step t - 1
         }
-        // the weights' gradients over every step at once
-        backend::gemm_parallel(true, false, features, u, steps * n, T(1), xt_.data(), features, dz,
-                               u, T(0), this->kernel_.grad.data(), u);
-        backend::gemm_parallel(true, false, u, u, steps * n, T(1), h_.data(), u, dz, u, T(0),
-                               this->recurrent_.grad.data(), u);
         if (this->use_bias_) backend::column_sums(dz, steps * n, u, this->bias_.grad.data());
-        if (!need_input_grad) return this->dx_;
-        this->ensure_shape(dxt_, {steps * n, features});
-        backend::gemm_parallel(false, true, steps * n, features, u, T(1), dz, u,
-                               this->kernel_.value.data(), u, T(0), dxt_.data(), features);
-        return this->from_time_major(dxt_, n);
+        return this->kernel_and_input_gradients(dz, dz, h_.data(), n, u, need_input_grad);
     }
 
     nlohmann::json get_config() const override { return this->cell_config(opt_); }
@@ -134,9 +112,9 @@ class SimpleRNN : public detail::recurrent<T> {
 
   private:
     SimpleRNNOptions opt_;
-    // time-major: the inputs; the steps' pre-activations; the outputs from the initial zeros
-    // on; and the gradients'
-    tensor<T> xt_, z_, h_, dz_, dh_, dxt_;
+    // time-major: the steps' pre-activations; the outputs from the initial zeros on; and the
+    // gradients'
+    tensor<T> z_, h_, dz_, dh_;
 };
 
 }  // namespace xkeras::layers
