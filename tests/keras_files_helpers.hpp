@@ -7,6 +7,8 @@
 #include <xkeras/keras_files.hpp>
 #include <xkeras/xkeras.hpp>
 
+#include "whole_file.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +23,8 @@
 using namespace xkeras;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using testing::read_bytes;
+using testing::write_bytes;
 
 namespace {
 
@@ -44,15 +48,6 @@ inline json python(const std::string& script, const std::string& args) {
 inline json reference(const std::string& args) {
     return python("reference.py",
                   args + " --data-dir '" + datasets::mnist::default_dir().string() + "'");
-}
-
-inline std::string read_bytes(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-inline void write_bytes(const fs::path& p, const std::string& bytes) {
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 /// The MNIST test images as the model takes them: `shape` per image, pixels divided by

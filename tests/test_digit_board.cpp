@@ -12,9 +12,12 @@
 
 #include "../examples/digit_board.hpp"
 #include "digit_board_server.hpp"
+#include "nested_json.hpp"
 #include "quick_model.hpp"
 
 using namespace xkeras;
+using testing::nested_json;
+using testing::printable_ascii;
 
 namespace {
 
@@ -51,15 +54,6 @@ bool reset_peak_rss() {
     std::ofstream out("/proc/self/clear_refs");
     out << "5" << std::flush;
     return bool(out);
-}
-
-/// `depth` arrays nested in each other.
-std::string nested(std::size_t depth) {
-    return std::string(depth, '[') + std::string(depth, ']');
-}
-
-bool printable_ascii(const std::string& s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 }  // namespace
@@ -180,9 +174,9 @@ TEST_CASE("Hostile JSON is refused with bounded, printable messages", "[digit_bo
     };
     // issue 24: a ~150 KB body nesting "width" or a pixel 75,000 deep killed the server (the
     // message dumped the value, recursing once per level on the worker thread's stack)
-    CHECK(refusal("{\"width\": " + nested(75000) + ", \"height\": 8, \"pixels\": []}") ==
+    CHECK(refusal("{\"width\": " + nested_json(75000) + ", \"height\": 8, \"pixels\": []}") ==
           "POST /predict: expected JSON nested at most 16 levels deep, got an array at level 17");
-    CHECK_THAT(refusal(R"({"width": 8, "height": 8, "pixels": [)" + nested(75000) + "]}"),
+    CHECK_THAT(refusal(R"({"width": 8, "height": 8, "pixels": [)" + nested_json(75000) + "]}"),
                Catch::EndsWith("nested at most 16 levels deep, got an array at level 17"));
     // values of the wrong type are described, within bounds, never dumped whole
     CHECK_THAT(refusal(R"({"width": [1, [2, [3, [4]]]], "height": 8, "pixels": []})"),
@@ -238,8 +232,8 @@ TEST_CASE("Hostile requests are answered 4xx with valid JSON over HTTP", "[digit
     };
     const std::vector<bad> cases{
         {"nested 75,000 deep (issue 24: the server died)",
-         "{\"width\": " + nested(75000) + ", \"height\": 8, \"pixels\": []}", "application/json",
-         400, "expected JSON nested at most 16 levels deep"},
+         "{\"width\": " + nested_json(75000) + ", \"height\": 8, \"pixels\": []}",
+         "application/json", 400, "expected JSON nested at most 16 levels deep"},
         {"invalid UTF-8 in the body (issue 24: a 500)", "{\"width\": \"\xff\"}", "application/json",
          400, "ill-formed UTF-8 byte"},
         {"invalid UTF-8 in the content type (issue 24: a 500)", blank, "application/json\xff", 415,

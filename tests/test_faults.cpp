@@ -24,6 +24,7 @@
 #include <xkeras/xkeras.hpp>
 
 #include "temp_dir.hpp"
+#include "whole_file.hpp"
 
 using namespace xkeras;
 namespace fs = std::filesystem;
@@ -51,11 +52,6 @@ struct says : Catch::MatcherBase<std::exception> {
 
 constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
 constexpr float inf_f = std::numeric_limits<float>::infinity();
-
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 /// Files in `dir` whose name starts with `prefix`.
 std::size_t count_prefixed(const fs::path& dir, const std::string& prefix) {
@@ -86,9 +82,9 @@ void dense_model(Sequential& m, std::size_t in, std::size_t out, std::uint64_t s
 }
 
 /// 3 classes, 4 features, deterministic.
-struct toy {
+struct toy_problem {
     xt::xarray<float> x, y, labels;
-    explicit toy(std::size_t n) {
+    explicit toy_problem(std::size_t n) {
         detail::rng g(5);
         x = xt::xarray<float>::from_shape({n, 4});
         for (auto& v : x) v = float(g.uniform() * 2.0 - 1.0);
@@ -273,15 +269,15 @@ TEST_CASE("A save on a full disk (a 256 KiB tmpfs) fails with ENOSPC and keeps t
     dense_model(small, 8, 4, 4);
     dense_model(big, 300, 300, 5);  // 90,300 params: 361 KB, more than the disk
     small.save(path);
-    const std::string before = read_all(path);
+    const std::string before = testing::read_bytes(path);
     CHECK_THROWS_MATCHES(big.save(path), io_error,
                          says({"No space left on device", path.string(), "previous file"}));
-    CHECK(read_all(path) == before);
+    CHECK(testing::read_bytes(path) == before);
     CHECK(same_bits(load_model(path).get_weights(), small.get_weights()));
     CHECK(count_files(disk.dir.path()) == 1);  // no temporary file left
     // save_weights takes the same path
     CHECK_THROWS_WITH(big.save_weights(path), Catch::Contains("No space left on device"));
-    CHECK(read_all(path) == before);
+    CHECK(testing::read_bytes(path) == before);
 
     SECTION("ModelCheckpoint stops fit with the epoch, the path and the reason") {
         big.compile(optimizers::SGD(0.01), "mse");
@@ -292,7 +288,7 @@ TEST_CASE("A save on a full disk (a 256 KiB tmpfs) fails with ENOSPC and keeps t
             big.fit(x, y, {.epochs = 2, .verbose = 0, .callbacks = {ckpt}}), io_error,
             says({"ModelCheckpoint: epoch 1", path.string(), "No space left on device"}));
         CHECK(ckpt->last_saved().empty());
-        CHECK(read_all(path) == before);
+        CHECK(testing::read_bytes(path) == before);
         CHECK(count_files(disk.dir.path()) == 1);
     }
 }
@@ -304,7 +300,7 @@ TEST_CASE("A save over the file size limit (RLIMIT_FSIZE) fails with EFBIG, with
     Sequential small;
     dense_model(small, 8, 4, 6);
     small.save(path);
-    const std::string before = read_all(path);
+    const std::string before = testing::read_bytes(path);
     auto [code, msg] = in_child([&](std::string& out) {
         ::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG instead of killing us
         rlimit lim{64 * 1024, 64 * 1024};
@@ -337,7 +333,7 @@ TEST_CASE("A save over the file size limit (RLIMIT_FSIZE) fails with EFBIG, with
                              Catch::Contains("write failed"));
     CHECK_THAT(fit_msg, Catch::Contains("ModelCheckpoint: epoch 1") &&
                             Catch::Contains("File too large") && Catch::Contains(path.string()));
-    CHECK(read_all(path) == before);
+    CHECK(testing::read_bytes(path) == before);
     CHECK(same_bits(load_model(path).get_weights(), small.get_weights()));
     CHECK(count_files(d.path()) == 1);
 }
@@ -347,7 +343,7 @@ TEST_CASE("ModelCheckpoint into a path that cannot be a directory names the epoc
     testing::temp_dir d("xkeras-ckpt");
     std::ofstream(d / "file") << "not a directory";
     Sequential m;
-    toy data(8);
+    toy_problem data(8);
     toy_model(m, 1);
     const std::string path = (d / "file" / "m.{epoch:02d}.xk").string();
     auto ckpt = std::make_shared<callbacks::ModelCheckpoint<float>>(
@@ -363,7 +359,7 @@ TEST_CASE("CSVLogger reports a write that fails (/dev/full) with the file and th
         WARN("SKIPPED: no /dev/full on this system");
         return;
     }
-    toy data(8);
+    toy_problem data(8);
     for (bool append : {false, true}) {
         INFO("append " << append);
         Sequential m;
@@ -385,7 +381,7 @@ TEST_CASE("CSVLogger reports a write that fails (/dev/full) with the file and th
 
 TEST_CASE("NaN or inf in x or y is refused up front, naming the array, sample and position",
           "[faults][nan]") {
-    toy data(10);
+    toy_problem data(10);
     Sequential m;
     toy_model(m, 3);
     const auto before = m.get_weights();
@@ -582,7 +578,7 @@ TEST_CASE("train_on_batch with a non-finite loss throws and changes nothing", "[
 
 TEST_CASE("Labels outside the classes are refused with the label and what was expected",
           "[faults][labels]") {
-    toy data(10);
+    toy_problem data(10);
     Sequential sparse;
     toy_model(sparse, 4, "sparse_categorical_crossentropy");
     for (float bad : {-1.0f, 2.5f, 3.0f, 1e9f}) {
@@ -627,7 +623,7 @@ TEST_CASE("Labels outside the classes are refused with the label and what was ex
 
 TEST_CASE("Empty datasets: fit / evaluate refuse them, predict returns an empty result",
           "[faults][empty]") {
-    toy data(10);
+    toy_problem data(10);
     Sequential m;
     toy_model(m, 5);
     const auto before = m.get_weights();
@@ -669,7 +665,7 @@ TEST_CASE("Empty datasets: fit / evaluate refuse them, predict returns an empty 
 
 TEST_CASE("A batch larger than the data is one step over all of it, as batch_size = n",
           "[faults][batch]") {
-    toy data(10);
+    toy_problem data(10);
     Sequential a, b;
     toy_model(a, 6);
     toy_model(b, 6);
@@ -693,7 +689,7 @@ TEST_CASE("A batch larger than the data is one step over all of it, as batch_siz
 
 TEST_CASE("Zero epochs, or initial_epoch >= epochs, train nothing and return an empty History",
           "[faults][epochs]") {
-    toy data(10);
+    toy_problem data(10);
     for (auto [initial, epochs] : {std::pair{0, 0}, std::pair{2, 2}, std::pair{3, 1}}) {
         INFO("initial_epoch " << initial << ", epochs " << epochs);
         Sequential m;

@@ -15,10 +15,12 @@
 #include <xkeras/xkeras.hpp>
 
 #include "model_file_bytes.hpp"
+#include "nested_json.hpp"
 #include "temp_dir.hpp"
 
 using namespace xkeras;
 using testing::model_file_bytes;
+using testing::nested_json;
 
 namespace {
 
@@ -46,11 +48,6 @@ double seconds(F&& f) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-/// A JSON value nested `depth` arrays deep.
-std::string nested(std::size_t depth) {
-    return std::string(depth, '[') + std::string(depth, ']');
 }
 
 }  // namespace
@@ -153,7 +150,7 @@ TEST_CASE("Training state naming a missing layer is refused naming the file", "[
 
 TEST_CASE("JSON nested without end is refused before anything recurses on it", "[hostile][json]") {
     // 100,000 levels in 0.2 MB: copying or printing such a value recursed off the stack
-    const std::string deep = nested(100000);
+    const std::string deep = nested_json(100000);
     CHECK_THROWS_AS(model_from_json(deep), value_error);
     CHECK_THROWS_AS(
         model_from_json(

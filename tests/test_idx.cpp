@@ -9,20 +9,12 @@
 #include <xkeras/xkeras.hpp>
 
 #include "real_mnist.hpp"
+#include "temp_dir.hpp"
 
 using namespace xkeras;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "xkeras-idx-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~temp_dir() { fs::remove_all(path); }
-};
 
 void write_bytes(const fs::path& p, const std::vector<unsigned char>& b) {
     std::ofstream(p, std::ios::binary)
@@ -46,21 +38,21 @@ std::vector<unsigned char> idx1(const std::vector<unsigned char>& labels) {
 }  // namespace
 
 TEST_CASE("read_idx reads shapes and bytes of a valid file", "[idx]") {
-    temp_dir d;
-    write_bytes(d.path / "img", idx3(2, 3, 4));
-    auto t = datasets::read_idx(d.path / "img", 3);
+    testing::temp_dir d("xkeras-idx");
+    write_bytes(d.path() / "img", idx3(2, 3, 4));
+    auto t = datasets::read_idx(d.path() / "img", 3);
     CHECK(shape_of(t) == shape_t{2, 3, 4});
     CHECK(int(t(1, 2, 3)) == 23);
-    write_bytes(d.path / "lab", idx1({5, 0, 4}));
-    auto l = datasets::read_idx(d.path / "lab", 1);
+    write_bytes(d.path() / "lab", idx1({5, 0, 4}));
+    auto l = datasets::read_idx(d.path() / "lab", 1);
     CHECK(shape_of(l) == shape_t{3});
     CHECK(int(l(2)) == 4);
 }
 
 TEST_CASE("read_idx refuses damaged files and says what is wrong", "[idx][errors]") {
-    temp_dir d;
-    auto f = d.path / "bad";
-    CHECK_THROWS_WITH(datasets::read_idx(d.path / "missing"), Catch::Contains("does not exist"));
+    testing::temp_dir d("xkeras-idx");
+    auto f = d.path() / "bad";
+    CHECK_THROWS_WITH(datasets::read_idx(d.path() / "missing"), Catch::Contains("does not exist"));
 
     auto b = idx3(2, 2, 2);
     b[0] = 0x1f;  // a gzip file given by mistake starts with 1f 8b
@@ -125,28 +117,28 @@ TEST_CASE("read_idx refuses shapes whose sizes overflow", "[idx][errors]") {
 }
 
 TEST_CASE("The MNIST loader checks counts, labels and checksums", "[idx][mnist]") {
-    temp_dir d;
-    write_bytes(d.path / "train-images-idx3-ubyte", idx3(3, 28, 28));
-    write_bytes(d.path / "train-labels-idx1-ubyte", idx1({1, 2}));  // 2 labels for 3 images
-    write_bytes(d.path / "t10k-images-idx3-ubyte", idx3(1, 28, 28));
-    write_bytes(d.path / "t10k-labels-idx1-ubyte", idx1({11}));  // out of range
+    testing::temp_dir d("xkeras-idx");
+    write_bytes(d.path() / "train-images-idx3-ubyte", idx3(3, 28, 28));
+    write_bytes(d.path() / "train-labels-idx1-ubyte", idx1({1, 2}));  // 2 labels for 3 images
+    write_bytes(d.path() / "t10k-images-idx3-ubyte", idx3(1, 28, 28));
+    write_bytes(d.path() / "t10k-labels-idx1-ubyte", idx1({11}));  // out of range
     // not the real files: the checksum check refuses them first
-    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path),
+    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path()),
                       Catch::Contains("damaged") && Catch::Contains("expected SHA-256 ba891046"));
     // without checksums the count mismatch is found
-    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path, false),
+    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path(), false),
                       Catch::Contains("holds 3 images") && Catch::Contains("holds 2 labels"));
-    write_bytes(d.path / "train-labels-idx1-ubyte", idx1({1, 2, 3}));
-    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path, false),
+    write_bytes(d.path() / "train-labels-idx1-ubyte", idx1({1, 2, 3}));
+    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path(), false),
                       Catch::Contains("label 0 is 11") && Catch::Contains("expected 0..9"));
-    fs::remove(d.path / "t10k-labels-idx1-ubyte");
-    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path),
+    fs::remove(d.path() / "t10k-labels-idx1-ubyte");
+    CHECK_THROWS_WITH(datasets::mnist::load_data(d.path()),
                       Catch::Contains("not found") && Catch::Contains("fetch_mnist.sh"));
 }
 
 TEST_CASE("SHA-256 matches the FIPS 180-4 test vectors", "[idx][sha256]") {
     auto hex = [](const std::string& s) {
-        detail::sha256 h;
+        xkeras::detail::sha256 h;
         h.update(s.data(), s.size());
         return h.hex_digest();
     };

@@ -8,21 +8,17 @@
 
 #include <xkeras/io/json_limits.hpp>
 
+#include "nested_json.hpp"
+
 using namespace xkeras;
 using io::describe;
 using io::excerpt;
 using io::json_limits;
 using io::parse_json;
+using testing::nested_json;
+using testing::printable_ascii;
 
 namespace {
-
-std::string nested(std::size_t depth, const std::string& inside = "") {
-    return std::string(depth, '[') + inside + std::string(depth, ']');
-}
-
-bool printable_ascii(const std::string& s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-}
 
 /// The message of the value_error parse_json throws on `text`.
 std::string refusal(const std::string& text, const json_limits& lim = {}) {
@@ -40,16 +36,16 @@ std::string refusal(const std::string& text, const json_limits& lim = {}) {
 TEST_CASE("parse_json refuses documents nested deeper than the limit before building them",
           "[json_limits]") {
     const json_limits lim{.max_depth = 16};
-    CHECK(parse_json(nested(16), lim, "test input") == nlohmann::json::parse(nested(16)));
-    CHECK(refusal(nested(17), lim) ==
+    CHECK(parse_json(nested_json(16), lim, "test input") == nlohmann::json::parse(nested_json(16)));
+    CHECK(refusal(nested_json(17), lim) ==
           "test input: expected JSON nested at most 16 levels deep, got an array at level 17");
     // the body: 75,000 levels in a ~150 KB request; a plain parse builds the whole value,
     // and printing it (an error message that quoted it) overflowed the server thread's stack
-    const std::string deep =
-        "{\"width\": " + nested(75000) + ", \"height\": 8, \"pixels\": [" + nested(75000) + "]}";
+    const std::string deep = "{\"width\": " + nested_json(75000) +
+                             ", \"height\": 8, \"pixels\": [" + nested_json(75000) + "]}";
     CHECK(refusal(deep, lim) ==
           "test input: expected JSON nested at most 16 levels deep, got an array at level 17");
-    CHECK_THAT(refusal(nested(100000)),
+    CHECK_THAT(refusal(nested_json(100000)),
                Catch::EndsWith("at most 64 levels deep, got an array at level 65"));
     std::string objects;
     for (int i = 0; i < 100; ++i) objects += "{\"a\": ";

@@ -13,29 +13,14 @@
 
 #include "../examples/seed_models.hpp"
 #include "model_file_bytes.hpp"
+#include "temp_dir.hpp"
+#include "whole_file.hpp"
 
 using namespace xkeras;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "xkeras-io-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~temp_dir() { fs::remove_all(path); }
-};
-
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-void write_all(const fs::path& p, const std::string& s) {
-    std::ofstream(p, std::ios::binary).write(s.data(), std::streamsize(s.size()));
-}
 
 /// A small trained CNN with every kind of state: conv, BN, pooling, dropout, dense.
 void small_cnn(Sequential& m) {
@@ -230,15 +215,15 @@ TEST_CASE("model_from_json refuses what it cannot honour, by name", "[io][json][
 }
 
 TEST_CASE("save then load_model gives bit-identical predictions and compile state", "[io][file]") {
-    temp_dir d;
+    testing::temp_dir d("xkeras-io");
     data dt;
     utils::set_random_seed(2);
     Sequential m;
     small_cnn(m);
     m.compile(optimizers::Adam(0.01), "categorical_crossentropy", {"accuracy"});
     m.fit(dt.x, dt.y, {.batch_size = 16, .epochs = 1, .verbose = 0});
-    m.save(d.path / "m.xk");
-    auto loaded = load_model(d.path / "m.xk");
+    m.save(d.path() / "m.xk");
+    auto loaded = load_model(d.path() / "m.xk");
     CHECK((loaded.predict(dt.x) == m.predict(dt.x)));
     CHECK(loaded.optimizer().iterations() == m.optimizer().iterations());
     CHECK(loaded.optimizer().class_name() == "Adam");
@@ -251,7 +236,7 @@ TEST_CASE("save then load_model gives bit-identical predictions and compile stat
 
 TEST_CASE("save, train 2 epochs, load, train 2 more equals 4 epochs bit for bit",
           "[io][file][resume]") {
-    temp_dir d;
+    testing::temp_dir d("xkeras-io");
     data dt;
     auto fresh = [](Sequential& m) {
         utils::set_random_seed(11);
@@ -265,8 +250,8 @@ TEST_CASE("save, train 2 epochs, load, train 2 more equals 4 epochs bit for bit"
     Sequential first;
     fresh(first);
     first.fit(dt.x, dt.y, {.batch_size = 10, .epochs = 2, .verbose = 0});
-    first.save(d.path / "half.xk");
-    auto resumed = load_model(d.path / "half.xk");
+    first.save(d.path() / "half.xk");
+    auto resumed = load_model(d.path() / "half.xk");
     resumed.fit(dt.x, dt.y, {.batch_size = 10, .epochs = 4, .verbose = 0, .initial_epoch = 2});
 
     auto a = straight.get_weights(), b = resumed.get_weights();
@@ -276,14 +261,14 @@ TEST_CASE("save, train 2 epochs, load, train 2 more equals 4 epochs bit for bit"
 
 TEST_CASE("Damaged, truncated and foreign files are refused, saying which check failed",
           "[io][file][errors]") {
-    temp_dir d;
+    testing::temp_dir d("xkeras-io");
     utils::set_random_seed(3);
     Sequential m;
     small_cnn(m);
     m.compile("adam", "categorical_crossentropy");
-    const auto good = d.path / "good.xk", bad = d.path / "bad.xk";
+    const auto good = d.path() / "good.xk", bad = d.path() / "bad.xk";
     m.save(good);
-    const std::string bytes = read_all(good);
+    const std::string bytes = testing::read_bytes(good);
     REQUIRE(load_model(good).count_params() == m.count_params());
 
     // a flipped byte anywhere: in the header, in the weights, in the checksum
@@ -291,7 +276,7 @@ TEST_CASE("Damaged, truncated and foreign files are refused, saying which check 
          {std::size_t(30), bytes.size() / 2, bytes.size() - 40, bytes.size() - 1}) {
         std::string b = bytes;
         b[pos] ^= 0x20;
-        write_all(bad, b);
+        testing::write_bytes(bad, b);
         INFO("flipped byte " << pos);
         CHECK_THROWS_WITH(load_model(bad), Catch::Contains("SHA-256 check failed") ||
                                                Catch::Contains("header announces"));
@@ -299,11 +284,11 @@ TEST_CASE("Damaged, truncated and foreign files are refused, saying which check 
     // truncated at several places
     for (std::size_t len :
          {std::size_t(0), std::size_t(10), std::size_t(40), bytes.size() / 3, bytes.size() - 1}) {
-        write_all(bad, bytes.substr(0, len));
+        testing::write_bytes(bad, bytes.substr(0, len));
         INFO("truncated to " << len);
         CHECK_THROWS_AS(load_model(bad), io_error);
     }
-    write_all(bad, bytes.substr(0, 10));
+    testing::write_bytes(bad, bytes.substr(0, 10));
     CHECK_THROWS_WITH(load_model(bad), Catch::Contains("truncated"));
     // foreign files; Keras's own are read only by a program that includes keras_files.hpp,
     // which this test program does not (tests/test_keras_files.cpp does)
@@ -311,50 +296,50 @@ TEST_CASE("Damaged, truncated and foreign files are refused, saying which check 
         "' is a Keras file (.keras or .h5); include "
         "<xkeras/keras_files.hpp> and link the CMake target "
         "xkeras::keras_files (HDF5 and libzip) to read it";
-    write_all(bad, std::string("PK\x03\x04") + std::string(100, 'x'));
+    testing::write_bytes(bad, std::string("PK\x03\x04") + std::string(100, 'x'));
     CHECK_THROWS_WITH(load_model(bad), "'" + bad.string() + keras_file);
-    write_all(bad, std::string("\x89HDF\r\n\x1a\n") + std::string(100, 'x'));
+    testing::write_bytes(bad, std::string("\x89HDF\r\n\x1a\n") + std::string(100, 'x'));
     CHECK_THROWS_WITH(load_model(bad), "'" + bad.string() + keras_file);
     Sequential dense;
     dense.add(layers::Dense(2, {.input_shape = {3}}));
     CHECK_THROWS_WITH(dense.load_weights(bad), "'" + bad.string() + keras_file);
-    write_all(bad, std::string(200, 'a'));
+    testing::write_bytes(bad, std::string(200, 'a'));
     CHECK_THROWS_WITH(load_model(bad), Catch::Contains("not an xkeras model file"));
     // a file from a newer xkeras
     std::string future = bytes;
     future[8] = 9;
-    write_all(bad, future);
+    testing::write_bytes(bad, future);
     CHECK_THROWS_WITH(load_model(bad), Catch::Contains("format version 9"));
-    CHECK_THROWS_WITH(load_model(d.path / "missing.xk"), Catch::Contains("cannot open"));
+    CHECK_THROWS_WITH(load_model(d.path() / "missing.xk"), Catch::Contains("cannot open"));
     // a weights-only file is not a model
     m.save_weights(bad);
     CHECK_THROWS_WITH(load_model(bad), Catch::Contains("load_weights"));
 }
 
 TEST_CASE("Saving is atomic: a failed save leaves no file and says why", "[io][file]") {
-    temp_dir d;
+    testing::temp_dir d("xkeras-io");
     Sequential m;
     small_cnn(m);
-    CHECK_THROWS_WITH(m.save(d.path / "no" / "such" / "dir" / "m.xk"), Catch::Contains("m.xk"));
-    m.save(d.path / "m.xk");
-    m.save(d.path / "m.xk");  // replacing works and leaves only the file
-    CHECK(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()) == 1);
+    CHECK_THROWS_WITH(m.save(d.path() / "no" / "such" / "dir" / "m.xk"), Catch::Contains("m.xk"));
+    m.save(d.path() / "m.xk");
+    m.save(d.path() / "m.xk");  // replacing works and leaves only the file
+    CHECK(std::distance(fs::directory_iterator(d.path()), fs::directory_iterator()) == 1);
     Sequential unbuilt;
     unbuilt.add(layers::Dense(2));
-    CHECK_THROWS_AS(unbuilt.save(d.path / "u.xk"), state_error);
+    CHECK_THROWS_AS(unbuilt.save(d.path() / "u.xk"), state_error);
 }
 
 TEST_CASE("save_weights / load_weights match by layer class and position", "[io][weights]") {
-    temp_dir d;
+    testing::temp_dir d("xkeras-io");
     data dt;
     utils::set_random_seed(4);
     Sequential a;
     small_cnn(a);
-    a.save_weights(d.path / "w.xk");
+    a.save_weights(d.path() / "w.xk");
     Sequential b;  // same layers, other automatic names
     small_cnn(b);
     REQUIRE(a.layers()[0]->name() != b.layers()[0]->name());
-    b.load_weights(d.path / "w.xk");
+    b.load_weights(d.path() / "w.xk");
     CHECK((b.predict(dt.x) == a.predict(dt.x)));
 
     Sequential other;
@@ -362,9 +347,9 @@ TEST_CASE("save_weights / load_weights match by layer class and position", "[io]
     other.add(layers::Flatten());
     other.add(layers::Dense(3));
     auto before = other.get_weights();
-    CHECK_THROWS_WITH(other.load_weights(d.path / "w.xk"), Catch::Contains("conv2d/kernel") &&
-                                                               Catch::Contains("(3, 3, 1, 5)") &&
-                                                               Catch::Contains("(3, 3, 1, 4)"));
+    CHECK_THROWS_WITH(other.load_weights(d.path() / "w.xk"), Catch::Contains("conv2d/kernel") &&
+                                                                 Catch::Contains("(3, 3, 1, 5)") &&
+                                                                 Catch::Contains("(3, 3, 1, 4)"));
     auto after = other.get_weights();
     for (std::size_t i = 0; i < before.size(); ++i) CHECK((before[i] == after[i]));
 }
@@ -382,14 +367,14 @@ TEST_CASE("A version-1 file written by an earlier xkeras still loads", "[io][fil
 }
 
 TEST_CASE("ModelCheckpoint saves the best epochs with Keras's messages", "[io][checkpoint]") {
-    temp_dir d;
+    testing::temp_dir d("xkeras-io");
     utils::set_random_seed(5);
     Sequential m;
     m.add(layers::Dense(2, {.activation = "softmax", .input_shape = {3}}));
     m.compile("sgd", "categorical_crossentropy", {"accuracy"});
     std::ostringstream out;
     callbacks::ModelCheckpoint<float> ck(
-        (d.path / "best.xk").string(),
+        (d.path() / "best.xk").string(),
         {.monitor = "val_accuracy", .verbose = 1, .save_best_only = true}, out);
     ck.set_model(&m);
     ck.on_train_begin({});
@@ -398,7 +383,7 @@ TEST_CASE("ModelCheckpoint saves the best epochs with Keras's messages", "[io][c
         ck.on_epoch_begin(e, {});
         ck.on_epoch_end(e, {{"val_accuracy", accs[e]}, {"loss", 0.1}});
     }
-    const std::string p = (d.path / "best.xk").string();
+    const std::string p = (d.path() / "best.xk").string();
     CHECK(out.str() ==
           "\nEpoch 1: val_accuracy improved from -inf to 0.98811, saving model to " + p +
               "\n\nEpoch 2: val_accuracy improved from 0.98811 to 0.98861, saving model to " + p +
@@ -416,7 +401,7 @@ TEST_CASE("ModelCheckpoint file names, weights only, batches and a missing monit
     CHECK_THROWS_WITH(
         callbacks::detail::format_path("{val_acc:.2f}", 1, std::nullopt, {{"loss", 1}}),
         Catch::Contains("{val_acc}") && Catch::Contains("loss"));
-    temp_dir d;
+    testing::temp_dir d("xkeras-io");
     utils::set_random_seed(6);
     Sequential m;
     m.add(layers::Dense(2, {.activation = "softmax", .input_shape = {3}}));
@@ -425,28 +410,28 @@ TEST_CASE("ModelCheckpoint file names, weights only, batches and a missing monit
     xt::xarray<float> y = xt::zeros<float>({8, 2});
     xt::view(y, xt::all(), 0) = 1.0f;
     auto every = std::make_shared<callbacks::ModelCheckpoint<float>>(
-        (d.path / "w.{epoch:02d}.xk").string(),
+        (d.path() / "w.{epoch:02d}.xk").string(),
         callbacks::ModelCheckpointOptions{.save_weights_only = true});
     auto batches = std::make_shared<callbacks::ModelCheckpoint<float>>(
-        (d.path / "b.{epoch}.{batch}.xk").string(),
+        (d.path() / "b.{epoch}.{batch}.xk").string(),
         callbacks::ModelCheckpointOptions{.save_freq = 3});
     std::ostringstream err;
     auto* old = std::cerr.rdbuf(err.rdbuf());
     auto missing = std::make_shared<callbacks::ModelCheckpoint<float>>(
-        (d.path / "never.xk").string(),
+        (d.path() / "never.xk").string(),
         callbacks::ModelCheckpointOptions{.monitor = "val_loss", .save_best_only = true});
     m.fit(x, y,
           {.batch_size = 2, .epochs = 2, .verbose = 0, .callbacks = {every, batches, missing}});
     std::cerr.rdbuf(old);
-    CHECK(fs::exists(d.path / "w.01.xk"));
-    CHECK(fs::exists(d.path / "w.02.xk"));
-    CHECK(fs::exists(d.path / "b.1.2.xk"));  // 3rd batch of epoch 1 (batches 0-based)
-    CHECK(fs::exists(d.path / "b.2.1.xk"));  // 6th batch overall
-    CHECK_FALSE(fs::exists(d.path / "never.xk"));
+    CHECK(fs::exists(d.path() / "w.01.xk"));
+    CHECK(fs::exists(d.path() / "w.02.xk"));
+    CHECK(fs::exists(d.path() / "b.1.2.xk"));  // 3rd batch of epoch 1 (batches 0-based)
+    CHECK(fs::exists(d.path() / "b.2.1.xk"));  // 6th batch overall
+    CHECK_FALSE(fs::exists(d.path() / "never.xk"));
     CHECK(err.str() ==
           "UserWarning: Can save best model only with val_loss available, skipping. "
           "Available metrics are: loss\n");
-    CHECK_THROWS_WITH(load_model(d.path / "w.01.xk"), Catch::Contains("load_weights"));
+    CHECK_THROWS_WITH(load_model(d.path() / "w.01.xk"), Catch::Contains("load_weights"));
 }
 
 TEST_CASE("Keras 3 and tf.keras 2.x JSON of the seed models load with Keras's counts",

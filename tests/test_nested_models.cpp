@@ -34,7 +34,7 @@ json outer(const json& nested) {
 }
 
 /// keras.io's data_augmentation block: Sequential([RandomFlip("horizontal"), RandomRotation(0.1)]).
-json augmentation() {
+json augmentation_block() {
     return {{"module", "keras"},
             {"class_name", "Sequential"},
             {"config",
@@ -60,7 +60,7 @@ xt::xarray<float> images() {
 
 TEST_CASE("A nested augmentation Sequential is read in its place and predicts as Keras does",
           "[nested][augmentation]") {
-    auto m = model_from_json(outer(augmentation()).dump());
+    auto m = model_from_json(outer(augmentation_block()).dump());
     REQUIRE(m.layers().size() == 4);
     CHECK(m.layers()[0]->class_name() == "RandomFlip");
     CHECK(m.layers()[1]->name() == "random_rotation");
@@ -85,7 +85,7 @@ TEST_CASE("A nested augmentation Sequential is read in its place and predicts as
 
 TEST_CASE("A model with augmentation layers refuses to train, naming the layer",
           "[nested][augmentation][errors]") {
-    auto m = model_from_json(outer(augmentation()).dump());
+    auto m = model_from_json(outer(augmentation_block()).dump());
     m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
     const auto x = images();
     const xt::xarray<float> y = {0.0f, 2.0f};
@@ -110,7 +110,7 @@ TEST_CASE("A model with augmentation layers refuses to train, naming the layer",
 TEST_CASE("Nested models that cannot be read in their place are refused by name",
           "[nested][errors]") {
     {  // weights: a Keras file keeps them under the nested model's own keys
-        json nested = augmentation();
+        json nested = augmentation_block();
         nested["config"]["layers"].push_back(
             layer("Conv2D", {{"name", "inner_conv"}, {"filters", 2}, {"kernel_size", 3}}));
         CHECK_THROWS_WITH(model_from_json(outer(nested).dump()),
@@ -120,14 +120,14 @@ TEST_CASE("Nested models that cannot be read in their place are refused by name"
                           "place");
     }
     {  // an input that is not what the layers before it give
-        json nested = augmentation();
+        json nested = augmentation_block();
         nested["config"]["layers"][0] = input({nullptr, 5, 5, 1});
         CHECK_THROWS_WITH(model_from_json(outer(nested).dump()),
                           Catch::StartsWith("model JSON: layer 1 'data_augmentation' (Sequential, "
                                             "a nested model): layer 0 (InputLayer) takes "));
     }
     {  // nesting without end
-        json nested = augmentation();
+        json nested = augmentation_block();
         for (int i = 0; i < 10; ++i)
             nested = {{"class_name", "Sequential"},
                       {"config", {{"name", "wrapper_" + std::to_string(i)}, {"layers", {nested}}}}};

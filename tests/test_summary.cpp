@@ -7,7 +7,6 @@
 #include "../examples/seed_models.hpp"
 
 using namespace xkeras;
-using namespace xkeras::layers;
 
 TEST_CASE("E2's MLP has Keras's 535,818 parameters and shapes", "[summary][e2]") {
     Sequential model;
@@ -30,9 +29,9 @@ TEST_CASE("E5's deep thin MLP has 67,530 parameters", "[summary][e5]") {
 TEST_CASE("summary prints Keras 3's table", "[summary]") {
     backend::clear_session();
     Sequential model;
-    model.add(Dense(512, {.activation = "relu", .input_shape = {784}}));
-    model.add(Dropout(0.2));
-    model.add(Dense(10, "softmax"));
+    model.add(layers::Dense(512, {.activation = "relu", .input_shape = {784}}));
+    model.add(layers::Dropout(0.2));
+    model.add(layers::Dense(10, "softmax"));
     const std::string expected =
         "Model: \"sequential\"\n"
         "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓\n"
@@ -57,14 +56,14 @@ TEST_CASE("summary shows unbuilt layers and, after training, the optimizer's var
           "[summary]") {
     backend::clear_session();
     Sequential lazy;
-    lazy.add(Dense(4));
+    lazy.add(layers::Dense(4));
     CHECK_THAT(lazy.summary_string(76),
                Catch::Contains("│ ?    ") && Catch::Contains("0 (unbuilt) │"));
 
     // Keras: 34,826 params trained with Adam show "Optimizer params: 69,654 (272.09 KB)" and
     // a Total that includes them; the same rule here: 2 + 2 * params.
     Sequential m;
-    m.add(Dense(3, {.activation = "softmax", .input_shape = {2}}));
+    m.add(layers::Dense(3, {.activation = "softmax", .input_shape = {2}}));
     m.compile("adam", "categorical_crossentropy");
     xt::xarray<float> x = xt::ones<float>({2, 2});
     xt::xarray<float> y{{1, 0, 0}, {0, 1, 0}};
@@ -76,8 +75,8 @@ TEST_CASE("summary shows unbuilt layers and, after training, the optimizer's var
 
 TEST_CASE("summary wraps a cell too long for its column, as Keras's table does", "[summary]") {
     Sequential model;
-    model.add(Conv2D(32, {3, 3}, {.input_shape = {28, 28, 1}}));
-    model.add(BatchNormalization({.name = "batch_normalization_12"}));
+    model.add(layers::Conv2D(32, {3, 3}, {.input_shape = {28, 28, 1}}));
+    model.add(layers::BatchNormalization({.name = "batch_normalization_12"}));
     const std::string text = model.summary_string(76);
     CHECK_THAT(text, Catch::Contains("│ batch_normalization_12          │ (None, 26, 26, 32)     │"
                                      "           128 │\n"

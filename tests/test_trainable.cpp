@@ -8,7 +8,7 @@ using testing::random_tensor;
 
 namespace {
 
-bool same(const xt::xarray<float>& a, const xt::xarray<float>& b) {
+bool same_values(const xt::xarray<float>& a, const xt::xarray<float>& b) {
     return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
 }
 
@@ -42,7 +42,7 @@ TEST_CASE("trainable = false set on a built model applies at the next compile",
     const auto before = m.get_weights();
     // a frozen BatchNormalization normalises with its moving statistics in training too
     const xt::xarray<float> in_training = m.forward(x, true);
-    CHECK(same(in_training, m.forward(x, false)));
+    CHECK(same_values(in_training, m.forward(x, false)));
     m.fit(x, y, {.batch_size = 16, .epochs = 2, .verbose = 0});
     const auto after = m.get_weights();
     // Dense kernel and bias, BN gamma, beta and moving statistics: unchanged; the last Dense:
@@ -50,10 +50,10 @@ TEST_CASE("trainable = false set on a built model applies at the next compile",
     REQUIRE(after.size() == 8);
     for (std::size_t i = 0; i < 6; ++i) {
         INFO("weight " << i);
-        CHECK(same(after[i], before[i]));
+        CHECK(same_values(after[i], before[i]));
     }
-    CHECK_FALSE(same(after[6], before[6]));
-    CHECK_FALSE(same(after[7], before[7]));
+    CHECK_FALSE(same_values(after[6], before[6]));
+    CHECK_FALSE(same_values(after[7], before[7]));
     // the optimizer keeps state for the trained weights only: Adam's m and v of 2 weights,
     // with iterations and the learning rate
     CHECK(m.optimizer().slots().size() == 2);
@@ -70,7 +70,7 @@ TEST_CASE("trainable = false set on a built model applies at the next compile",
     const auto again = m.get_weights();
     for (std::size_t i = 0; i < 8; ++i) {
         INFO("weight " << i);
-        CHECK_FALSE(same(again[i], after[i]));
+        CHECK_FALSE(same_values(again[i], after[i]));
     }
 }
 
@@ -88,7 +88,7 @@ TEST_CASE("A layer frozen before the model is built is never trained", "[model][
     const auto before = m.get_weights();
     m.fit(x, y, {.batch_size = 5, .epochs = 1, .verbose = 0});
     const auto after = m.get_weights();
-    CHECK(same(after[0], before[0]));
-    CHECK(same(after[1], before[1]));
-    CHECK_FALSE(same(after[2], before[2]));
+    CHECK(same_values(after[0], before[0]));
+    CHECK(same_values(after[1], before[1]));
+    CHECK_FALSE(same_values(after[2], before[2]));
 }
