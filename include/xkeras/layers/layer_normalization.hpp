@@ -71,12 +71,13 @@ class LayerNormalization : public Layer<T> {
         this->check_input(x);
         const std::size_t G = group_, rows = x.size() / G;
         this->ensure_shape(y_, shape_of(x));
-        this->ensure_shape(xhat_, shape_of(x));
+        if (training) this->ensure_shape(xhat_, shape_of(x));  // only backward reads it
         inv_std_.resize(rows);
+        const T* gamma = gamma_.value.data();
+        const T* beta = beta_.value.data();
         backend::parallel_ranges(rows, rows_per_task(), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t r = r0; r < r1; ++r) {
                 const T* xr = x.data() + r * G;
-                T* hr = xhat_.data() + r * G;
                 T* yr = y_.data() + r * G;
                 // two passes, the sums in double: no cancellation for a large mean
                 double sum = 0.0;
@@ -89,11 +90,10 @@ class LayerNormalization : public Layer<T> {
                 }
                 const T inv = T(1.0 / std::sqrt(sq / double(G) + opt_.epsilon));
                 inv_std_[r] = inv;
-                for (std::size_t c = 0; c < G; ++c) {
-                    // x - mean in double: the mean rounded to T would shift every output
-                    hr[c] = T((double(xr[c]) - mean) * double(inv));
-                    yr[c] = hr[c] * gamma(c) + beta(c);
-                }
+                // x - mean in double: the mean rounded to T would shift every output
+                for (std::size_t c = 0; c < G; ++c) yr[c] = T((double(xr[c]) - mean) * double(inv));
+                if (training) std::copy(yr, yr + G, xhat_.data() + r * G);
+                for (std::size_t c = 0; c < G; ++c) yr[c] = yr[c] * gamma[c] + beta[c];
             }
         });
         trained_ = training;
@@ -105,18 +105,22 @@ class LayerNormalization : public Layer<T> {
         const std::size_t G = group_, rows = dy.size() / G;
         const T* d = dy.data();
         const T* xh = xhat_.data();
+        const T* gamma = gamma_.value.data();
         // gamma's and beta's gradients: sums over the samples, by blocks of columns (the same
         // bits on any number of threads)
         backend::parallel_ranges(G, 64, [&](std::size_t c0, std::size_t c1) {
             T* dg = opt_.scale ? gamma_.grad.data() : nullptr;
             T* db = opt_.center ? beta_.grad.data() : nullptr;
-            if (dg) std::fill(dg + c0, dg + c1, T(0));
-            if (db) std::fill(db + c0, db + c1, T(0));
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t c = c0; c < c1; ++c) {
-                    if (dg) dg[c] += d[r * G + c] * xh[r * G + c];
-                    if (db) db[c] += d[r * G + c];
-                }
+            if (dg) {
+                std::fill(dg + c0, dg + c1, T(0));
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t c = c0; c < c1; ++c) dg[c] += d[r * G + c] * xh[r * G + c];
+            }
+            if (db) {
+                std::fill(db + c0, db + c1, T(0));
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t c = c0; c < c1; ++c) db[c] += d[r * G + c];
+            }
         });
         if (!need_input_grad) return dx_;
         this->ensure_shape(dx_, shape_of(dy));
@@ -128,13 +132,13 @@ class LayerNormalization : public Layer<T> {
                 T* o = dx_.data() + r * G;
                 double s1 = 0.0, s2 = 0.0;
                 for (std::size_t c = 0; c < G; ++c) {
-                    const double g = double(dr[c]) * double(gamma(c));
+                    const double g = double(dr[c]) * double(gamma[c]);
                     s1 += g;
                     s2 += g * double(hr[c]);
                 }
                 const T m1 = T(s1 / double(G)), m2 = T(s2 / double(G)), inv = inv_std_[r];
                 for (std::size_t c = 0; c < G; ++c)
-                    o[c] = inv * (dr[c] * gamma(c) - m1 - hr[c] * m2);
+                    o[c] = inv * (dr[c] * gamma[c] - m1 - hr[c] * m2);
             }
         });
         return dx_;
@@ -189,10 +193,13 @@ class LayerNormalization : public Layer<T> {
         const shape_t param_shape(in.end() - long(k), in.end());
         group_ = 1;
         for (auto d : param_shape) group_ *= d;
-        // both made (each is cheap): gamma() and beta() read only the ones the options keep
+        // Both made, so that forward and backward read both without a test per value; the one
+        // the options leave out is not a weight, and holds ones (gamma) or zeros (beta).
         gamma_ =
             this->make_param("gamma", param_shape, opt_.gamma_initializer, opt_.gamma_regularizer);
         beta_ = this->make_param("beta", param_shape, opt_.beta_initializer, opt_.beta_regularizer);
+        if (!opt_.scale) gamma_.value.fill(T(1));
+        if (!opt_.center) beta_.value.fill(T(0));
         trained_ = false;
     }
 
@@ -236,8 +243,6 @@ class LayerNormalization : public Layer<T> {
         return axes;
     }
 
-    T gamma(std::size_t c) const { return opt_.scale ? gamma_.value.data()[c] : T(1); }
-    T beta(std::size_t c) const { return opt_.center ? beta_.value.data()[c] : T(0); }
     std::size_t rows_per_task() const { return std::max<std::size_t>(1, 16384 / group_); }
 
     LayerNormalizationOptions opt_;
