@@ -147,7 +147,11 @@ TEST_CASE("Bidirectional reads Keras 3's and tf.keras 2's configs and refuses wh
                       "Bidirectional: merge_mode 'max' is not supported (concat, sum, ave or mul)");
     CHECK_THROWS_WITH(refused("layer", {{"class_name", "Dense"}, {"config", {{"units", 2}}}}),
                       "Bidirectional 'bidirectional': config key 'layer': the wrapped layer is a "
-                      "'Dense'; xkeras wraps SimpleRNN, LSTM and GRU");
+                      "'Dense'; Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU)");
+    CHECK_THROWS_WITH(
+        refused("layer", {{"class_name", "ConvLSTM2D"}, {"config", nlohmann::json::object()}}),
+        Catch::Contains("config key 'layer': layer class 'ConvLSTM2D' is not "
+                        "supported by xkeras"));
     CHECK_THROWS_WITH(refused("layer", 3), Catch::Contains("config key 'layer' must be a layer"));
     CHECK_THROWS_WITH(refused("backward_layer", lstm("b", false)),
                       "Bidirectional 'bidirectional': the forward and backward layers need "

@@ -17,9 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "gru.hpp"
-#include "lstm.hpp"
-#include "simple_rnn.hpp"
+#include "make_layer.hpp"
+#include "recurrent.hpp"
 
 namespace xkeras::layers {
 
@@ -152,15 +151,14 @@ class Bidirectional : public Layer<T> {
                         break;
                 }
             }
+        // each layer returns its own buffer: the sum takes one pass over both
         const tensor<T>& dxf = forward_->backward(dyf_, need_input_grad);
-        if (need_input_grad) {  // copied before the backward layer runs (each has its buffers)
-            this->ensure_shape(dx_, shape_of(dxf));
-            std::copy_n(dxf.data(), dxf.size(), dx_.data());
-        }
         const tensor<T>& dxb = backward_->backward(dyb_, need_input_grad);
         if (!need_input_grad) return dx_;
+        this->ensure_shape(dx_, shape_of(dxf));
+        const T *f = dxf.data(), *b = dxb.data();
         T* o = dx_.data();
-        for (std::size_t k = 0; k < dx_.size(); ++k) o[k] += dxb.data()[k];
+        for (std::size_t k = 0; k < dx_.size(); ++k) o[k] = f[k] + b[k];
         return dx_;
     }
 
@@ -194,10 +192,10 @@ class Bidirectional : public Layer<T> {
                               " = null (two outputs) is not supported by xkeras: a Sequential "
                               "passes one (concat, sum, ave or mul)");
         r.expect("weights", nullptr);
-        const auto [cls, layer_cfg] = sub_config(r, cfg, "layer");
+        const auto [cls, layer_cfg] = nested_layer_config(r, cfg, "layer");
         std::unique_ptr<detail::recurrent<T>> backward;
         if (r.has("backward_layer")) {
-            const auto [bcls, bcfg] = sub_config(r, cfg, "backward_layer");
+            const auto [bcls, bcfg] = nested_layer_config(r, cfg, "backward_layer");
             backward = make_recurrent(bcls, bcfg, r.where("backward_layer"));
         }
         r.mark("backward_layer");
@@ -210,11 +208,11 @@ class Bidirectional : public Layer<T> {
 
   protected:
     void build_weights(const shape_t& in) override {
-        forward_->build(in);
-        backward_->build(in);
         // the weights are this layer's: "bidirectional/forward_lstm/kernel", as Keras names them
-        for (auto* layer : {forward_.get(), backward_.get()})
-            for (auto* p : layer->params()) p->name = this->name() + "/" + p->name;
+        for (auto* layer : {forward_.get(), backward_.get()}) {
+            layer->set_weight_owner(this->name());
+            layer->build(in);
+        }
         yf_ = yb_ = nullptr;
     }
 
@@ -264,39 +262,21 @@ class Bidirectional : public Layer<T> {
         return s.rfind(prefix, 0) == 0 ? s.substr(prefix.size()) : s;
     }
 
-    /// The recurrent layer of Keras class `cls` from its config: the classes Bidirectional can
-    /// wrap (it needs go_backwards and return_sequences). `where` starts the messages.
+    /// The layer of Keras class `cls` from its config, through the registry; it must be a
+    /// recurrent layer (Bidirectional needs go_backwards and return_sequences). `where` starts
+    /// the messages.
     static std::unique_ptr<detail::recurrent<T>> make_recurrent(
         const std::string& cls, const nlohmann::json& cfg,
         const std::string& where = "Bidirectional") try {
-        if (cls == "LSTM") return as_recurrent(LSTM<T>::from_config(cfg));
-        if (cls == "GRU") return as_recurrent(GRU<T>::from_config(cfg));
-        if (cls == "SimpleRNN") return as_recurrent(SimpleRNN<T>::from_config(cfg));
-        throw value_error("the wrapped layer is a '" + io::excerpt(cls, 60) +
-                          "'; xkeras wraps SimpleRNN, LSTM and GRU");
+        auto layer = make_layer<T>(cls, cfg);
+        auto* recurrent = dynamic_cast<detail::recurrent<T>*>(layer.get());
+        if (!recurrent)
+            throw value_error("the wrapped layer is a '" + io::excerpt(cls, 60) +
+                              "'; Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU)");
+        layer.release();
+        return std::unique_ptr<detail::recurrent<T>>(recurrent);
     } catch (const error& e) {
         throw value_error(where + ": " + e.what());
-    }
-
-    /// What a recurrent class's from_config made, as the recurrent layer it is.
-    static std::unique_ptr<detail::recurrent<T>> as_recurrent(std::unique_ptr<Layer<T>> l) {
-        return std::unique_ptr<detail::recurrent<T>>(
-            static_cast<detail::recurrent<T>*>(l.release()));
-    }
-
-    /// The class name and config of config key `key`, a layer as Keras nests one:
-    /// {"class_name": ..., "config": {...}}.
-    static std::pair<std::string, nlohmann::json> sub_config(config::reader& r,
-                                                             const nlohmann::json& cfg,
-                                                             const char* key) {
-        r.mark(key);
-        const auto& v = cfg.contains(key) ? cfg[key] : nlohmann::json();
-        if (!v.is_object() || !v.contains("class_name") || !v["class_name"].is_string() ||
-            !v.contains("config") || !v["config"].is_object())
-            throw value_error(r.where(key) +
-                              " must be a layer, {\"class_name\": ..., \"config\": {...}}, got " +
-                              io::describe(v));
-        return {v["class_name"].get<std::string>(), v["config"]};
     }
 
     /// Keras's checks of the two layers: opposite go_backwards, the same return_sequences.

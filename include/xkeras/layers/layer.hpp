@@ -169,6 +169,11 @@ class Layer {
     /// when the layer is constructed.
     const std::string& name() const { return name_; }
 
+    /// Makes this layer's weights "<owner>/<name>/<what>": a wrapper (Bidirectional) calls it
+    /// on the layers it holds before building them, so that their weights carry its name, as
+    /// Keras's do.
+    void set_weight_owner(std::string owner) { weight_owner_ = std::move(owner); }
+
     /// Whether the optimizer updates this layer's weights. Defaults to true.
     bool trainable = true;
 
@@ -336,7 +341,8 @@ class Layer {
                                                   "): backward without forward(x, training=true)"));
     }
 
-    /// A new weight "<layer name>/<what>" of `shape`, initialised by `init`.
+    /// A new weight "<layer name>/<what>" of `shape` ("<owner>/<layer name>/<what>" for a
+    /// layer a wrapper holds), initialised by `init`.
     Param<T> make_param(const char* what, const shape_t& shape,
                         const initializers::Initializer& init,
                         const std::optional<regularizers::Regularizer>& reg = {},
@@ -355,7 +361,7 @@ class Layer {
                 " bytes left by ", weight_limit::source()));
         if (left != std::size_t(-1)) left -= bytes;
         Param<T> p;
-        p.name = name() + "/" + what;
+        p.name = (weight_owner_.empty() ? "" : weight_owner_ + "/") + name() + "/" + what;
         p.value = tensor<T>(shape);
         p.grad = xt::zeros<T>(shape);
         init.fill(p.value.data(), shape);
@@ -395,6 +401,7 @@ class Layer {
 
   private:
     std::string name_;
+    std::string weight_owner_;
 };
 
 }  // namespace xkeras::layers

@@ -91,6 +91,11 @@ class registry {
     }
 };
 
+template <class T>
+std::unique_ptr<Layer<T>> make_layer(const std::string& class_name, const nlohmann::json& config) {
+    return registry<T>::create(class_name, config);
+}
+
 /// Makes `L` loadable from model files and Keras JSON under `class_name` (the string its
 /// class_name() returns), with its example when it has a static `example()`.
 template <class L>
