@@ -1,7 +1,8 @@
-// ReLU, ELU and Softmax as layers: Keras's values (the examples of Keras's own documentation),
-// their options and refusals, Keras configs, softmax along any axis of the sample, and the
-// softmax output fused with crossentropy as Dense(..., "softmax") is. The gradient checks and
-// round trips of every layer (tests/test_every_layer.cpp) cover them too.
+// ReLU, ELU, Softmax and PReLU as layers: Keras's values (the examples of Keras's own
+// documentation), their options and refusals, Keras configs, softmax along any axis of the
+// sample, the softmax output fused with crossentropy as Dense(..., "softmax") is, and PReLU's
+// shared alphas. The gradient checks and round trips of every layer (tests/test_every_layer.cpp)
+// cover them too.
 #include "gradient_check.hpp"
 
 using namespace xkeras;
@@ -177,4 +178,82 @@ TEST_CASE("A Softmax layer last is fused with crossentropy as Dense's softmax is
     CHECK(fused_logs == layer_logs);
     REQUIRE(fused_w.size() == layer_w.size());
     for (std::size_t i = 0; i < fused_w.size(); ++i) CHECK(fused_w[i] == layer_w[i]);
+}
+
+TEST_CASE("PReLU scales the negative values by its learned alpha, shared along shared_axes",
+          "[activation][prelu]") {
+    // (2, 3) per sample, alpha shared along axis 1 (the rows): one alpha per column
+    layers::PReLU<double> p(
+        {.alpha_initializer = initializers::Constant(0.25), .shared_axes = {1}});
+    p.build({2, 3});
+    REQUIRE(p.params().size() == 1);
+    CHECK(p.params()[0]->value.shape() == std::vector<std::size_t>{1, 3});
+    p.params()[0]->value = xt::xarray<double>{{0.1, 0.2, 0.3}};
+    const xt::xarray<double> x{{{-1.0, -2.0, 3.0}, {4.0, -5.0, -6.0}}};
+    CHECK(near(p.forward(x, false), {{{-0.1, -0.4, 3.0}, {4.0, -1.0, -1.8}}}));
+    // Keras's default: alpha zeros, the layer starts as a ReLU
+    CHECK(near(run(layers::PReLU<double>(), x), {{{0.0, 0.0, 3.0}, {4.0, 0.0, 0.0}}}));
+}
+
+TEST_CASE("PReLU has Keras's weight count: one alpha per channel after a Conv2D",
+          "[activation][prelu]") {
+    backend::clear_session();  // Keras's automatic names from their start
+    Sequential m;
+    m.add(layers::Conv2D(32, {3, 3}));
+    m.add(layers::PReLU({.shared_axes = {1, 2}}));
+    m.add(layers::PReLU());
+    m.build({30, 30, 1});
+    CHECK(m.layers()[1]->count_params() == 32);
+    CHECK(m.layers()[2]->count_params() == 28 * 28 * 32);
+    CHECK(m.layers()[1]->name() == "p_re_lu");
+}
+
+TEST_CASE("PReLU's gradients, alpha's included, and 0 at x = 0 as Keras's relu gives",
+          "[activation][prelu][gradient]") {
+    layers::PReLU<double> p(
+        {.alpha_initializer = initializers::RandomUniform(0.1, 0.5, 3), .shared_axes = {2}});
+    p.build({3, 4});
+    check_layer_gradients(p, random_tensor({5, 3, 4}, 11));
+    layers::PReLU<double> q({.alpha_initializer = initializers::Constant(0.5)});
+    q.build({2});
+    const xt::xarray<double> x{{0.0, -2.0}};
+    q.forward(x, true);
+    CHECK((q.backward(xt::xarray<double>{{1.0, 1.0}}, true) == xt::xarray<double>{{0.0, 0.5}}));
+    CHECK((q.params()[0]->grad == xt::xarray<double>{0.0, -2.0}));
+}
+
+TEST_CASE("PReLU reads Keras 3's config and refuses shared axes the input lacks",
+          "[activation][prelu]") {
+    const nlohmann::json cfg = {{"name", "p_re_lu"},
+                                {"trainable", true},
+                                {"dtype", "float32"},
+                                {"alpha_initializer",
+                                 {{"module", "keras.initializers"},
+                                  {"class_name", "Constant"},
+                                  {"config", {{"value", 0.25}}},
+                                  {"registered_name", nullptr}}},
+                                {"alpha_regularizer", nullptr},
+                                {"alpha_constraint", nullptr},
+                                {"shared_axes", {1, 2}}};
+    auto layer = layers::registry<float>::create("PReLU", cfg);
+    const auto& p = dynamic_cast<layers::PReLU<float>&>(*layer);
+    CHECK(p.options().shared_axes == std::vector<int>{1, 2});
+    CHECK(layer->get_config()["shared_axes"] == nlohmann::json({1, 2}));
+    CHECK(layers::PReLU<float>().get_config()["shared_axes"].is_null());
+    auto single = cfg;
+    single["shared_axes"] = 1;  // Keras takes one axis as an integer too
+    CHECK(dynamic_cast<layers::PReLU<float>&>(*layers::registry<float>::create("PReLU", single))
+              .options()
+              .shared_axes == std::vector<int>{1});
+    layers::PReLU<float> far({.shared_axes = {3}});
+    CHECK_THROWS_WITH(far.build({4, 5}), Catch::Contains("shared axis 3 does not fit input") &&
+                                             Catch::Contains("expected axes 1 to 2"));
+    auto bad = cfg;
+    bad["shared_axes"] = {0};
+    CHECK_THROWS_WITH(layers::registry<float>::create("PReLU", bad),
+                      Catch::Contains("shared_axes") && Catch::Contains("1 or more"));
+    bad = cfg;
+    bad["alpha_constraint"] = "non_neg";
+    CHECK_THROWS_WITH(layers::registry<float>::create("PReLU", bad),
+                      Catch::Contains("alpha_constraint"));
 }

@@ -25,6 +25,7 @@
 #include "lstm.hpp"
 #include "pooling1d.hpp"
 #include "pooling2d.hpp"
+#include "prelu.hpp"
 #include "random_augmentation.hpp"
 #include "relu.hpp"
 #include "reshape.hpp"
@@ -59,6 +60,7 @@
     X(LeakyReLU)                 \
     X(MaxPooling1D)              \
     X(MaxPooling2D)              \
+    X(PReLU)                     \
     X(RandomBrightness)          \
     X(RandomContrast)            \
     X(RandomFlip)                \
