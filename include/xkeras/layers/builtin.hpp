@@ -31,6 +31,7 @@
 #include "reshape.hpp"
 #include "simple_rnn.hpp"
 #include "softmax.hpp"
+#include "spatial_dropout.hpp"
 #include "up_sampling2d.hpp"
 #include "zero_padding2d.hpp"
 
@@ -71,6 +72,8 @@
     X(Reshape)                   \
     X(SimpleRNN)                 \
     X(Softmax)                   \
+    X(SpatialDropout1D)          \
+    X(SpatialDropout2D)          \
     X(UpSampling2D)              \
     X(ZeroPadding2D)
 

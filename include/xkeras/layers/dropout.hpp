@@ -4,13 +4,15 @@
 // gives zeros); in evaluate, predict and validation the layer is the identity. The masks come
 // from a hash of the layer's seed (`seed`, or one drawn from the global seed generator,
 // utils::set_random_seed) and a count of training calls, so runs are repeatable and a saved
-// model resumes with the masks an uninterrupted run would have drawn.
+// model resumes with the masks an uninterrupted run would have drawn. SpatialDropout1D / 2D
+// (spatial_dropout.hpp) are this layer with one draw per sample and channel.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "../detail/random.hpp"
 #include "layer.hpp"
@@ -28,11 +30,7 @@ template <class T = float>
 class Dropout : public Layer<T> {
   public:
     explicit Dropout(double rate, DropoutOptions options = {})
-        : Layer<T>("dropout", options.name, options.input_shape), rate_(rate), seed_(options.seed) {
-        if (!(rate >= 0.0 && rate <= 1.0))
-            throw value_error(
-                xkeras::detail::cat("Dropout: expected `rate` in [0, 1], got ", rate));
-    }
+        : Dropout(rate, std::move(options), "dropout", "Dropout", 0) {}
 
     std::string class_name() const override { return "Dropout"; }
     double rate() const { return rate_; }
@@ -72,20 +70,21 @@ class Dropout : public Layer<T> {
 
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
         config::reader r(cfg, "Dropout");
-        DropoutOptions o;
-        o.name = r.name();
-        if (!r.has("rate"))
-            throw value_error("Dropout '" + r.name() + "': config key 'rate' is missing");
-        const double rate = r.get("rate", 0.0);
-        if (r.has("seed")) o.seed = r.get<std::uint64_t>("seed", 0);
-        r.expect("noise_shape", nullptr);
+        auto [rate, o] = read_config(r);
         r.finish();
         auto layer = std::make_unique<Dropout<T>>(rate, std::move(o));
         layer->trainable = r.get("trainable", true);
         return layer;
     }
 
-    shape_t compute_output_shape(const shape_t& in) const override { return in; }
+    shape_t compute_output_shape(const shape_t& in) const override {
+        if (channel_rank_ != 0 && in.size() != channel_rank_)
+            throw value_error(xkeras::detail::cat(class_name(), " '", this->name(),
+                                                  "': expected inputs of rank ", channel_rank_ + 1,
+                                                  " (batch included, channels last), got ",
+                                                  in.size() + 1, " (shape ", shape_str(in), ")"));
+        return in;
+    }
 
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
@@ -94,7 +93,9 @@ class Dropout : public Layer<T> {
             return x;
         }
         identity_ = false;
-        this->ensure_shape(mask_, shape_of(x));
+        // one draw per value, or per sample and channel when whole channels drop
+        const std::size_t draws = channel_rank_ == 0 ? x.size() : x.shape()[0] * channels(x);
+        this->ensure_shape(mask_, {draws});
         this->ensure_shape(y_, shape_of(x));
         const T scale = rate_ >= 1.0 ? T(0) : static_cast<T>(1.0 / (1.0 - rate_));
         // Keep when a uniform 32-bit draw is >= rate * 2^32. The draws are SplitMix64 outputs of
@@ -106,40 +107,81 @@ class Dropout : public Layer<T> {
         const std::uint64_t key =
             xkeras::detail::splitmix64(stream_seed_ ^ xkeras::detail::splitmix64(calls_++));
         T* m = mask_.data();
-        const std::size_t n = x.size();
-        for (std::size_t i = 0; i < n; i += 2) {
+        for (std::size_t i = 0; i < draws; i += 2) {
             std::uint64_t z = key + (i + 1) * 0x9E3779B97F4A7C15ull;
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
             z ^= z >> 31;
             m[i] = scale * T((z & 0xffffffffu) >= threshold);
-            if (i + 1 < n) m[i + 1] = scale * T((z >> 32) >= threshold);
+            if (i + 1 < draws) m[i + 1] = scale * T((z >> 32) >= threshold);
         }
-        const T* xp = x.data();
-        T* yp = y_.data();
-        for (std::size_t i = 0; i < n; ++i) yp[i] = xp[i] * m[i];
+        apply_mask(x, y_);
         return y_;
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         if (!need_input_grad || identity_) return need_input_grad ? dy : dx_;
         this->ensure_shape(dx_, shape_of(dy));
-        const T* m = mask_.data();
-        const T* d = dy.data();
-        T* o = dx_.data();
-        for (std::size_t i = 0, n = dy.size(); i < n; ++i) o[i] = d[i] * m[i];
+        apply_mask(dy, dx_);
         return dx_;
     }
 
   protected:
+    /// A dropout of class `class_name` (for messages; `prefix` for automatic names) whose
+    /// inputs have `channel_rank` axes besides the batch (0: any) and whose mask, with a
+    /// channel rank, is one draw per sample and last-axis channel (Keras's SpatialDropout
+    /// noise shape).
+    Dropout(double rate, DropoutOptions options, const char* prefix, const char* class_name,
+            std::size_t channel_rank)
+        : Layer<T>(prefix, options.name, options.input_shape),
+          rate_(rate),
+          seed_(options.seed),
+          channel_rank_(channel_rank) {
+        if (!(rate >= 0.0 && rate <= 1.0))
+            throw value_error(
+                xkeras::detail::cat(class_name, ": expected `rate` in [0, 1], got ", rate));
+    }
+
+    /// The rate and options of a Dropout config (Keras 3's and tf.keras's keys).
+    static std::pair<double, DropoutOptions> read_config(config::reader& r) {
+        DropoutOptions o;
+        o.name = r.name();
+        if (!r.has("rate")) throw value_error(r.where("rate") + " is missing");
+        const double rate = r.get("rate", 0.0);
+        if (r.has("seed")) o.seed = r.get<std::uint64_t>("seed", 0);
+        r.expect("noise_shape", nullptr);
+        return {rate, std::move(o)};
+    }
+
     void build_weights(const shape_t&) override {
         stream_seed_ = seed_ ? *seed_ : xkeras::detail::next_seed();
         calls_ = 0;
     }
 
   private:
+    static std::size_t channels(const tensor<T>& x) { return x.shape()[x.dimension() - 1]; }
+
+    /// out = in * mask, the mask broadcast over the steps or pixels when whole channels drop.
+    void apply_mask(const tensor<T>& in, tensor<T>& out) const {
+        const T* m = mask_.data();
+        const T* a = in.data();
+        T* o = out.data();
+        const std::size_t n = in.size();
+        if (channel_rank_ == 0) {
+            for (std::size_t i = 0; i < n; ++i) o[i] = a[i] * m[i];
+            return;
+        }
+        if (n == 0) return;
+        const std::size_t c = channels(in), per_sample = n / in.shape()[0];
+        for (std::size_t i = 0; i < n; i += c) {
+            const T* ms = m + (i / per_sample) * c;
+            for (std::size_t k = 0; k < c; ++k) o[i + k] = a[i + k] * ms[k];
+        }
+    }
+
     double rate_;
     std::optional<std::uint64_t> seed_;
+    std::size_t channel_rank_;
     std::uint64_t stream_seed_ = 0, calls_ = 0;
     tensor<T> mask_, y_, dx_;
     bool identity_ = true;
