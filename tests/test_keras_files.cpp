@@ -162,8 +162,9 @@ TEST_CASE("A .keras file written by xkeras has Keras 3's layout", "[keras_files]
 TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back",
           "[keras_files][keras3][save][sequence]") {
     // Embedding, Conv1D and the poolings keep their weights in their own vars; the recurrent
-    // layers in their cell's (layers/lstm/cell/vars), the layer's own vars group empty, and
-    // Bidirectional in its two layers' cells, as Keras 3 writes
+    // layers in their cell's (layers/lstm/cell/vars), the layer's own vars group empty,
+    // Bidirectional in its two layers' cells and TimeDistributed in its layer's, as Keras 3
+    // writes
     scratch dir;
     utils::set_random_seed(12);
     Sequential m{Input({9}),
@@ -173,6 +174,7 @@ TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back"
                  layers::LSTM(4, {.return_sequences = true}),
                  layers::SimpleRNN(4, {.return_sequences = true}),
                  layers::Bidirectional(layers::LSTM(2, {.return_sequences = true})),
+                 layers::TimeDistributed(layers::Dense(5, "relu")),
                  layers::GRU(3),
                  layers::Dense(2, "softmax")};
     m.compile("adam", "categorical_crossentropy");
@@ -198,7 +200,11 @@ TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back"
     CHECK(w["layers/bidirectional/forward_layer/cell/vars/0"]["shape"] == json::array({4, 8}));
     CHECK(w["layers/bidirectional/backward_layer/cell/vars/1"]["shape"] == json::array({2, 8}));
     CHECK_FALSE(w.contains("layers/bidirectional/vars/0"));
-    CHECK(w["layers/gru/cell/vars/0"]["shape"] == json::array({4, 9}));
+    CHECK(w["layers/time_distributed/vars"]["kind"] == "group");
+    CHECK(w["layers/time_distributed/layer/vars/0"]["shape"] == json::array({4, 5}));
+    CHECK(w["layers/time_distributed/layer/vars/1"]["shape"] == json::array({5}));
+    CHECK_FALSE(w.contains("layers/time_distributed/vars/0"));
+    CHECK(w["layers/gru/cell/vars/0"]["shape"] == json::array({5, 9}));
     CHECK(w["layers/gru/cell/vars/2"]["shape"] == json::array({2, 9}));
     auto loaded = load_model(dir.path / "seq.keras");
     check_same_weights(loaded, m);

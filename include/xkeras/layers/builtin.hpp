@@ -32,6 +32,7 @@
 #include "simple_rnn.hpp"
 #include "softmax.hpp"
 #include "spatial_dropout.hpp"
+#include "time_distributed.hpp"
 #include "up_sampling2d.hpp"
 #include "zero_padding2d.hpp"
 
@@ -74,6 +75,7 @@
     X(Softmax)                   \
     X(SpatialDropout1D)          \
     X(SpatialDropout2D)          \
+    X(TimeDistributed)           \
     X(UpSampling2D)              \
     X(ZeroPadding2D)
 

@@ -1,5 +1,5 @@
 // xkeras/layers/make_layer.hpp - a layer from its Keras class name and config, for the layers
-// that hold others (Bidirectional).
+// that hold others (Bidirectional, TimeDistributed).
 //
 // Declared here and defined in registry.hpp: the registry lists the built-in layers, wrappers
 // included, so a wrapper's header cannot include it. A wrapper's from_config is instantiated
