@@ -1,6 +1,10 @@
-// Losses: values against Keras's formulas, gradients against central differences, and the fused
-// softmax/sigmoid + crossentropy path against the plain one.
+// Losses: values against Keras's formulas, gradients against central differences, the fused
+// softmax/sigmoid + crossentropy path against the plain one, and losses written as functions of
+// one sample (FunctionLoss, register_loss).
+#include <span>
+
 #include "gradient_check.hpp"
+#include "temp_dir.hpp"
 
 using namespace xkeras;
 using testing::max_relative_error;
@@ -28,6 +32,20 @@ void check_loss_gradient(const losses::Loss<double>& loss, const xt::xarray<doub
     auto numeric = numeric_gradient(y_pred, f);
     INFO(loss.name() << (logits ? " from logits" : ""));
     CHECK(max_relative_error(grad, numeric) < 1e-6);
+}
+
+/// Huber's loss (delta 1) of one sample, mean over its values, with its gradient: what a user
+/// writes for losses::FunctionLoss.
+template <class T>
+double huber(std::span<const T> y_true, std::span<const T> y_pred, std::span<T> grad) {
+    double total = 0.0;
+    const double k = double(y_pred.size());
+    for (std::size_t j = 0; j < y_pred.size(); ++j) {
+        const double d = double(y_pred[j]) - double(y_true[j]);
+        total += std::abs(d) <= 1.0 ? 0.5 * d * d : std::abs(d) - 0.5;
+        grad[j] = static_cast<T>(std::clamp(d, -1.0, 1.0) / k);
+    }
+    return total / k;
 }
 
 }  // namespace
@@ -114,4 +132,68 @@ TEST_CASE("Loss names resolve like Keras's strings", "[losses]") {
     CHECK_THROWS_WITH(losses::get<double>("Categorical_Crossentropy"),
                       Catch::Contains("unknown loss"));
     CHECK_THROWS_AS(losses::CategoricalCrossentropy<double>(false, 1.5), value_error);
+}
+
+TEST_CASE("A loss written as a function of one sample is averaged as Keras's losses are",
+          "[losses][function]") {
+    // the mean squared error as a function gives the built-in's loss and gradient
+    const losses::FunctionLoss<double> mse(
+        "my_mse", [](std::span<const double> t, std::span<const double> p, std::span<double> g) {
+            double s = 0.0;
+            for (std::size_t j = 0; j < p.size(); ++j) {
+                s += (p[j] - t[j]) * (p[j] - t[j]);
+                g[j] = 2.0 * (p[j] - t[j]) / double(p.size());
+            }
+            return s / double(p.size());
+        });
+    const auto y = random_tensor({6, 3}, 41), p = random_tensor({6, 3}, 42);
+    xt::xarray<double> g1, g2;
+    CHECK(mse.compute(y, p, g1) == Approx(losses::MeanSquaredError<double>().compute(y, p, g2)));
+    CHECK(max_relative_error(g1, g2) < 1e-12);
+    // Huber, checked by central differences as a user would check theirs
+    const losses::FunctionLoss<double> h("huber", huber<double>);
+    check_loss_gradient(h, y, 2.0 * p, false);
+    CHECK(h.to_json() == nlohmann::json{{"module", "builtins"},
+                                        {"class_name", "function"},
+                                        {"config", "huber"},
+                                        {"registered_name", "function"}});
+    xt::xarray<double> g;
+    CHECK_THROWS_WITH(h.compute(y, xt::xarray<double>(random_tensor({6, 2}, 1)), g),
+                      Catch::Contains("huber: targets of shape (6, 3)"));
+    CHECK_THROWS_WITH(losses::FunctionLoss<double>("", huber<double>),
+                      Catch::Contains("a name of 1 to 200 characters"));
+    CHECK_THROWS_WITH(losses::FunctionLoss<double>("none", nullptr),
+                      Catch::Contains("'none': expected a function"));
+}
+
+TEST_CASE("A registered loss function trains, saves and loads by its name", "[losses][function]") {
+    losses::register_loss<float>("huber", huber<float>);
+    CHECK_THROWS_WITH(losses::register_loss<float>("mse", huber<float>),
+                      Catch::Contains("'mse' is a built-in loss's name"));
+    auto make = [] {
+        utils::set_random_seed(6);
+        Sequential m{Input({4}), layers::Dense(8, "relu"), layers::Dense(2)};
+        return m;
+    };
+    const xt::xarray<float> x = xt::cast<float>(random_tensor({64, 4}, 3));
+    const xt::xarray<float> y = xt::cast<float>(random_tensor({64, 2}, 4, -3, 3));
+    Sequential by_name = make(), by_object = make();
+    by_name.compile("sgd", "huber");
+    by_object.compile("sgd", losses::FunctionLoss<float>("huber", huber<float>));
+    by_object.set_shuffle_seed(by_name.shuffle_seed());  // each compile draws its own
+    const double before = by_name.evaluate(x, y, {.verbose = 0})[0];
+    by_name.fit(x, y, {.batch_size = 16, .epochs = 5, .verbose = 0});
+    by_object.fit(x, y, {.batch_size = 16, .epochs = 5, .verbose = 0});
+    const double after = by_name.evaluate(x, y, {.verbose = 0})[0];
+    CHECK(after < before);
+    const auto a = by_name.get_weights(), b = by_object.get_weights();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK((a[i] == b[i]));
+
+    testing::temp_dir d("xkeras-loss");
+    by_object.save(d / "huber.xk");
+    auto loaded = load_model(d / "huber.xk");
+    CHECK(loaded.loss().name() == "huber");
+    CHECK(loaded.evaluate(x, y, {.verbose = 0})[0] == by_object.evaluate(x, y, {.verbose = 0})[0]);
+    CHECK_THROWS_WITH(losses::get<float>("hubr"), Catch::Contains("unknown loss 'hubr'") &&
+                                                      Catch::Contains("losses::register_loss"));
 }

@@ -12,8 +12,13 @@
 #include <cctype>
 #include <cmath>
 #include <concepts>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -365,8 +370,103 @@ class MeanSquaredError : public Loss<T> {
     }
 };
 
+/// A loss as a plain function of one sample: given its targets and predictions along the last
+/// axis, it returns the sample's loss and writes d(loss)/d(y_pred) into `grad` (as long as
+/// y_pred, zeroed before the call). Without automatic differentiation the gradient is the
+/// function's own; docs/api/losses-metrics.md shows how to check it by central differences.
+template <class T>
+using sample_loss =
+    std::function<double(std::span<const T> y_true, std::span<const T> y_pred, std::span<T> grad)>;
+
+/// A loss written as a function of one sample (`sample_loss`), averaged over the samples as
+/// Keras's losses are (sum_over_batch_size). Targets have the output's shape.
+template <class T>
+class FunctionLoss : public Loss<T> {
+  public:
+    FunctionLoss(std::string name, sample_loss<T> fn) : name_(std::move(name)), fn_(std::move(fn)) {
+        if (name_.empty() || name_.size() > 200)
+            throw value_error(xkeras::detail::cat(
+                "loss function: expected a name of 1 to 200 characters, got ", name_.size()));
+        if (!fn_) throw value_error("loss function '" + name_ + "': expected a function, got none");
+    }
+
+    std::string name() const override { return name_; }
+
+    double compute(const tensor<T>& y_true, const tensor<T>& y_pred,
+                   tensor<T>& grad) const override {
+        this->like(grad, y_pred);
+        if (y_true.shape() != y_pred.shape())
+            throw shape_error(xkeras::detail::cat(
+                name_, ": targets of shape ", shape_str(shape_of(y_true)),
+                " do not match the predictions' shape ", shape_str(shape_of(y_pred))));
+        const std::size_t k = this->last_dim(y_pred), rows = k ? y_pred.size() / k : 0;
+        const double inv_n = rows ? 1.0 / double(rows) : 0.0;
+        double total = 0.0;
+        std::fill(grad.data(), grad.data() + grad.size(), T(0));
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* g = grad.data() + r * k;
+            total += fn_(std::span<const T>(y_true.data() + r * k, k),
+                         std::span<const T>(y_pred.data() + r * k, k), std::span<T>(g, k));
+            for (std::size_t j = 0; j < k; ++j) g[j] = static_cast<T>(double(g[j]) * inv_n);
+        }
+        return total * inv_n;
+    }
+
+  protected:
+    /// Keras 3's form of a loss function in compile_config.
+    nlohmann::json keras_object() const override {
+        return {{"module", "builtins"},
+                {"class_name", "function"},
+                {"config", name_},
+                {"registered_name", "function"}};
+    }
+
+  private:
+    std::string name_;
+    sample_loss<T> fn_;
+};
+
+namespace detail {
+
+/// The loss functions registered by name (register_loss), per scalar type.
+template <class T>
+struct loss_functions {
+    static std::map<std::string, sample_loss<T>>& table() {
+        static std::map<std::string, sample_loss<T>> t;
+        return t;
+    }
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+};
+
+inline bool builtin_loss_name(const std::string& name) {
+    for (const char* n :
+         {"categorical_crossentropy", "CategoricalCrossentropy", "sparse_categorical_crossentropy",
+          "SparseCategoricalCrossentropy", "binary_crossentropy", "BinaryCrossentropy",
+          "mean_squared_error", "mse", "MSE", "MeanSquaredError"})
+        if (name == n) return true;
+    return false;
+}
+
+}  // namespace detail
+
+/// Makes the loss function `fn` known by `name`, as Keras's registered custom objects are:
+/// compile(optimizer, "name") takes it, and so does load_model for a file whose compile config
+/// names it. A built-in loss's name is refused; registering a name again replaces its function.
+template <class T = float>
+void register_loss(const std::string& name, sample_loss<T> fn) {
+    FunctionLoss<T> check(name, fn);  // the name and the function checked
+    if (detail::builtin_loss_name(name))
+        throw value_error("register_loss: '" + name + "' is a built-in loss's name");
+    std::lock_guard<std::mutex> lock(detail::loss_functions<T>::mutex());
+    detail::loss_functions<T>::table()[name] = std::move(fn);
+}
+
 /// A loss from its Keras name: categorical_crossentropy, sparse_categorical_crossentropy,
-/// binary_crossentropy, mean_squared_error / mse (case-sensitive, as Keras).
+/// binary_crossentropy, mean_squared_error / mse (case-sensitive, as Keras), or a name given to
+/// register_loss.
 template <class T = float>
 std::unique_ptr<Loss<T>> get(const std::string& name) {
     if (name == "categorical_crossentropy" || name == "CategoricalCrossentropy")
@@ -378,10 +478,17 @@ std::unique_ptr<Loss<T>> get(const std::string& name) {
     if (name == "mean_squared_error" || name == "mse" || name == "MSE" ||
         name == "MeanSquaredError")
         return std::make_unique<MeanSquaredError<T>>();
+    {
+        std::lock_guard<std::mutex> lock(detail::loss_functions<T>::mutex());
+        const auto& t = detail::loss_functions<T>::table();
+        if (auto it = t.find(name); it != t.end())
+            return std::make_unique<FunctionLoss<T>>(name, it->second);
+    }
     throw value_error(xkeras::detail::cat("unknown loss '", xkeras::detail::excerpt(name, 60),
                                           "'; expected one of categorical_crossentropy, "
                                           "sparse_categorical_crossentropy, binary_crossentropy, "
-                                          "mean_squared_error (mse)"));
+                                          "mean_squared_error (mse), or a name given to "
+                                          "losses::register_loss"));
 }
 
 /// A loss from compile_config's form, remembered to be written back as read: a name
