@@ -165,7 +165,22 @@ TEST_CASE("Bidirectional reads Keras 3's and tf.keras 2's configs and refuses wh
     CHECK_THROWS_WITH(refused("backward_layer", flat),
                       Catch::Contains("need the same units, got 4 and 5"));
     auto dropout = lstm("b", true);
-    dropout["config"]["dropout"] = 0.5;
+    dropout["config"]["recurrent_dropout"] = 0.5;
     CHECK_THROWS_WITH(refused("backward_layer", dropout),
-                      Catch::Contains("'dropout' = 0.5 is not supported"));
+                      Catch::Contains("'recurrent_dropout' = 0.5 is not supported"));
+}
+
+TEST_CASE("Bidirectional keeps its layers' dropout streams as its training state",
+          "[bidirectional][dropout]") {
+    layers::Bidirectional<double> b(
+        layers::LSTM<double>(3, {.dropout = 0.3, .seed = 5, .return_sequences = true}));
+    b.build({4, 2});
+    const nlohmann::json state = b.training_state();
+    CHECK(state["forward_layer"]["seed"] == 5);
+    CHECK(state["backward_layer"]["calls"] == 0);
+    check_layer_gradients(b, random_tensor({3, 4, 2}, 6));
+    CHECK_THROWS_WITH(b.set_training_state({{"seed", 1}, {"calls", 0}}),
+                      Catch::Contains("needs 'forward_layer' and 'backward_layer'"));
+    layers::Bidirectional<double> plain(layers::GRU<double>(2));
+    CHECK(plain.training_state().is_null());
 }

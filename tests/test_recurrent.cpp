@@ -215,9 +215,13 @@ TEST_CASE("SimpleRNN reads Keras 3's config and refuses what it lacks", "[simple
                                       "does not know"));
     cfg = k3;
     cfg["go_backwards"] = true;
-    cfg["dropout"] = 0.5;
+    cfg["recurrent_dropout"] = 0.5;
     CHECK_THROWS_WITH(layers::registry<float>::create("SimpleRNN", cfg),
-                      Catch::Contains("'dropout' = 0.5 is not supported"));
+                      Catch::Contains("'recurrent_dropout' = 0.5 is not supported"));
+    cfg = k3;
+    cfg["dropout"] = 1.5;
+    CHECK_THROWS_WITH(layers::registry<float>::create("SimpleRNN", cfg),
+                      Catch::Contains("expected `dropout` in [0, 1], got 1.5"));
 }
 
 TEST_CASE("LSTM computes Keras's equations", "[lstm]") {
@@ -328,9 +332,9 @@ TEST_CASE("LSTM reads Keras 3's and tf.keras 2's configs and refuses what it lac
     CHECK_THROWS_WITH(refused("return_state", true),
                       "LSTM 'lstm_3': config key 'return_state' = true is not supported by xkeras "
                       "(only false)");
-    CHECK_THROWS_WITH(refused("dropout", 0.2),
-                      "LSTM 'lstm_3': config key 'dropout' = 0.2 is not supported by xkeras (only "
-                      "0.0)");
+    CHECK_THROWS_WITH(refused("recurrent_dropout", 0.2),
+                      "LSTM 'lstm_3': config key 'recurrent_dropout' = 0.2 is not supported by "
+                      "xkeras (only 0.0)");
     CHECK_THROWS_WITH(refused("stateful", true), Catch::Contains("'stateful' = true"));
     CHECK_THROWS_WITH(refused("recurrent_activation", "hard_sigmoid"),
                       "LSTM 'lstm_3': recurrent_activation 'hard_sigmoid' is not supported (only "
@@ -453,4 +457,47 @@ TEST_CASE("GRU reads Keras 3's config and refuses what it lacks", "[gru][config]
     cfg["recurrent_dropout"] = 0.1;
     CHECK_THROWS_WITH(layers::registry<float>::create("GRU", cfg),
                       Catch::Contains("'recurrent_dropout' = 0.1 is not supported"));
+}
+
+TEST_CASE("The recurrent layers' dropout masks each sample's features, one mask for every step",
+          "[recurrent][dropout]") {
+    for (const std::string cls : {"SimpleRNN", "LSTM", "GRU"}) {
+        INFO(cls);
+        auto make = [&](double rate) {
+            utils::set_random_seed(4);
+            auto l = layers::registry<double>::create(
+                cls, {{"units", 3}, {"return_sequences", true}, {"dropout", rate}, {"seed", 11}});
+            l->build({5, 6});
+            return l;
+        };
+        auto dropped = make(0.5), plain = make(0.0);
+        const xt::xarray<double> x = random_tensor({4, 5, 6}, 21);
+        // at inference the layer is the one without dropout
+        CHECK(xt::allclose(dropped->forward(x, false), plain->forward(x, false), 0.0, 0.0));
+        // in training: the layer without dropout on x times the mask, the mask the same at
+        // every step of a sample (a feature kept at one step is kept at all)
+        const nlohmann::json state = dropped->training_state();
+        REQUIRE(state["seed"] == 11);
+        const xt::xarray<double> y = dropped->forward(x, true);
+        layers::detail::dropout_stream stream{11, 0};
+        xt::xarray<double> mask = xt::zeros<double>({4, 6});
+        stream.next(mask.data(), mask.size(), 0.5);
+        std::size_t zeros = 0;
+        for (double m : mask) zeros += m == 0.0;
+        CHECK(zeros > 0);
+        CHECK(zeros < mask.size());
+        xt::xarray<double> masked = x;
+        for (std::size_t i = 0; i < 4; ++i)
+            for (std::size_t t = 0; t < 5; ++t)
+                for (std::size_t k = 0; k < 6; ++k) masked(i, t, k) *= mask(i, k);
+        CHECK(xt::allclose(y, plain->forward(masked, false), 0.0, 1e-15));
+        // the next batch draws a new mask; the state replays one
+        CHECK_FALSE(xt::allclose(xt::xarray<double>(dropped->forward(x, true)), y));
+        dropped->set_training_state(state);
+        CHECK(xt::allclose(dropped->forward(x, true), y, 0.0, 0.0));
+        check_layer_gradients(*dropped, x);
+        CHECK(dropped->get_config()["dropout"] == 0.5);
+        CHECK(dropped->get_config()["seed"] == 11);
+        CHECK(plain->training_state().is_null());
+    }
 }

@@ -85,6 +85,22 @@ class Bidirectional : public Layer<T> {
         return out;
     }
 
+    /// The two layers' training states (their dropout masks' streams), when they have any.
+    nlohmann::json training_state() const override {
+        auto f = forward_->training_state(), b = backward_->training_state();
+        if (f.is_null() && b.is_null()) return nullptr;
+        return {{"forward_layer", std::move(f)}, {"backward_layer", std::move(b)}};
+    }
+    void set_training_state(const nlohmann::json& s) override {
+        if (s.is_null() && training_state().is_null()) return;
+        if (!s.is_object() || !s.contains("forward_layer") || !s.contains("backward_layer"))
+            throw value_error("layer '" + this->name() +
+                              "' (Bidirectional): its training state needs 'forward_layer' and "
+                              "'backward_layer'");
+        forward_->set_training_state(s["forward_layer"]);
+        backward_->set_training_state(s["backward_layer"]);
+    }
+
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const tensor<T>& yf = forward_->forward(x, training);

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "../detail/random.hpp"
+#include "dropout_stream.hpp"
 #include "layer.hpp"
 
 namespace xkeras::layers {
@@ -37,25 +38,14 @@ class Dropout : public Layer<T> {
     std::optional<std::uint64_t> seed() const { return seed_; }
 
     /// The mask stream's state: the seed in use and the number of training calls so far.
-    std::pair<std::uint64_t, std::uint64_t> stream_state() const { return {stream_seed_, calls_}; }
-    void set_stream_state(std::uint64_t seed, std::uint64_t calls) {
-        stream_seed_ = seed;
-        calls_ = calls;
+    std::pair<std::uint64_t, std::uint64_t> stream_state() const {
+        return {stream_.seed, stream_.calls};
     }
+    void set_stream_state(std::uint64_t seed, std::uint64_t calls) { stream_ = {seed, calls}; }
 
-    nlohmann::json training_state() const override {
-        return {{"seed", stream_seed_}, {"calls", calls_}};
-    }
+    nlohmann::json training_state() const override { return stream_.state(); }
     void set_training_state(const nlohmann::json& s) override {
-        auto get = [&](const char* key) {
-            if (!s.is_object() || !s.contains(key) || !s[key].is_number_unsigned())
-                throw value_error(xkeras::detail::cat(
-                    "layer '", this->name(),
-                    "' (Dropout): its training state needs non-negative integers 'seed' and "
-                    "'calls'"));
-            return s[key].template get<std::uint64_t>();
-        };
-        set_stream_state(get("seed"), get("calls"));
+        stream_.set_state(s, "layer '" + this->name() + "' (" + class_name() + ")");
     }
 
     nlohmann::json get_config() const override {
@@ -97,24 +87,7 @@ class Dropout : public Layer<T> {
         const std::size_t draws = channel_rank_ == 0 ? x.size() : x.shape()[0] * channels(x);
         this->ensure_shape(mask_, {draws});
         this->ensure_shape(y_, shape_of(x));
-        const T scale = rate_ >= 1.0 ? T(0) : static_cast<T>(1.0 / (1.0 - rate_));
-        // Keep when a uniform 32-bit draw is >= rate * 2^32. The draws are SplitMix64 outputs of
-        // (key + counter), two per 64 bits: independent iterations, unlike a sequential
-        // generator, and arithmetic rather than a branch the CPU cannot predict.
-        const auto threshold = static_cast<std::uint64_t>(std::ldexp(rate_, 32));
-        // The key of this call's mask: a hash of the layer's seed and a call counter, so the
-        // state to save for an exact resume is two integers.
-        const std::uint64_t key =
-            xkeras::detail::splitmix64(stream_seed_ ^ xkeras::detail::splitmix64(calls_++));
-        T* m = mask_.data();
-        for (std::size_t i = 0; i < draws; i += 2) {
-            std::uint64_t z = key + (i + 1) * 0x9E3779B97F4A7C15ull;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            z ^= z >> 31;
-            m[i] = scale * T((z & 0xffffffffu) >= threshold);
-            if (i + 1 < draws) m[i + 1] = scale * T((z >> 32) >= threshold);
-        }
+        stream_.next(mask_.data(), draws, rate_);
         apply_mask(x, y_);
         return y_;
     }
@@ -154,8 +127,7 @@ class Dropout : public Layer<T> {
     }
 
     void build_weights(const shape_t&) override {
-        stream_seed_ = seed_ ? *seed_ : xkeras::detail::next_seed();
-        calls_ = 0;
+        stream_ = {seed_ ? *seed_ : xkeras::detail::next_seed(), 0};
     }
 
   private:
@@ -182,7 +154,7 @@ class Dropout : public Layer<T> {
     double rate_;
     std::optional<std::uint64_t> seed_;
     std::size_t channel_rank_;
-    std::uint64_t stream_seed_ = 0, calls_ = 0;
+    detail::dropout_stream stream_;
     tensor<T> mask_, y_, dx_;
     bool identity_ = true;
 };

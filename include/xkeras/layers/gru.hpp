@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -30,8 +31,12 @@ struct GRUOptions {
     std::optional<regularizers::Regularizer> kernel_regularizer{};
     std::optional<regularizers::Regularizer> recurrent_regularizer{};
     std::optional<regularizers::Regularizer> bias_regularizer{};
-    bool return_sequences = false;  ///< Every step's output, not only the last.
-    bool go_backwards = false;      ///< Reads the steps last to first.
+    /// The fraction of the inputs' features dropped in training: one mask per batch, the same
+    /// at every step (Keras's DropoutRNNCell).
+    double dropout = 0.0;
+    std::optional<std::uint64_t> seed{};  ///< The dropout masks' seed; defaults to a drawn one.
+    bool return_sequences = false;        ///< Every step's output, not only the last.
+    bool go_backwards = false;            ///< Reads the steps last to first.
     /// Keras's default form; false (Keras 2.0-2.2's default, the reset gate applied before
     /// the recurrent kernel) is refused.
     bool reset_after = true;
@@ -61,7 +66,7 @@ class GRU : public detail::recurrent<T> {
         this->ensure_shape(m_, {steps * n, g});
         this->ensure_shape(h_, {(steps + 1) * n, u});
         const T* b = this->use_bias_ ? this->bias_.value.data() : nullptr;
-        this->project_inputs(x, b, g, zx_.data());  // with the input's bias
+        this->project_inputs(x, b, g, zx_.data(), training);  // with the input's bias
         if (b)  // the recurrent bias, for each step's projection of h_prev to add to
             for (std::size_t r = 0; r < steps * n; ++r) std::copy_n(b + g, g, m_.data() + r * g);
         std::fill_n(h_.data(), n * u, T(0));  // the initial state

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -39,8 +40,12 @@ struct LSTMOptions {
     std::optional<regularizers::Regularizer> kernel_regularizer{};
     std::optional<regularizers::Regularizer> recurrent_regularizer{};
     std::optional<regularizers::Regularizer> bias_regularizer{};
-    bool return_sequences = false;  ///< Every step's output, not only the last.
-    bool go_backwards = false;      ///< Reads the steps last to first.
+    /// The fraction of the inputs' features dropped in training: one mask per batch, the same
+    /// at every step (Keras's DropoutRNNCell).
+    double dropout = 0.0;
+    std::optional<std::uint64_t> seed{};  ///< The dropout masks' seed; defaults to a drawn one.
+    bool return_sequences = false;        ///< Every step's output, not only the last.
+    bool go_backwards = false;            ///< Reads the steps last to first.
     shape_t input_shape{};  ///< Keras's `input_shape=` (steps, features), for a first layer.
     std::string name{};     ///< Defaults to "lstm", "lstm_1", ...
 };
@@ -62,7 +67,8 @@ class LSTM : public detail::recurrent<T> {
         this->ensure_shape(h_, {(steps + 1) * n, u});
         this->ensure_shape(c_, {(steps + 1) * n, u});
         this->ensure_shape(tc_, {steps * n, u});
-        this->project_inputs(x, this->use_bias_ ? this->bias_.value.data() : nullptr, g, z_.data());
+        this->project_inputs(x, this->use_bias_ ? this->bias_.value.data() : nullptr, g, z_.data(),
+                             training);
         std::fill_n(h_.data(), n * u, T(0));  // the initial states
         std::fill_n(c_.data(), n * u, T(0));
         for (std::size_t t = 0; t < steps; ++t) {

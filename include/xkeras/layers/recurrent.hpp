@@ -1,7 +1,7 @@
 // xkeras/layers/recurrent.hpp - what the recurrent layers (SimpleRNN, LSTM, GRU) share: the
 // shapes, the weights (kernel, recurrent kernel, bias) and their options, the batch-major input
-// and output against the time-major buffers they compute in, go_backwards, and the config keys
-// of Keras's RNN base class and of its cells.
+// and output against the time-major buffers they compute in, go_backwards, the inputs' dropout,
+// and the config keys of Keras's RNN base class and of its cells.
 //
 // Time-major: row t * batch + i of a buffer is sample i at step t, so that one step's rows are
 // contiguous (each step's GEMM reads them in place) and every step's rows together form one
@@ -9,7 +9,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "../backend/cell_activations.hpp"
@@ -18,6 +20,7 @@
 #include "../backend/rows.hpp"
 #include "../initializers.hpp"
 #include "conv_utils.hpp"
+#include "dropout_stream.hpp"
 #include "layer.hpp"
 
 namespace xkeras::layers::detail {
@@ -62,8 +65,13 @@ class recurrent : public Layer<T> {
           return_sequences_(o.return_sequences),
           go_backwards_(o.go_backwards),
           use_bias_(o.use_bias),
-          activation_(activations::get(o.activation)) {
+          activation_(activations::get(o.activation)),
+          dropout_(o.dropout),
+          seed_(o.seed) {
         const std::string who = std::string(cls) + " '" + this->name() + "'";
+        if (!(dropout_ >= 0.0 && dropout_ <= 1.0))
+            throw value_error(
+                xkeras::detail::cat(who, ": expected `dropout` in [0, 1], got ", dropout_));
         if (!backend::cell::supported_activation(activation_))
             throw value_error(who + ": activation '" + o.activation +
                               "' is not supported (tanh, sigmoid, relu or linear)");
@@ -82,6 +90,9 @@ class recurrent : public Layer<T> {
     void build_weights(const shape_t& in) override {
         steps_ = in[0];
         features_ = in[1];
+        // a seed drawn only with dropout: a layer without keeps the global sequence as it was
+        if (dropout_ > 0.0) stream_ = {seed_ ? *seed_ : xkeras::detail::next_seed(), 0};
+        masked_ = false;
     }
 
     /// The kernel (features, gates x units), the recurrent kernel (units, gates x units) and,
@@ -105,13 +116,27 @@ class recurrent : public Layer<T> {
     /// x (batch, steps, features) into xt_, time-major in the order the steps are read; then
     /// every step's input projection in one GEMM: z (steps x batch rows of g) = xt_ W, plus
     /// `bias` (g values, or null for none) on every row.
-    void project_inputs(const tensor<T>& x, const T* bias, std::size_t g, T* z) {
+    /// In training with `dropout`, each sample's features are masked first, with one mask per
+    /// batch for every step.
+    void project_inputs(const tensor<T>& x, const T* bias, std::size_t g, T* z, bool training) {
         const std::size_t n = x.shape()[0], rows = steps_ * n;
         this->ensure_shape(xt_, {rows, features_});
+        masked_ = training && dropout_ > 0.0;
+        if (masked_) {
+            this->ensure_shape(mask_, {n, features_});
+            stream_.next(mask_.data(), n * features_, dropout_);
+        }
         for (std::size_t t = 0; t < steps_; ++t)
-            for (std::size_t i = 0; i < n; ++i)
-                std::copy_n(x.data() + (i * steps_ + source_step(t)) * features_, features_,
-                            xt_.data() + (t * n + i) * features_);
+            for (std::size_t i = 0; i < n; ++i) {
+                const T* in = x.data() + (i * steps_ + source_step(t)) * features_;
+                T* out = xt_.data() + (t * n + i) * features_;
+                if (masked_) {
+                    const T* m = mask_.data() + i * features_;
+                    for (std::size_t k = 0; k < features_; ++k) out[k] = in[k] * m[k];
+                } else {
+                    std::copy_n(in, features_, out);
+                }
+            }
         if (bias)
             for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias, g, z + r * g);
         backend::gemm_parallel(false, false, rows, g, features_, T(1), xt_.data(), features_,
@@ -149,16 +174,35 @@ class recurrent : public Layer<T> {
         return from_time_major(dxt_, n);
     }
 
-    /// The time-major input gradient dxt into dx_, batch-major; returns dx_.
+    /// The time-major input gradient dxt into dx_, batch-major, through the dropout mask of the
+    /// forward pass; returns dx_.
     const tensor<T>& from_time_major(const tensor<T>& dxt, std::size_t n) {
         this->ensure_shape(dx_, {n, steps_, features_});
         for (std::size_t t = 0; t < steps_; ++t)
-            for (std::size_t i = 0; i < n; ++i)
-                std::copy_n(dxt.data() + (t * n + i) * features_, features_,
-                            dx_.data() + (i * steps_ + source_step(t)) * features_);
+            for (std::size_t i = 0; i < n; ++i) {
+                const T* in = dxt.data() + (t * n + i) * features_;
+                T* out = dx_.data() + (i * steps_ + source_step(t)) * features_;
+                if (masked_) {
+                    const T* m = mask_.data() + i * features_;
+                    for (std::size_t k = 0; k < features_; ++k) out[k] = in[k] * m[k];
+                } else {
+                    std::copy_n(in, features_, out);
+                }
+            }
         return dx_;
     }
 
+  public:
+    /// With `dropout`, the mask stream's state ({"seed", "calls"}); else none.
+    nlohmann::json training_state() const override {
+        return dropout_ > 0.0 ? stream_.state() : nlohmann::json();
+    }
+    void set_training_state(const nlohmann::json& s) override {
+        if (dropout_ == 0.0) return Layer<T>::set_training_state(s);
+        stream_.set_state(s, "layer '" + this->name() + "' (" + this->class_name() + ")");
+    }
+
+  protected:
     /// The output from h ((steps + 1) batch rows of `units`: the initial state, then each
     /// step's), batch-major: every step's, or the last.
     const tensor<T>& output(const T* h, std::size_t n) {
@@ -213,10 +257,11 @@ class recurrent : public Layer<T> {
         c["recurrent_regularizer"] = config::to_json(o.recurrent_regularizer);
         c["bias_regularizer"] = config::to_json(o.bias_regularizer);
         for (const char* k : {"activity_regularizer", "kernel_constraint", "recurrent_constraint",
-                              "bias_constraint", "seed"})
+                              "bias_constraint"})
             c[k] = nullptr;
-        c["dropout"] = 0.0;
+        c["dropout"] = dropout_;
         c["recurrent_dropout"] = 0.0;
+        c["seed"] = config::seed_json(seed_);
         return c;
     }
 
@@ -247,10 +292,11 @@ class recurrent : public Layer<T> {
         r.expect("return_state", false);  // a Sequential cannot take several outputs
         r.expect("stateful", false);
         r.expect("time_major", false);
-        r.expect("dropout", 0.0);
+        o.dropout = r.get("dropout", 0.0);
+        if (r.has("seed")) o.seed = r.get<std::uint64_t>("seed", 0);
+        r.mark("seed");
         r.expect("recurrent_dropout", 0.0);
-        for (const char* k :
-             {"unroll", "implementation", "use_cudnn", "zero_output_for_mask", "seed"})
+        for (const char* k : {"unroll", "implementation", "use_cudnn", "zero_output_for_mask"})
             r.mark(k);
         return units;
     }
@@ -263,6 +309,11 @@ class recurrent : public Layer<T> {
     std::size_t units_;
     bool return_sequences_, go_backwards_, use_bias_;
     activations::kind activation_;
+    double dropout_;
+    std::optional<std::uint64_t> seed_;
+    dropout_stream stream_;
+    bool masked_ = false;  ///< Whether the last forward masked its inputs (mask_).
+    tensor<T> mask_;
     std::size_t steps_ = 0, features_ = 0;
     Param<T> kernel_, recurrent_, bias_;
     std::size_t batch_ = 0;  ///< The last training forward's batch, for backward.

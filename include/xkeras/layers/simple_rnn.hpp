@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -28,8 +29,12 @@ struct SimpleRNNOptions {
     std::optional<regularizers::Regularizer> kernel_regularizer{};
     std::optional<regularizers::Regularizer> recurrent_regularizer{};
     std::optional<regularizers::Regularizer> bias_regularizer{};
-    bool return_sequences = false;  ///< Every step's output, not only the last.
-    bool go_backwards = false;      ///< Reads the steps last to first.
+    /// The fraction of the inputs' features dropped in training: one mask per batch, the same
+    /// at every step (Keras's DropoutRNNCell).
+    double dropout = 0.0;
+    std::optional<std::uint64_t> seed{};  ///< The dropout masks' seed; defaults to a drawn one.
+    bool return_sequences = false;        ///< Every step's output, not only the last.
+    bool go_backwards = false;            ///< Reads the steps last to first.
     shape_t input_shape{};  ///< Keras's `input_shape=` (steps, features), for a first layer.
     std::string name{};     ///< Defaults to "simple_rnn", "simple_rnn_1", ...
 };
@@ -50,7 +55,8 @@ class SimpleRNN : public detail::recurrent<T> {
         const std::size_t n = x.shape()[0], steps = this->steps_, u = this->units_;
         this->ensure_shape(z_, {steps * n, u});
         this->ensure_shape(h_, {(steps + 1) * n, u});
-        this->project_inputs(x, this->use_bias_ ? this->bias_.value.data() : nullptr, u, z_.data());
+        this->project_inputs(x, this->use_bias_ ? this->bias_.value.data() : nullptr, u, z_.data(),
+                             training);
         std::fill_n(h_.data(), n * u, T(0));  // the initial state
         for (std::size_t t = 0; t < steps; ++t) {
             T* zt = z_.data() + t * n * u;
@@ -91,7 +97,12 @@ class SimpleRNN : public detail::recurrent<T> {
     nlohmann::json get_config() const override { return this->cell_config(opt_); }
 
     static layer_example example() {
-        return {{{"units", 3}, {"return_sequences", true}, {"activation", "sigmoid"}}, {4, 2}};
+        return {{{"units", 3},
+                 {"return_sequences", true},
+                 {"activation", "sigmoid"},
+                 {"dropout", 0.25},
+                 {"seed", 9}},
+                {4, 2}};
     }
 
     static std::unique_ptr<Layer<T>> from_config(const nlohmann::json& cfg) {
