@@ -163,7 +163,10 @@ TEST_CASE("LayerNormalization reads Keras 3's and tf.keras 2's configs and refus
                       "LayerNormalization 'layer_normalization': config key 'rms_scaling' = true "
                       "is not supported by xkeras (only false)");
     CHECK_THROWS_WITH(refused("axis", "last"),
-                      Catch::Contains("config key 'axis' must be an axis or a list of axes"));
+                      Catch::Contains("config key 'axis' must be an axis (-64 to 64) or a list "
+                                      "of them"));
+    CHECK_THROWS_WITH(refused("axis", nlohmann::json::array()),
+                      Catch::Contains("expected at least one axis, got none"));
     CHECK_THROWS_WITH(refused("epsilon", 0.0), Catch::Contains("expected epsilon > 0, got 0"));
     // axes that are not the last ones of the input are refused when the input is known
     auto first = refused("axis", 1);

@@ -99,6 +99,29 @@ class reader {
     /// Marks `key` as read (the caller parsed it itself).
     void mark(const char* key) { used_.insert(key); }
 
+    /// Axes as Keras's configs write them, an integer or a list of integers (LayerNormalization's
+    /// `axis`, PReLU's `shared_axes`): each in [lowest, 64], at most 64; `fallback` when absent
+    /// or null.
+    std::vector<int> axes(const char* key, int lowest, std::vector<int> fallback) {
+        used_.insert(key);
+        if (!has(key)) return fallback;
+        const json& a = cfg_[key];
+        std::vector<int> out;
+        auto one = [&](const json& v) {
+            if (!v.is_number_integer() || v.get<std::int64_t>() < lowest ||
+                v.get<std::int64_t>() > 64)
+                throw value_error(xkeras::detail::cat(where(key), " must be an axis (", lowest,
+                                                      " to 64) or a list of them, got ",
+                                                      io::describe(a)));
+            out.push_back(v.get<int>());
+        };
+        if (a.is_array() && a.size() <= 64)
+            for (const auto& v : a) one(v);
+        else
+            one(a);
+        return out;
+    }
+
     /// The value of `key` as V, or `fallback` when absent or null.
     template <class V>
     V get(const char* key, V fallback) {

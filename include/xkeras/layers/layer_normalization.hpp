@@ -169,8 +169,7 @@ class LayerNormalization : public Layer<T> {
         config::reader r(cfg, "LayerNormalization");
         LayerNormalizationOptions o;
         o.name = r.name();
-        if (r.has("axis")) o.axis = read_axes(r, cfg["axis"]);
-        r.mark("axis");
+        o.axis = r.axes("axis", -64, {-1});
         o.epsilon = r.get("epsilon", 1e-3);
         o.center = r.get("center", true);
         o.scale = r.get("scale", true);
@@ -225,22 +224,6 @@ class LayerNormalization : public Layer<T> {
                 "-1])"));
         }
         return axes.size();
-    }
-
-    /// Keras's axis as written in configs: an integer or a list of them.
-    static std::vector<int> read_axes(config::reader& r, const nlohmann::json& a) {
-        std::vector<int> axes;
-        auto one = [&](const nlohmann::json& v) {
-            if (!v.is_number_integer() || v.get<std::int64_t>() < -64 || v.get<std::int64_t>() > 64)
-                throw value_error(r.where("axis") + " must be an axis or a list of axes, got " +
-                                  io::describe(a));
-            axes.push_back(v.get<int>());
-        };
-        if (a.is_array() && !a.empty() && a.size() <= 64)
-            for (const auto& v : a) one(v);
-        else
-            one(a);
-        return axes;
     }
 
     std::size_t rows_per_task() const { return std::max<std::size_t>(1, 16384 / group_); }

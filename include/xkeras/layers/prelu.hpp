@@ -120,8 +120,7 @@ class PReLU : public Layer<T> {
         o.alpha_initializer = r.initializer("alpha_initializer", initializers::Zeros());
         o.alpha_regularizer = r.regularizer("alpha_regularizer");
         r.expect("alpha_constraint", nullptr);
-        if (r.has("shared_axes")) o.shared_axes = read_axes(r, cfg["shared_axes"]);
-        r.mark("shared_axes");
+        o.shared_axes = r.axes("shared_axes", 1, {});
         r.finish();
         auto layer = std::make_unique<PReLU<T>>(std::move(o));
         layer->trainable = r.get("trainable", true);
@@ -169,23 +168,6 @@ class PReLU : public Layer<T> {
                                                       "' (PReLU): expected no empty axis, got ",
                                                       shape_str(in, true)));
         return shape;
-    }
-
-    /// Keras's shared_axes as written in configs: an integer or a list of them.
-    static std::vector<int> read_axes(config::reader& r, const nlohmann::json& a) {
-        std::vector<int> axes;
-        auto one = [&](const nlohmann::json& v) {
-            if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 64)
-                throw value_error(r.where("shared_axes") +
-                                  " must be an axis (1 or more) or a list of them, got " +
-                                  io::describe(a));
-            axes.push_back(v.get<int>());
-        };
-        if (a.is_array() && a.size() <= 64)
-            for (const auto& v : a) one(v);
-        else
-            one(a);
-        return axes;
     }
 
     std::size_t rows_per_task() const {
