@@ -441,13 +441,19 @@ struct loss_functions {
     }
 };
 
-inline bool builtin_loss_name(const std::string& name) {
-    for (const char* n :
-         {"categorical_crossentropy", "CategoricalCrossentropy", "sparse_categorical_crossentropy",
-          "SparseCategoricalCrossentropy", "binary_crossentropy", "BinaryCrossentropy",
-          "mean_squared_error", "mse", "MSE", "MeanSquaredError"})
-        if (name == n) return true;
-    return false;
+/// The built-in loss of Keras name `name`, or null.
+template <class T>
+std::unique_ptr<Loss<T>> builtin_loss(const std::string& name) {
+    if (name == "categorical_crossentropy" || name == "CategoricalCrossentropy")
+        return std::make_unique<CategoricalCrossentropy<T>>();
+    if (name == "sparse_categorical_crossentropy" || name == "SparseCategoricalCrossentropy")
+        return std::make_unique<SparseCategoricalCrossentropy<T>>();
+    if (name == "binary_crossentropy" || name == "BinaryCrossentropy")
+        return std::make_unique<BinaryCrossentropy<T>>();
+    if (name == "mean_squared_error" || name == "mse" || name == "MSE" ||
+        name == "MeanSquaredError")
+        return std::make_unique<MeanSquaredError<T>>();
+    return nullptr;
 }
 
 }  // namespace detail
@@ -458,7 +464,7 @@ inline bool builtin_loss_name(const std::string& name) {
 template <class T = float>
 void register_loss(const std::string& name, sample_loss<T> fn) {
     FunctionLoss<T> check(name, fn);  // the name and the function checked
-    if (detail::builtin_loss_name(name))
+    if (detail::builtin_loss<T>(name))
         throw value_error("register_loss: '" + name + "' is a built-in loss's name");
     std::lock_guard<std::mutex> lock(detail::loss_functions<T>::mutex());
     detail::loss_functions<T>::table()[name] = std::move(fn);
@@ -469,15 +475,7 @@ void register_loss(const std::string& name, sample_loss<T> fn) {
 /// register_loss.
 template <class T = float>
 std::unique_ptr<Loss<T>> get(const std::string& name) {
-    if (name == "categorical_crossentropy" || name == "CategoricalCrossentropy")
-        return std::make_unique<CategoricalCrossentropy<T>>();
-    if (name == "sparse_categorical_crossentropy" || name == "SparseCategoricalCrossentropy")
-        return std::make_unique<SparseCategoricalCrossentropy<T>>();
-    if (name == "binary_crossentropy" || name == "BinaryCrossentropy")
-        return std::make_unique<BinaryCrossentropy<T>>();
-    if (name == "mean_squared_error" || name == "mse" || name == "MSE" ||
-        name == "MeanSquaredError")
-        return std::make_unique<MeanSquaredError<T>>();
+    if (auto loss = detail::builtin_loss<T>(name)) return loss;
     {
         std::lock_guard<std::mutex> lock(detail::loss_functions<T>::mutex());
         const auto& t = detail::loss_functions<T>::table();
