@@ -127,16 +127,9 @@ class recurrent : public Layer<T> {
             stream_.next(mask_.data(), n * features_, dropout_);
         }
         for (std::size_t t = 0; t < steps_; ++t)
-            for (std::size_t i = 0; i < n; ++i) {
-                const T* in = x.data() + (i * steps_ + source_step(t)) * features_;
-                T* out = xt_.data() + (t * n + i) * features_;
-                if (masked_) {
-                    const T* m = mask_.data() + i * features_;
-                    for (std::size_t k = 0; k < features_; ++k) out[k] = in[k] * m[k];
-                } else {
-                    std::copy_n(in, features_, out);
-                }
-            }
+            for (std::size_t i = 0; i < n; ++i)
+                copy_features(x.data() + (i * steps_ + source_step(t)) * features_,
+                              xt_.data() + (t * n + i) * features_, i);
         if (bias)
             for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias, g, z + r * g);
         backend::gemm_parallel(false, false, rows, g, features_, T(1), xt_.data(), features_,
@@ -179,17 +172,21 @@ class recurrent : public Layer<T> {
     const tensor<T>& from_time_major(const tensor<T>& dxt, std::size_t n) {
         this->ensure_shape(dx_, {n, steps_, features_});
         for (std::size_t t = 0; t < steps_; ++t)
-            for (std::size_t i = 0; i < n; ++i) {
-                const T* in = dxt.data() + (t * n + i) * features_;
-                T* out = dx_.data() + (i * steps_ + source_step(t)) * features_;
-                if (masked_) {
-                    const T* m = mask_.data() + i * features_;
-                    for (std::size_t k = 0; k < features_; ++k) out[k] = in[k] * m[k];
-                } else {
-                    std::copy_n(in, features_, out);
-                }
-            }
+            for (std::size_t i = 0; i < n; ++i)
+                copy_features(dxt.data() + (t * n + i) * features_,
+                              dx_.data() + (i * steps_ + source_step(t)) * features_, i);
         return dx_;
+    }
+
+    /// One step's features of sample i from `in` to `out`, through sample i's dropout mask
+    /// when the last forward drew one.
+    void copy_features(const T* in, T* out, std::size_t i) const {
+        if (!masked_) {
+            std::copy_n(in, features_, out);
+            return;
+        }
+        const T* m = mask_.data() + i * features_;
+        for (std::size_t k = 0; k < features_; ++k) out[k] = in[k] * m[k];
     }
 
   public:
