@@ -25,6 +25,13 @@ inline xt::xarray<double> random_tensor(const xk::shape_t& shape, std::uint64_t 
     return t;
 }
 
+/// A batch of n samples of `shape` (batch axis excluded), as random_tensor.
+inline xt::xarray<double> random_batch(std::size_t n, xk::shape_t shape, std::uint64_t seed,
+                                       double lo = -1.0, double hi = 1.0) {
+    shape.insert(shape.begin(), n);
+    return random_tensor(shape, seed, lo, hi);
+}
+
 /// Largest |a - n| / max(1e-8, |a| + |n|) over all entries.
 inline double max_relative_error(const xt::xarray<double>& analytic,
                                  const xt::xarray<double>& numeric) {

@@ -190,7 +190,7 @@ TEST_CASE("Conv1D refuses what Keras refuses and what xkeras lacks", "[conv1d][c
     CHECK_THROWS_WITH(layers::Conv1D<float>(4, 3, {.padding = "full"}),
                       "Conv1D: expected padding 'valid', 'same' or 'causal', got 'full'");
     CHECK_THROWS_WITH(layers::Conv2D<float>(4, 3, {.padding = "causal"}),
-                      "Conv2D: expected padding 'valid', or 'same', got 'causal'");
+                      "Conv2D: expected padding 'valid' or 'same', got 'causal'");
     CHECK_THROWS_WITH(layers::Conv1D<float>(4, 3, {.strides = 2, .dilation_rate = 2, .name = "c"}),
                       "Conv1D 'c': strides > 1 cannot be combined with dilation_rate > 1 (got "
                       "strides 2 and dilation_rate 2)");

@@ -12,8 +12,10 @@
 #include "bidirectional.hpp"
 #include "conv1d.hpp"
 #include "conv2d.hpp"
+#include "conv2d_transpose.hpp"
 #include "cropping2d.hpp"
 #include "dense.hpp"
+#include "depthwise_conv2d.hpp"
 #include "dropout.hpp"
 #include "elu.hpp"
 #include "embedding.hpp"
@@ -29,6 +31,7 @@
 #include "random_augmentation.hpp"
 #include "relu.hpp"
 #include "reshape.hpp"
+#include "separable_conv2d.hpp"
 #include "simple_rnn.hpp"
 #include "softmax.hpp"
 #include "spatial_dropout.hpp"
@@ -46,8 +49,10 @@
     X(Bidirectional)             \
     X(Conv1D)                    \
     X(Conv2D)                    \
+    X(Conv2DTranspose)           \
     X(Cropping2D)                \
     X(Dense)                     \
+    X(DepthwiseConv2D)           \
     X(Dropout)                   \
     X(ELU)                       \
     X(Embedding)                 \
@@ -71,6 +76,7 @@
     X(RandomZoom)                \
     X(ReLU)                      \
     X(Reshape)                   \
+    X(SeparableConv2D)           \
     X(SimpleRNN)                 \
     X(Softmax)                   \
     X(SpatialDropout1D)          \

@@ -55,8 +55,8 @@ inline std::string padding_mode(std::string p, const char* layer, bool causal = 
     std::transform(p.begin(), p.end(), p.begin(),
                    [](unsigned char c) { return char(std::tolower(c)); });
     if (p != "valid" && p != "same" && (!causal || p != "causal"))
-        throw value_error(xkeras::detail::cat(layer, ": expected padding 'valid', ",
-                                              causal ? "'same' or 'causal'" : "or 'same'",
+        throw value_error(xkeras::detail::cat(layer, ": expected padding 'valid'",
+                                              causal ? ", 'same' or 'causal'" : " or 'same'",
                                               ", got '", p, "'"));
     return p;
 }

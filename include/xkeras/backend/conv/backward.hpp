@@ -36,6 +36,23 @@ struct backward_routes {
 /// ReLU, or another activation whose backward pass the caller gives.
 enum class activation_grad { none, relu, other };
 
+namespace detail {
+
+/// dx of `cnt` images from dz, their output gradient (cnt * P rows of F), by GEMM:
+/// col2im(dz . W^T), through `dcols` (cnt * P * K values) unless the convolution is pointwise.
+template <class T>
+void gemm_input_gradient(const conv2d<T>& c, const T* dz, std::size_t cnt, T* dcols, T* dx) {
+    const std::size_t F = c.filters, K = c.patch(), rows = cnt * c.pixels();
+    if (pointwise(c.g)) {  // dx = dz . W^T straight into dx
+        gemm(false, true, rows, K, F, T(1), dz, F, c.kernel, F, T(0), dx, K);
+        return;
+    }
+    gemm(false, true, rows, K, F, T(1), dz, F, c.kernel, F, T(0), dcols, K);
+    col2im(c.g, dcols, cnt, dx);
+}
+
+}  // namespace detail
+
 /// dw and db (db may be null: no bias) from dy, the gradient of the layer's output y for the n
 /// images of x; dx too unless null. With activation_grad::other, act(y, dy, dz, rows) writes the
 /// gradient before the activation of `rows` output rows.
@@ -129,12 +146,9 @@ void backward(const backward_routes& r, const conv2d<T>& c, workspace<T>& ws, co
                 direct::correlate(
                     p, pad_output_gradient(g, F, dz, ws.padded_dz[th], g.pad_top, g.pad_left),
                     ws.flipped.data(), static_cast<const T*>(nullptr), false, dxt);
-        } else if (pointwise(g)) {  // dx = dz . W^T straight into dx
-            gemm(false, true, rows, K, F, T(1), dz, F, c.kernel, F, T(0), dxt, K);
         } else {
-            T* dcols = ws.dcols[th].data();
-            gemm(false, true, rows, K, F, T(1), dz, F, c.kernel, F, T(0), dcols, K);
-            col2im(g, dcols, cnt, dxt);
+            detail::gemm_input_gradient(c, dz, cnt, pointwise(g) ? nullptr : ws.dcols[th].data(),
+                                        dxt);
         }
     };
     parallel_for(ranges, [&](std::size_t range, int) {
