@@ -72,6 +72,37 @@ class Loss {
         throw state_error(xkeras::detail::cat(name(), " cannot be computed from logits"));
     }
 
+    /// The loss of a batch whose samples (the first axis) have weights `w`: Keras's
+    /// sum_over_batch_size, sum(w_i l_i) / N, where l_i is sample i's loss; `grad` as compute's,
+    /// each sample's part scaled by its weight. From the logits when `from_logits` (the fused
+    /// path). Every loss is a mean over samples of each sample's own loss, so each sample is
+    /// computed alone, in order: a loss of xkeras's or a user's needs nothing more for weights.
+    double compute_weighted(const tensor<T>& y_true, const tensor<T>& y_pred, tensor<T>& grad,
+                            const T* w, bool from_logits) const {
+        const std::size_t n = y_pred.dimension() ? y_pred.shape()[0] : 0;
+        like(grad, y_pred);
+        if (n == 0) return 0.0;
+        const std::size_t t_row = y_true.size() / n, p_row = y_pred.size() / n;
+        auto one = [](const tensor<T>& all, std::size_t row, std::size_t i, tensor<T>& out) {
+            shape_t s = shape_of(all);
+            s[0] = 1;
+            if (shape_of(out) != s) out.resize(s);
+            std::copy_n(all.data() + i * row, row, out.data());
+        };
+        tensor<T> yt, yp, g;
+        double total = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            one(y_true, t_row, i, yt);
+            one(y_pred, p_row, i, yp);
+            const double l = from_logits ? compute_from_logits(yt, yp, g) : compute(yt, yp, g);
+            total += double(w[i]) * l;
+            const double scale = double(w[i]) / double(n);
+            for (std::size_t k = 0; k < p_row; ++k)
+                grad.data()[i * p_row + k] = static_cast<T>(double(g.data()[k]) * scale);
+        }
+        return total / double(n);
+    }
+
   protected:
     /// Keras 3's serialized object of this loss, with its options.
     virtual nlohmann::json keras_object() const = 0;

@@ -302,9 +302,19 @@ class basic_sequential {
     std::vector<double> train_on_batch(const tensor<T>& x, const tensor<T>& y) {
         return trainer_.train_on_batch(*this, x, y);
     }
+    /// The same with one weight per sample in the loss (Keras's sample_weight).
+    std::vector<double> train_on_batch(const tensor<T>& x, const tensor<T>& y,
+                                       const tensor<T>& sample_weight) {
+        return trainer_.train_on_batch(*this, x, y, &sample_weight);
+    }
     /// Loss and metrics of one batch, in inference mode.
     std::vector<double> test_on_batch(const tensor<T>& x, const tensor<T>& y) {
         return trainer_.test_on_batch(*this, x, y);
+    }
+    /// The same with one weight per sample in the loss.
+    std::vector<double> test_on_batch(const tensor<T>& x, const tensor<T>& y,
+                                      const tensor<T>& sample_weight) {
+        return trainer_.test_on_batch(*this, x, y, &sample_weight);
     }
     /// The model's output for `x`, batch by batch, in inference mode. x must be finite; 0 samples
     /// give an empty (0, outputs...) result. A small model runs a slice of each batch per thread

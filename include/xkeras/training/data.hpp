@@ -8,9 +8,11 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -86,6 +88,49 @@ inline std::size_t training_samples(std::size_t n, double validation_split) {
     return n_train;
 }
 
+/// Checks Keras's sample_weight for n samples: one finite weight per sample, of shape (n,) or
+/// (n, 1). `where` names the call and `what` the array ("sample_weight").
+template <class T>
+void check_sample_weight(const tensor<T>& w, std::size_t n, const std::string& where,
+                         const std::string& what) {
+    const bool fits =
+        (w.dimension() == 1 || (w.dimension() == 2 && w.shape()[1] == 1)) && w.shape()[0] == n;
+    if (!fits)
+        throw shape_error(detail::cat(where, ": ", what, " has shape ", shape_str(shape_of(w)),
+                                      "; expected one weight per sample, (", n, ",) or (", n,
+                                      ", 1)"));
+    check_finite(
+        w, [&] { return where; }, what);
+}
+
+/// Keras's sample weights from class_weight for targets y: a sample's class is its label,
+/// rounded (targets (n,) or (n, 1)), or the index of its largest target (one-hot, (n, classes));
+/// a class that class_weight does not name weighs 1.
+template <class T>
+tensor<T> class_sample_weights(const tensor<T>& y, const std::map<int, double>& class_weight,
+                               const std::string& where) {
+    if (y.dimension() == 0 || y.dimension() > 2)
+        throw shape_error(detail::cat(where, ": class_weight needs targets of shape (samples,), ",
+                                      "(samples, 1) or (samples, classes), got ",
+                                      shape_str(shape_of(y))));
+    for (const auto& [c, weight] : class_weight)
+        if (!std::isfinite(weight))
+            throw value_error(detail::cat(where, ": class_weight of class ", c, " is ", weight,
+                                          "; weights must be finite"));
+    const std::size_t n = y.shape()[0], row = n ? y.size() / n : 1;
+    tensor<T> w = tensor<T>::from_shape({n});
+    for (std::size_t i = 0; i < n; ++i) {
+        const T* r = y.data() + i * row;
+        const double label =
+            row == 1 ? std::round(double(*r)) : double(std::max_element(r, r + row) - r);
+        const auto it = label >= double(INT_MIN) && label <= double(INT_MAX)
+                            ? class_weight.find(int(label))
+                            : class_weight.end();
+        w(i) = static_cast<T>(it == class_weight.end() ? 1.0 : it->second);
+    }
+    return w;
+}
+
 /// Where the trainer reads (x, y) batches from (see the file comment).
 template <class T>
 class DataAdapter {
@@ -102,23 +147,30 @@ class DataAdapter {
     std::size_t num_batches() const {
         return num_samples() / batch_size() + (num_samples() % batch_size() != 0);
     }
+    /// Whether the samples have weights (Keras's sample_weight): get_batch then gives them.
+    virtual bool has_sample_weights() const { return false; }
     /// Fixes the order of epoch `epoch`'s batches; the same epoch gives the same order.
     virtual void on_epoch_begin(int /*epoch*/) {}
-    /// Fills x and y with batch `step` of the current epoch; returns its sample count.
-    virtual std::size_t get_batch(std::size_t step, tensor<T>& x, tensor<T>& y) = 0;
+    /// Fills x and y with batch `step` of the current epoch, and w with its samples' weights
+    /// when the data has them; returns its sample count.
+    virtual std::size_t get_batch(std::size_t step, tensor<T>& x, tensor<T>& y, tensor<T>& w) = 0;
 };
 
-/// Rows [begin, end) of in-memory arrays x and y, in batches of `batch_size`, in their own order
-/// or shuffled each epoch: epoch e's order depends on (seed, e) only, so a run resumed from a
-/// saved model sees the order an uninterrupted run would. The arrays must outlive the adapter.
+/// Rows [begin, end) of in-memory arrays x and y (and the samples' weights w, when not null), in
+/// batches of `batch_size`, in their own order or shuffled each epoch: epoch e's order depends on
+/// (seed, e) only, so a run resumed from a saved model sees the order an uninterrupted run would.
+/// The arrays must outlive the adapter.
 template <class T>
 class ArrayDataAdapter : public DataAdapter<T> {
   public:
     ArrayDataAdapter(const tensor<T>& x, const tensor<T>& y, std::size_t begin, std::size_t end,
-                     std::size_t batch_size, bool shuffle = false, std::uint64_t seed = 0)
-        : x_(x), y_(y), begin_(begin), end_(end), batch_(batch_size), seed_(seed) {
+                     std::size_t batch_size, bool shuffle = false, std::uint64_t seed = 0,
+                     const tensor<T>* w = nullptr)
+        : x_(x), y_(y), w_(w), begin_(begin), end_(end), batch_(batch_size), seed_(seed) {
         if (shuffle) order_.resize(end - begin);
     }
+
+    bool has_sample_weights() const override { return w_ != nullptr; }
 
     std::size_t num_samples() const override { return end_ - begin_; }
     std::size_t batch_size() const override { return batch_; }
@@ -134,14 +186,16 @@ class ArrayDataAdapter : public DataAdapter<T> {
             std::swap(order_[i - 1], order_[gen.below(i)]);
     }
 
-    std::size_t get_batch(std::size_t step, tensor<T>& x, tensor<T>& y) override {
+    std::size_t get_batch(std::size_t step, tensor<T>& x, tensor<T>& y, tensor<T>& w) override {
         const std::size_t s = step * batch_, n = std::min(batch_, num_samples() - s);
         if (order_.empty()) {
             backend::copy_rows(x_, begin_ + s, n, x);
             backend::copy_rows(y_, begin_ + s, n, y);
+            if (w_) backend::copy_rows(*w_, begin_ + s, n, w);
         } else {
             backend::gather_rows(x_, order_.data() + s, n, x);
             backend::gather_rows(y_, order_.data() + s, n, y);
+            if (w_) backend::gather_rows(*w_, order_.data() + s, n, w);
         }
         return n;
     }
@@ -149,6 +203,7 @@ class ArrayDataAdapter : public DataAdapter<T> {
   private:
     const tensor<T>& x_;
     const tensor<T>& y_;
+    const tensor<T>* w_;
     std::size_t begin_, end_, batch_;
     std::uint64_t seed_;
     std::vector<std::size_t> order_;  ///< the epoch's rows when shuffling, else empty

@@ -8,6 +8,7 @@
 
 #include <climits>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,12 @@ struct fit_options {
     /// (x_val, y_val); overrides validation_split. `.validation_data = std::pair{x, y}`.
     std::optional<std::pair<tensor<T>, tensor<T>>> validation_data{};
     bool shuffle = true;  ///< Reshuffle the training samples every epoch.
+    /// Weights of the classes in the training loss (class index -> weight; a class not named
+    /// weighs 1), as sample weights by each sample's class; not with sample_weight.
+    std::map<int, double> class_weight{};
+    /// One weight per sample in the loss, (samples,) or (samples, 1); validation_split holds
+    /// out the last weights with their samples. The compiled metrics are not weighted (Keras 3).
+    std::optional<tensor<T>> sample_weight{};
     int initial_epoch = 0;
 };
 
@@ -49,6 +56,7 @@ template <class T>
 struct evaluate_options {
     std::size_t batch_size = 32;
     int verbose = 1;
+    std::optional<tensor<T>> sample_weight{};  ///< One weight per sample in the loss.
     std::vector<std::shared_ptr<callbacks::Callback<T>>> callbacks{};
 };
 
@@ -67,12 +75,17 @@ class Trainer {
                               const fit_options<T>& o);
     std::vector<double> evaluate(model_type& m, const tensor<T>& x, const tensor<T>& y,
                                  const evaluate_options<T>& o);
-    std::vector<double> train_on_batch(model_type& m, const tensor<T>& x, const tensor<T>& y);
-    std::vector<double> test_on_batch(model_type& m, const tensor<T>& x, const tensor<T>& y);
+    /// One step on (x, y), weighted by `sample_weight` when not null.
+    std::vector<double> train_on_batch(model_type& m, const tensor<T>& x, const tensor<T>& y,
+                                       const tensor<T>* sample_weight = nullptr);
+    std::vector<double> test_on_batch(model_type& m, const tensor<T>& x, const tensor<T>& y,
+                                      const tensor<T>* sample_weight = nullptr);
 
   private:
+    /// A batch: inputs, targets, the samples' weights when `weighted`, and dL/d(output).
     struct batch_state {
-        tensor<T> x, y, grad;
+        tensor<T> x, y, w, grad;
+        bool weighted = false;
     };
 
     /// What every call starts with: the model's lock, a compiled model (with no inference-only
@@ -172,10 +185,29 @@ class Trainer {
         return p;
     }
 
-    /// Loss of the batch's current output, with dL/d(output or logits) in `grad`.
-    double batch_loss(model_type& m, const tensor<T>& y, const tensor<T>& out, tensor<T>& grad) {
-        if (fused_) return m.loss_->compute_from_logits(y, *m.layers_.back()->logits(), grad);
-        return m.loss_->compute(y, out, grad);
+    /// Loss of the batch's current output, weighted when the batch is, with dL/d(output or
+    /// logits) in b.grad.
+    double batch_loss(model_type& m, batch_state& b, const tensor<T>& out) {
+        const tensor<T>& pred = fused_ ? *m.layers_.back()->logits() : out;
+        if (b.weighted) return m.loss_->compute_weighted(b.y, pred, b.grad, b.w.data(), fused_);
+        if (fused_) return m.loss_->compute_from_logits(b.y, pred, b.grad);
+        return m.loss_->compute(b.y, pred, b.grad);
+    }
+
+    /// Fills b from batch `step` of `data`.
+    static std::size_t next_batch(DataAdapter<T>& data, std::size_t step, batch_state& b) {
+        b.weighted = data.has_sample_weights();
+        return data.get_batch(step, b.x, b.y, b.w);
+    }
+
+    /// The weights fit, evaluate, train_on_batch and test_on_batch were given, checked: null
+    /// when none.
+    static const tensor<T>* checked_weights(const model_type& m, const tensor<T>* w,
+                                            const tensor<T>& x, const char* who) {
+        if (w)
+            check_sample_weight(*w, x.shape()[0], detail::cat("model '", m.name(), "': ", who),
+                                "sample_weight");
+        return w;
     }
 
     double train_step(model_type& m, batch_state& b, int epoch, std::size_t step,
@@ -203,17 +235,29 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, const tensor<T>& x, const t
         throw value_error(detail::cat("fit: verbose must be 0, 1 or 2, got ", o.verbose));
     auto lock = begin(m, "fit", true, x, y);
     const std::size_t n = x.shape()[0];
+    const tensor<T>* w =
+        checked_weights(m, o.sample_weight ? &*o.sample_weight : nullptr, x, "fit");
+    std::optional<tensor<T>> by_class;
+    if (!o.class_weight.empty()) {
+        const std::string where = detail::cat("model '", m.name(), "': fit");
+        if (w)
+            throw value_error(where +
+                              ": class_weight and sample_weight cannot both be given "
+                              "(as in Keras): fold the class weights into sample_weight");
+        by_class = class_sample_weights(y, o.class_weight, where);
+    }
     // validation: explicit data, else the LAST fraction of (x, y), split before shuffling
     const std::size_t n_train = o.validation_data ? n : training_samples(n, o.validation_split);
-    ArrayDataAdapter<T> train(x, y, 0, n_train, o.batch_size, o.shuffle, m.shuffle_seed());
+    ArrayDataAdapter<T> train(x, y, 0, n_train, o.batch_size, o.shuffle, m.shuffle_seed(),
+                              by_class ? &*by_class : w);
     std::optional<ArrayDataAdapter<T>> val;
     if (o.validation_data) {
         const auto& [vx, vy] = *o.validation_data;
         prepare_input(m, vx, "fit (validation_data)");
         check_xy(m, vx, vy, "fit", "validation_data ");
         val.emplace(vx, vy, 0, vx.shape()[0], o.batch_size);
-    } else if (n_train < n) {
-        val.emplace(x, y, n_train, n, o.batch_size);
+    } else if (n_train < n) {  // with the held-out samples' own weights (not class_weight's)
+        val.emplace(x, y, n_train, n, o.batch_size, false, 0, w);
     }
     return fit(m, train, val ? &*val : nullptr, o);
 }
@@ -245,7 +289,7 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, Data
         std::size_t seen = 0;
         for (int step = 0; step < steps; ++step) {
             cbs.on_train_batch_begin(step, {});
-            const std::size_t bn = train.get_batch(std::size_t(step), train_.x, train_.y);
+            const std::size_t bn = next_batch(train, std::size_t(step), train_);
             loss_sum +=
                 train_step(m, train_, epoch, std::size_t(step), tolerate_invalid) * double(bn);
             seen += bn;
@@ -269,9 +313,11 @@ std::vector<double> Trainer<T>::evaluate(model_type& m, const tensor<T>& x, cons
                                          const evaluate_options<T>& o) {
     check_batch_size("evaluate", o.batch_size);
     auto lock = begin(m, "evaluate", false, x, y);
+    const tensor<T>* w =
+        checked_weights(m, o.sample_weight ? &*o.sample_weight : nullptr, x, "evaluate");
     callbacks::CallbackList<T> cbs(o.callbacks);
     if (o.verbose > 0) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
-    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], o.batch_size);
+    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], o.batch_size, false, 0, w);
     cbs.set_model(&m);
     cbs.set_params({o.verbose, 1, steps_of(data)});
     return logs_to_list(m, run_evaluation(m, data, metrics_, cbs));
@@ -279,18 +325,20 @@ std::vector<double> Trainer<T>::evaluate(model_type& m, const tensor<T>& x, cons
 
 template <class T>
 std::vector<double> Trainer<T>::train_on_batch(model_type& m, const tensor<T>& x,
-                                               const tensor<T>& y) {
+                                               const tensor<T>& y, const tensor<T>* sample_weight) {
     auto lock = begin(m, "train_on_batch", true, x, y);
-    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0]);
-    data.get_batch(0, train_.x, train_.y);
+    const tensor<T>* w = checked_weights(m, sample_weight, x, "train_on_batch");
+    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0], false, 0, w);
+    next_batch(data, 0, train_);
     return logs_to_list(m, current_logs(train_step(m, train_, 0, 0), metrics_));
 }
 
 template <class T>
-std::vector<double> Trainer<T>::test_on_batch(model_type& m, const tensor<T>& x,
-                                              const tensor<T>& y) {
+std::vector<double> Trainer<T>::test_on_batch(model_type& m, const tensor<T>& x, const tensor<T>& y,
+                                              const tensor<T>* sample_weight) {
     auto lock = begin(m, "test_on_batch", false, x, y);
-    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0]);
+    const tensor<T>* w = checked_weights(m, sample_weight, x, "test_on_batch");
+    ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0], false, 0, w);
     callbacks::CallbackList<T> none;
     return logs_to_list(m, run_evaluation(m, data, metrics_, none));
 }
@@ -314,7 +362,7 @@ double Trainer<T>::train_step(model_type& m, batch_state& b, int epoch, std::siz
             std::copy_n(v.data(), v.size(), keep.data());
     }
     const tensor<T>& out = m.forward(b.x, true);
-    const double loss = batch_loss(m, b.y, out, b.grad) + regularization_penalty(m);
+    const double loss = batch_loss(m, b, out) + regularization_penalty(m);
     if (!std::isfinite(loss)) {
         for (std::size_t i = 0; i < state.size(); ++i) {
             std::copy_n(state_backup_[i].data(), state_backup_[i].size(), state[i]->value.data());
@@ -350,9 +398,9 @@ callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
     data.on_epoch_begin(0);
     for (std::size_t step = 0; step < data.num_batches(); ++step) {
         cbs.on_test_batch_begin(int(step), {});
-        const std::size_t n = data.get_batch(step, eval_.x, eval_.y);
+        const std::size_t n = next_batch(data, step, eval_);
         const tensor<T>& out = m.forward(eval_.x, false);
-        loss_sum += (batch_loss(m, eval_.y, out, eval_.grad) + penalty) * double(n);
+        loss_sum += (batch_loss(m, eval_, out) + penalty) * double(n);
         seen += n;
         for (auto& mt : metrics) mt->update(eval_.y, out);
         logs = current_logs(loss_sum / double(seen), metrics);
