@@ -232,3 +232,47 @@ TEST_CASE("Sample and class weights that cannot be used are refused by message",
         "fit: class_weight needs targets of shape (samples,), (samples, 1) or "
         "(samples, classes), got (2, 3, 4)");
 }
+
+TEST_CASE("weighted_metrics take the sample weights, logged as Keras 3 logs them",
+          "[sample_weight][metrics]") {
+    const auto x = features(12, 14);
+    const xt::xarray<float> y = xt::cast<float>(xt::floor(random_tensor({12}, 15, 0.0, 3.0)));
+    const xt::xarray<float> w = xt::cast<float>(random_tensor({12}, 16, 0.0, 2.0));
+    auto m = weighted_model();
+    m.compile(optimizers::SGD(0.1), "sparse_categorical_crossentropy", {"accuracy"},
+              {"accuracy", "mse"});
+    REQUIRE(m.compiled_metrics().size() == 3);
+    CHECK(m.compiled_metrics()[1] ==
+          metrics::compiled_metric{"accuracy", "weighted_accuracy", true});
+    CHECK(m.compiled_metrics()[2] == metrics::compiled_metric{"mse", "mse", true});
+    // the weighted accuracy by hand: sum of the weights of the samples right over their sum
+    const auto p = m.predict(x);
+    double right = 0.0, all = 0.0;
+    for (std::size_t i = 0; i < 12; ++i) {
+        const auto row = xt::xarray<float>(xt::view(p, i));
+        right += (double(xt::argmax(row)()) == double(y(i))) * double(w(i));
+        all += double(w(i));
+    }
+    const auto scores = m.evaluate(x, y, {.batch_size = 5, .verbose = 0, .sample_weight = w});
+    REQUIRE(scores.size() == 4);
+    const auto plain = m.evaluate(x, y, {.batch_size = 5, .verbose = 0});
+    CHECK(scores[1] == plain[1]);  // `metrics`: not weighted
+    CHECK(scores[2] == Approx(right / all).epsilon(1e-12));
+    CHECK(plain[2] == plain[1]);  // no weights: the weighted accuracy is the accuracy
+    // fit logs them under those names, validation too
+    const auto h = m.fit(
+        x, y,
+        {.batch_size = 4, .epochs = 1, .verbose = 0, .validation_split = 0.25, .sample_weight = w});
+    for (const char* key : {"accuracy", "weighted_accuracy", "mse", "val_weighted_accuracy"})
+        CHECK(h.history.count(key) == 1);
+    // and the model's JSON keeps them
+    const auto j = nlohmann::json::parse(m.to_json());
+    CHECK(j["compile_config"]["weighted_metrics"] == nlohmann::json({"accuracy", "mse"}));
+    auto again = model_from_json(m.to_json());
+    CHECK(again.compiled_metrics() == m.compiled_metrics());
+    auto none = weighted_model();
+    CHECK(nlohmann::json::parse(none.to_json())["compile_config"]["weighted_metrics"].is_null());
+    // a name given twice is refused
+    CHECK_THROWS_WITH(m.compile("sgd", "mse", {}, {"mse", "mse"}),
+                      "compile: weighted_metrics 'mse' is given twice");
+}

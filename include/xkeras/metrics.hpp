@@ -20,22 +20,43 @@
 
 namespace xkeras::metrics {
 
-/// A running metric: `update` per batch, `result` over everything since `reset`.
+/// A running metric: `update` per batch, `result` over everything since `reset`. A metric is a
+/// mean of values over units (a sample's row along the last axis, or each value): weighted by
+/// its sample's weight when `update` is given the batch's sample weights (Keras's
+/// weighted_metrics), sum(w v) / sum(w); 0 when the weights sum to 0, as Keras's divide_no_nan.
 template <class T>
 class Metric {
   public:
     explicit Metric(std::string name) : name_(std::move(name)) {}
     virtual ~Metric() = default;
     const std::string& name() const { return name_; }
-    virtual void update(const tensor<T>& y_true, const tensor<T>& y_pred) = 0;
+    /// Adds a batch; `sample_weight` (null: every sample weighs 1) has one weight per sample.
+    void update(const tensor<T>& y_true, const tensor<T>& y_pred,
+                const T* sample_weight = nullptr) {
+        const std::size_t n = y_pred.dimension() ? y_pred.shape()[0] : 0, units = count(y_pred);
+        if (n == 0) return;
+        const std::size_t per = units / n;
+        for (std::size_t u = 0; u < units; ++u) {
+            const double w = sample_weight ? double(sample_weight[u / per]) : 1.0;
+            total_ += w * value(y_true, y_pred, u);
+            count_ += w;
+        }
+    }
     double result() const { return count_ > 0 ? total_ / count_ : 0.0; }
     void reset() { total_ = count_ = 0.0; }
 
   protected:
-    double total_ = 0.0;
-    double count_ = 0.0;
+    /// The units of a batch's output the metric averages over.
+    virtual std::size_t count(const tensor<T>& y_pred) const = 0;
+    /// The metric's value at unit u.
+    virtual double value(const tensor<T>& y_true, const tensor<T>& y_pred, std::size_t u) const = 0;
+
+    /// The size of y's last axis: a row's values.
+    static std::size_t row(const tensor<T>& y) { return y.shape()[y.dimension() - 1]; }
 
   private:
+    double total_ = 0.0;
+    double count_ = 0.0;
     std::string name_;
 };
 
@@ -46,33 +67,33 @@ std::size_t argmax(const T* p, std::size_t n) {
 }
 }  // namespace detail
 
-/// argmax(y_pred) == argmax(y_true), per sample.
+/// argmax(y_pred) == argmax(y_true), per row.
 template <class T>
 class CategoricalAccuracy : public Metric<T> {
   public:
     explicit CategoricalAccuracy(std::string name = "categorical_accuracy")
         : Metric<T>(std::move(name)) {}
-    void update(const tensor<T>& y_true, const tensor<T>& y_pred) override {
-        const std::size_t c = y_pred.shape()[y_pred.dimension() - 1], rows = y_pred.size() / c;
-        for (std::size_t r = 0; r < rows; ++r)
-            this->total_ += detail::argmax(y_pred.data() + r * c, c) ==
-                            detail::argmax(y_true.data() + r * c, c);
-        this->count_ += double(rows);
+
+  protected:
+    std::size_t count(const tensor<T>& p) const override { return p.size() / this->row(p); }
+    double value(const tensor<T>& y, const tensor<T>& p, std::size_t r) const override {
+        const std::size_t c = this->row(p);
+        return detail::argmax(p.data() + r * c, c) == detail::argmax(y.data() + r * c, c);
     }
 };
 
-/// argmax(y_pred) == integer label, per sample.
+/// argmax(y_pred) == integer label, per row.
 template <class T>
 class SparseCategoricalAccuracy : public Metric<T> {
   public:
     explicit SparseCategoricalAccuracy(std::string name = "sparse_categorical_accuracy")
         : Metric<T>(std::move(name)) {}
-    void update(const tensor<T>& y_true, const tensor<T>& y_pred) override {
-        const std::size_t c = y_pred.shape()[y_pred.dimension() - 1], rows = y_pred.size() / c;
-        for (std::size_t r = 0; r < rows; ++r)
-            this->total_ +=
-                double(detail::argmax(y_pred.data() + r * c, c)) == double(y_true.data()[r]);
-        this->count_ += double(rows);
+
+  protected:
+    std::size_t count(const tensor<T>& p) const override { return p.size() / this->row(p); }
+    double value(const tensor<T>& y, const tensor<T>& p, std::size_t r) const override {
+        const std::size_t c = this->row(p);
+        return double(detail::argmax(p.data() + r * c, c)) == double(y.data()[r]);
     }
 };
 
@@ -82,11 +103,11 @@ class BinaryAccuracy : public Metric<T> {
   public:
     explicit BinaryAccuracy(std::string name = "binary_accuracy", double threshold = 0.5)
         : Metric<T>(std::move(name)), threshold_(threshold) {}
-    void update(const tensor<T>& y_true, const tensor<T>& y_pred) override {
-        for (std::size_t i = 0; i < y_pred.size(); ++i)
-            this->total_ +=
-                (double(y_pred.data()[i]) > threshold_ ? 1.0 : 0.0) == double(y_true.data()[i]);
-        this->count_ += double(y_pred.size());
+
+  protected:
+    std::size_t count(const tensor<T>& p) const override { return p.size(); }
+    double value(const tensor<T>& y, const tensor<T>& p, std::size_t i) const override {
+        return (double(p.data()[i]) > threshold_ ? 1.0 : 0.0) == double(y.data()[i]);
     }
 
   private:
@@ -98,12 +119,12 @@ template <class T>
 class MeanError : public Metric<T> {
   public:
     MeanError(std::string name, bool squared) : Metric<T>(std::move(name)), squared_(squared) {}
-    void update(const tensor<T>& y_true, const tensor<T>& y_pred) override {
-        for (std::size_t i = 0; i < y_pred.size(); ++i) {
-            double d = double(y_pred.data()[i]) - double(y_true.data()[i]);
-            this->total_ += squared_ ? d * d : std::abs(d);
-        }
-        this->count_ += double(y_pred.size());
+
+  protected:
+    std::size_t count(const tensor<T>& p) const override { return p.size(); }
+    double value(const tensor<T>& y, const tensor<T>& p, std::size_t i) const override {
+        const double d = double(p.data()[i]) - double(y.data()[i]);
+        return squared_ ? d * d : std::abs(d);
     }
 
   private:
@@ -111,28 +132,30 @@ class MeanError : public Metric<T> {
 };
 
 /// The metric for `name` given the targets' and the model output's shapes (batch included).
+/// Logged under `log_name` when given (a weighted metric's "weighted_accuracy").
 template <class T>
 std::unique_ptr<Metric<T>> get(const std::string& name, const shape_t& y_true_shape,
-                               const shape_t& y_pred_shape) {
+                               const shape_t& y_pred_shape, const std::string& log_name = {}) {
+    const std::string& as = log_name.empty() ? name : log_name;
     std::string lower = name;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return char(std::tolower(c)); });
     if (lower == "accuracy" || lower == "acc") {
         const std::size_t out_last = y_pred_shape.empty() ? 1 : y_pred_shape.back();
         const std::size_t true_last = y_true_shape.empty() ? 1 : y_true_shape.back();
-        if (out_last == 1) return std::make_unique<BinaryAccuracy<T>>(name);
+        if (out_last == 1) return std::make_unique<BinaryAccuracy<T>>(as);
         if (y_true_shape.size() < y_pred_shape.size() || (true_last == 1 && out_last > 1))
-            return std::make_unique<SparseCategoricalAccuracy<T>>(name);
-        return std::make_unique<CategoricalAccuracy<T>>(name);
+            return std::make_unique<SparseCategoricalAccuracy<T>>(as);
+        return std::make_unique<CategoricalAccuracy<T>>(as);
     }
-    if (name == "categorical_accuracy") return std::make_unique<CategoricalAccuracy<T>>(name);
+    if (name == "categorical_accuracy") return std::make_unique<CategoricalAccuracy<T>>(as);
     if (name == "sparse_categorical_accuracy")
-        return std::make_unique<SparseCategoricalAccuracy<T>>(name);
-    if (name == "binary_accuracy") return std::make_unique<BinaryAccuracy<T>>(name);
+        return std::make_unique<SparseCategoricalAccuracy<T>>(as);
+    if (name == "binary_accuracy") return std::make_unique<BinaryAccuracy<T>>(as);
     if (name == "mse" || name == "mean_squared_error")
-        return std::make_unique<MeanError<T>>(name, true);
+        return std::make_unique<MeanError<T>>(as, true);
     if (name == "mae" || name == "mean_absolute_error")
-        return std::make_unique<MeanError<T>>(name, false);
+        return std::make_unique<MeanError<T>>(as, false);
     throw value_error(xkeras::detail::cat(
         "unknown metric '", xkeras::detail::excerpt(name, 60),
         "'; expected accuracy (or acc), categorical_accuracy, sparse_categorical_accuracy, "
@@ -144,14 +167,32 @@ inline void check_name(const std::string& name) {
     get<float>(name, {1, 2}, {1, 2});
 }
 
-/// check_name for each of compile's metrics; a name given twice, or "loss", is refused too.
-inline void check_names(const std::vector<std::string>& names) {
-    std::set<std::string> seen;
-    for (const auto& m : names) {
-        check_name(m);
-        if (!seen.insert(m).second || m == "loss")
-            throw value_error(xkeras::detail::cat("compile: metric '", m, "' is given twice"));
+/// A compiled metric: the name it was given, the name its logs use, and whether it is weighted.
+struct compiled_metric {
+    std::string name, log_name;
+    bool weighted = false;
+    bool operator==(const compiled_metric&) const = default;
+};
+
+/// compile's `metrics` then `weighted_metrics`, each checked (check_name), with Keras 3's log
+/// names: a metric's name as given; a weighted metric's too, or "weighted_<name>" when a metric
+/// has that name already (no metric's name starts with "weighted_", so no two log names meet). A
+/// name given twice in one list, or "loss", is refused.
+inline std::vector<compiled_metric> compile_metrics(const std::vector<std::string>& metrics,
+                                                    const std::vector<std::string>& weighted) {
+    std::vector<compiled_metric> out;
+    for (const bool w : {false, true}) {
+        std::set<std::string> seen;
+        for (const auto& m : w ? weighted : metrics) {
+            check_name(m);
+            if (!seen.insert(m).second || m == "loss")
+                throw value_error(xkeras::detail::cat(
+                    "compile: ", w ? "weighted_metrics" : "metrics", " '", m, "' is given twice"));
+            const bool taken = w && std::count(metrics.begin(), metrics.end(), m) > 0;
+            out.push_back({m, taken ? "weighted_" + m : m, w});
+        }
     }
+    return out;
 }
 
 }  // namespace xkeras::metrics

@@ -251,17 +251,22 @@ class basic_sequential {
 
     /// Configures the model for training. `metrics`: "accuracy" (resolved like Keras from the
     /// shapes), "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy", "mse",
-    /// "mae". The layers' `trainable` flags are read here.
+    /// "mae"; `weighted_metrics` the same, weighted by fit's and evaluate's sample weights (the
+    /// `metrics` are not), logged as "weighted_<name>" when a metric has that name. The layers'
+    /// `trainable` flags are read here.
     void compile(optimizer_arg<T> optimizer = "rmsprop",
                  loss_arg<T> loss = "categorical_crossentropy",
-                 std::vector<std::string> metrics = {}) {
+                 std::vector<std::string> metrics = {},
+                 std::vector<std::string> weighted_metrics = {}) {
         auto opt = optimizer.release();
         auto l = loss.release();
-        metrics::check_names(metrics);
+        auto compiled = metrics::compile_metrics(metrics, weighted_metrics);
         optimizer_ = std::move(opt);
         loss_ = std::move(l);
         shuffle_seed_ = detail::next_seed();
         metric_names_ = std::move(metrics);
+        weighted_metric_names_ = std::move(weighted_metrics);
+        compiled_metrics_ = std::move(compiled);
         collect_params();
     }
 
@@ -276,6 +281,12 @@ class basic_sequential {
     }
     /// The compiled metric names, as given.
     const std::vector<std::string>& metric_names() const { return metric_names_; }
+    /// The compiled weighted metric names, as given.
+    const std::vector<std::string>& weighted_metric_names() const { return weighted_metric_names_; }
+    /// Both, in the order of the logs and of evaluate's results, with their log names.
+    const std::vector<metrics::compiled_metric>& compiled_metrics() const {
+        return compiled_metrics_;
+    }
 
     /// The seed of fit's shuffling: epoch e's order depends on (seed, e) only, so a model saved
     /// after epoch e and loaded again resumes with the order an uninterrupted run would use.
@@ -370,7 +381,8 @@ class basic_sequential {
     std::vector<layers::Param<T>*> state_;  ///< non-trainable weights (moving statistics)
     std::unique_ptr<optimizers::Optimizer<T>> optimizer_;
     std::unique_ptr<losses::Loss<T>> loss_;
-    std::vector<std::string> metric_names_;
+    std::vector<std::string> metric_names_, weighted_metric_names_;
+    std::vector<metrics::compiled_metric> compiled_metrics_;
     std::uint64_t shuffle_seed_ = 0;
     training::Trainer<T> trainer_;
     inference::Executor<T> executor_;

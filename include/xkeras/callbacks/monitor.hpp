@@ -84,9 +84,9 @@ class MonitorCallback : public Callback<T> {
         if (name.rfind("val_", 0) == 0) name = name.substr(4);
         if (name == "loss") return false;
         if (this->model)
-            for (const auto& m : this->model->metric_names()) {
-                if (m != name) continue;
-                std::string lower = m;
+            for (const auto& c : this->model->compiled_metrics()) {
+                if (c.log_name != name) continue;
+                std::string lower = c.name;
                 for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
                 if (lower == "mse" || lower == "mae" || lower == "mean_squared_error" ||
                     lower == "mean_absolute_error")

@@ -229,7 +229,7 @@ basic_sequential<T> load_legacy_model(const std::string& bytes, const std::strin
         const nlohmann::json training = read_json("training_config");
         if (!training.is_object())
             throw io_error("'" + name + "': @training_config is not a JSON object");
-        for (const char* key : {"loss_weights", "weighted_metrics", "sample_weight_mode"})
+        for (const char* key : {"loss_weights", "sample_weight_mode"})
             if (training.contains(key) && !training[key].is_null() &&
                 !(training[key].is_array() && training[key].empty()))
                 throw io_error("'" + name + "': @training_config: '" + key + "' = " +
@@ -237,7 +237,8 @@ basic_sequential<T> load_legacy_model(const std::string& bytes, const std::strin
         config["compile_config"] = {
             {"optimizer", training.value("optimizer_config", nlohmann::json("rmsprop"))},
             {"loss", training.value("loss", nlohmann::json())},
-            {"metrics", training.value("metrics", nlohmann::json::array())}};
+            {"metrics", training.value("metrics", nlohmann::json::array())},
+            {"weighted_metrics", training.value("weighted_metrics", nlohmann::json::array())}};
     }
     basic_sequential<T> model = [&] {
         // the architecture may not ask for more weights than the file can hold (in float32,

@@ -152,7 +152,12 @@ class Trainer {
         return int(data.num_batches());
     }
 
-    using metric_list = std::vector<std::unique_ptr<metrics::Metric<T>>>;
+    /// A compiled metric as a call runs it: weighted metrics take the batch's sample weights.
+    struct live_metric {
+        std::unique_ptr<metrics::Metric<T>> metric;
+        bool weighted = false;
+    };
+    using metric_list = std::vector<live_metric>;
 
     /// The compiled metrics for targets of shape `ys` (batch axis first): "accuracy" takes its
     /// kind from the shapes, as Keras.
@@ -160,19 +165,25 @@ class Trainer {
         shape_t ps = m.output_shape();
         ps.insert(ps.begin(), ys[0]);
         metric_list out;
-        for (const auto& name : m.metric_names()) out.push_back(metrics::get<T>(name, ys, ps));
+        for (const auto& c : m.compiled_metrics())
+            out.push_back({metrics::get<T>(c.name, ys, ps, c.log_name), c.weighted});
         return out;
+    }
+
+    static void update_metrics(metric_list& metrics, const batch_state& b, const tensor<T>& out) {
+        for (auto& mt : metrics)
+            mt.metric->update(b.y, out, mt.weighted && b.weighted ? b.w.data() : nullptr);
     }
 
     static callbacks::Logs current_logs(double loss, const metric_list& metrics) {
         callbacks::Logs logs{{"loss", loss}};
-        for (const auto& mt : metrics) logs[mt->name()] = mt->result();
+        for (const auto& mt : metrics) logs[mt.metric->name()] = mt.metric->result();
         return logs;
     }
 
     static std::vector<double> logs_to_list(const model_type& m, const callbacks::Logs& logs) {
         std::vector<double> out{logs.at("loss")};
-        for (const auto& name : m.metric_names()) out.push_back(logs.at(name));
+        for (const auto& c : m.compiled_metrics()) out.push_back(logs.at(c.log_name));
         return out;
     }
 
@@ -282,7 +293,7 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, Data
     callbacks::Logs logs;
     cbs.on_train_begin(logs);
     for (int epoch = o.initial_epoch; epoch < o.epochs; ++epoch) {
-        for (auto& mt : metrics_) mt->reset();
+        for (auto& mt : metrics_) mt.metric->reset();
         cbs.on_epoch_begin(epoch, {});
         train.on_epoch_begin(epoch);
         double loss_sum = 0.0;
@@ -381,7 +392,7 @@ double Trainer<T>::train_step(model_type& m, batch_state& b, int epoch, std::siz
         if (p->regularizer)
             p->regularizer->add_gradient(p->value.data(), p->grad.data(), p->value.size());
     m.optimizer_->apply(m.trainable_);
-    for (auto& mt : metrics_) mt->update(b.y, out);
+    update_metrics(metrics_, b, out);
     return loss;
 }
 
@@ -389,7 +400,7 @@ double Trainer<T>::train_step(model_type& m, batch_state& b, int epoch, std::siz
 template <class T>
 callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
                                            metric_list& metrics, callbacks::CallbackList<T>& cbs) {
-    for (auto& mt : metrics) mt->reset();
+    for (auto& mt : metrics) mt.metric->reset();
     double loss_sum = 0.0;
     std::size_t seen = 0;
     const double penalty = regularization_penalty(m);
@@ -402,7 +413,7 @@ callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
         const tensor<T>& out = m.forward(eval_.x, false);
         loss_sum += (batch_loss(m, eval_, out) + penalty) * double(n);
         seen += n;
-        for (auto& mt : metrics) mt->update(eval_.y, out);
+        update_metrics(metrics, eval_, out);
         logs = current_logs(loss_sum / double(seen), metrics);
         cbs.on_test_batch_end(int(step), logs);
     }

@@ -162,14 +162,17 @@ nlohmann::json model_to_json_object(const basic_sequential<T>& m) {
                 {"registered_name", nullptr}};
     if (built) out["build_config"] = {{"input_shape", io::detail::batch_shape(m.input_shape())}};
     if (m.compiled()) {
+        // Keras 3 writes null for no weighted metrics
+        const json weighted =
+            m.weighted_metric_names().empty() ? json() : json(m.weighted_metric_names());
         json optimizer = {{"module", "keras.optimizers"},
                           {"class_name", m.optimizer().class_name()},
                           {"config", m.optimizer().get_config()},
                           {"registered_name", nullptr}};
-        out["compile_config"] = {{"optimizer", optimizer},      {"loss", m.loss().to_json()},
-                                 {"loss_weights", nullptr},     {"metrics", m.metric_names()},
-                                 {"weighted_metrics", nullptr}, {"run_eagerly", false},
-                                 {"steps_per_execution", 1},    {"jit_compile", false}};
+        out["compile_config"] = {{"optimizer", optimizer},       {"loss", m.loss().to_json()},
+                                 {"loss_weights", nullptr},      {"metrics", m.metric_names()},
+                                 {"weighted_metrics", weighted}, {"run_eagerly", false},
+                                 {"steps_per_execution", 1},     {"jit_compile", false}};
     }
     return out;
 }
@@ -311,25 +314,29 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
                                                  "model JSON build_input_shape"));
     if (j.contains("compile_config") && j["compile_config"].is_object()) {
         const json& cc = j["compile_config"];
-        std::vector<std::string> metrics;
         // tf.keras 2.x's `.h5` files nest a single output's metrics in a list of their own:
         // [[{"class_name": "MeanMetricWrapper", ...}]]
-        json listed = cc.contains("metrics") && cc["metrics"].is_array() ? cc["metrics"] : json();
-        if (listed.size() == 1 && listed[0].is_array()) listed = json(listed[0]);
-        if (listed.is_array())
-            for (const auto& m : listed) {
-                if (m.is_string())
-                    metrics.push_back(m.get<std::string>());
-                else if (m.is_object() && m.contains("config") && m["config"].contains("name"))
-                    metrics.push_back(m["config"]["name"].get<std::string>());
-                else if (!m.is_null())
-                    throw value_error("model JSON: compile_config metric " + io::describe(m) +
-                                      " is not supported");
-            }
+        auto names = [&](const char* key) {
+            std::vector<std::string> out;
+            json listed = cc.contains(key) && cc[key].is_array() ? cc[key] : json();
+            if (listed.size() == 1 && listed[0].is_array()) listed = json(listed[0]);
+            if (listed.is_array())
+                for (const auto& m : listed) {
+                    if (m.is_string())
+                        out.push_back(m.get<std::string>());
+                    else if (m.is_object() && m.contains("config") && m["config"].contains("name"))
+                        out.push_back(m["config"]["name"].get<std::string>());
+                    else if (!m.is_null())
+                        throw value_error(std::string("model JSON: compile_config ") + key + " " +
+                                          io::describe(m) + " is not supported");
+                }
+            return out;
+        };
         if (!cc.contains("loss") || cc["loss"].is_null())
             throw value_error("model JSON: compile_config has no loss");
         model.compile(optimizers::from_config<T>(cc.value("optimizer", json("rmsprop"))),
-                      losses::from_json<T>(cc["loss"]), metrics);
+                      losses::from_json<T>(cc["loss"]), names("metrics"),
+                      names("weighted_metrics"));
     }
     return model;
 } catch (const nlohmann::json::exception& e) {
