@@ -216,6 +216,44 @@ TEST_CASE("Sequence layers' weights are where Keras 3 keeps them, and load back"
     check_same_weights(loaded, m);
 }
 
+TEST_CASE("The convolution variants' weights are where Keras 3 keeps them, and load back",
+          "[keras_files][keras3][legacy][save]") {
+    // DepthwiseConv2D's kernel, SeparableConv2D's depthwise and pointwise kernels and
+    // Conv2DTranspose's (kh, kw, filters, channels) kernel in their own vars, in Keras's order
+    scratch dir;
+    utils::set_random_seed(13);
+    Sequential m{Input({6, 6, 3}),
+                 layers::DepthwiseConv2D(3, {.padding = "same", .depth_multiplier = 2}),
+                 layers::SeparableConv2D(4, 3, "relu"),
+                 layers::Conv2DTranspose(2, 3, {.strides = 2, .padding = "same"}),
+                 layers::Flatten(),
+                 layers::Dense(2, "softmax")};
+    m.compile("adam", "categorical_crossentropy");
+    xt::xarray<float> x = xt::zeros<float>({8, 6, 6, 3});
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = float((i * 7) % 13) / 13.0f - 0.5f;
+    xt::xarray<float> y = xt::zeros<float>({8, 2});
+    for (std::size_t i = 0; i < 8; ++i) y(i, i % 2) = 1.0f;
+    m.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0});
+    m.save(dir.path / "conv.keras");
+    const json w = python("layout.py", "'" + (dir.path / "conv.keras").string() + "'")["weights"];
+    CHECK(w["layers/depthwise_conv2d/vars/0"]["shape"] == json::array({3, 3, 3, 2}));
+    CHECK(w["layers/depthwise_conv2d/vars/1"]["shape"] == json::array({6}));
+    CHECK(w["layers/separable_conv2d/vars/0"]["shape"] == json::array({3, 3, 6, 1}));
+    CHECK(w["layers/separable_conv2d/vars/1"]["shape"] == json::array({1, 1, 6, 4}));
+    CHECK(w["layers/separable_conv2d/vars/2"]["shape"] == json::array({4}));
+    CHECK(w["layers/conv2d_transpose/vars/0"]["shape"] == json::array({3, 3, 2, 4}));
+    CHECK(w["layers/conv2d_transpose/vars/1"]["shape"] == json::array({2}));
+    for (const char* file : {"conv.keras", "conv.h5"}) {
+        INFO(file);
+        if (std::string(file) == "conv.h5") m.save(dir.path / file);
+        auto loaded = load_model(dir.path / file);
+        CHECK(loaded.to_json() == m.to_json());
+        check_same_weights(loaded, m);
+        const xt::xarray<float> a = m.predict(x), b = loaded.predict(x);
+        CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    }
+}
+
 TEST_CASE("A .keras file written by xkeras loads back bit for bit, optimizer state included",
           "[keras_files][keras3][save]") {
     scratch dir;
