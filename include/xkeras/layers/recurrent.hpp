@@ -55,6 +55,15 @@ class recurrent : public Layer<T> {
         return {units_};
     }
 
+    /// With `dropout`, the mask stream's state ({"seed", "calls"}); else none.
+    nlohmann::json training_state() const override {
+        return dropout_ > 0.0 ? stream_.state() : nlohmann::json();
+    }
+    void set_training_state(const nlohmann::json& s) override {
+        if (dropout_ == 0.0) return Layer<T>::set_training_state(s);
+        stream_.set_state(s, "layer '" + this->name() + "' (" + this->class_name() + ")");
+    }
+
   protected:
     /// From the layer's options (SimpleRNNOptions, LSTMOptions, GRUOptions); refuses an
     /// activation the cells do not compute and a gates' activation other than the sigmoid.
@@ -189,17 +198,6 @@ class recurrent : public Layer<T> {
         for (std::size_t k = 0; k < features_; ++k) out[k] = in[k] * m[k];
     }
 
-  public:
-    /// With `dropout`, the mask stream's state ({"seed", "calls"}); else none.
-    nlohmann::json training_state() const override {
-        return dropout_ > 0.0 ? stream_.state() : nlohmann::json();
-    }
-    void set_training_state(const nlohmann::json& s) override {
-        if (dropout_ == 0.0) return Layer<T>::set_training_state(s);
-        stream_.set_state(s, "layer '" + this->name() + "' (" + this->class_name() + ")");
-    }
-
-  protected:
     /// The output from h ((steps + 1) batch rows of `units`: the initial state, then each
     /// step's), batch-major: every step's, or the last.
     const tensor<T>& output(const T* h, std::size_t n) {
