@@ -187,25 +187,13 @@ TEST_CASE("Conv2DTranspose gradients match central differences", "[conv2d_transp
 
 TEST_CASE("Conv2DTranspose gives the same bits run after run and agrees on 1 and 2 threads",
           "[conv2d_transpose][threads]") {
-    const auto x = xt::xarray<float>(random_tensor({5, 6, 7, 6}, 5));
-    const auto dy = xt::xarray<float>(random_tensor({5, 12, 14, 8}, 6));
-    auto run = [&](int threads) {
-        testing::scoped_threads use(threads);
-        utils::set_random_seed(3);
-        layers::Conv2DTranspose<float> t(8, 3,
-                                         {.strides = 2, .padding = "same", .activation = "relu"});
-        t.build({6, 7, 6});
-        std::vector<xt::xarray<float>> out{t.forward(x, true)};
-        out.push_back(t.backward(dy, true));
-        for (auto* p : t.params()) out.push_back(p->grad);
-        return out;
-    };
-    // the same bits run after run; on 1 and 2 threads the kernel gradient's partial sums differ
-    const auto one = run(1), two = run(2), again = run(2);
-    for (std::size_t i = 0; i < one.size(); ++i) {
-        CHECK((two[i] == again[i]));
-        CHECK(xt::allclose(one[i], two[i], 1e-5f, 1e-5f));
-    }
+    testing::check_training_threads(
+        [] {
+            return layers::Conv2DTranspose<float>(
+                8, 3, {.strides = 2, .padding = "same", .activation = "relu"});
+        },
+        {6, 7, 6}, xt::xarray<float>(random_tensor({5, 6, 7, 6}, 5)),
+        xt::xarray<float>(random_tensor({5, 12, 14, 8}, 6)));
 }
 
 TEST_CASE("Conv2DTranspose reads and writes Keras's config", "[conv2d_transpose][config]") {
