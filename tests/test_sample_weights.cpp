@@ -276,3 +276,31 @@ TEST_CASE("weighted_metrics take the sample weights, logged as Keras 3 logs them
     CHECK_THROWS_WITH(m.compile("sgd", "mse", {}, {"mse", "mse"}),
                       "compile: weighted_metrics 'mse' is given twice");
 }
+
+TEST_CASE("Metrics take the targets they can read, one per row broadcast as Keras does",
+          "[metrics][errors]") {
+    const shape_t onehot{6, 3}, labels{6}, column{6, 1}, outputs{6, 3};
+    CHECK_NOTHROW(metrics::get<float>("categorical_accuracy", onehot, outputs));
+    CHECK_NOTHROW(metrics::get<float>("sparse_categorical_accuracy", column, outputs));
+    CHECK_NOTHROW(metrics::get<float>("mse", labels, outputs));
+    CHECK_THROWS_WITH(metrics::get<float>("categorical_accuracy", labels, outputs),
+                      "metric 'categorical_accuracy' needs targets of the outputs' shape "
+                      "(one-hot); the targets have shape (6,) and the outputs (6, 3)");
+    CHECK_THROWS_WITH(metrics::get<float>("sparse_categorical_accuracy", onehot, outputs),
+                      Catch::StartsWith("metric 'sparse_categorical_accuracy' needs one integer "
+                                        "label per row of the outputs"));
+    CHECK_THROWS_WITH(metrics::get<float>("mae", shape_t{6, 2}, outputs),
+                      Catch::StartsWith("metric 'mae' needs targets of the outputs' shape, or "
+                                        "one per row of them"));
+    // one per row is compared with every value of its row: mse of (0, 1, 2) against 1 is 2 / 3
+    auto mse = metrics::get<float>("mse", shape_t{1}, shape_t{1, 3});
+    mse->update(xt::xarray<float>{1.0f}, xt::xarray<float>{{0.0f, 1.0f, 2.0f}});
+    CHECK(mse->result() == Approx(2.0 / 3.0));
+    // and a model refuses them before training
+    auto m = weighted_model({"categorical_accuracy"});
+    CHECK_THROWS_WITH(
+        m.fit(features(6, 17), xt::xarray<float>(xt::zeros<float>({6})), {.verbose = 0}),
+        Catch::Contains("metric 'categorical_accuracy' needs targets of the outputs' "
+                        "shape (one-hot)"));
+    CHECK(m.optimizer().iterations() == 0);
+}

@@ -27,9 +27,14 @@ namespace xkeras::metrics {
 template <class T>
 class Metric {
   public:
+    /// The targets a metric reads: one-hot rows (the outputs' shape), one label per row of the
+    /// outputs, or values (the outputs' shape, or one per row, broadcast over it as Keras does).
+    enum class targets { one_hot, label, values };
+
     explicit Metric(std::string name) : name_(std::move(name)) {}
     virtual ~Metric() = default;
     const std::string& name() const { return name_; }
+    virtual targets takes() const { return targets::values; }
     /// Adds a batch; `sample_weight` (null: every sample weighs 1) has one weight per sample.
     void update(const tensor<T>& y_true, const tensor<T>& y_pred,
                 const T* sample_weight = nullptr) {
@@ -53,6 +58,11 @@ class Metric {
 
     /// The size of y's last axis: a row's values.
     static std::size_t row(const tensor<T>& y) { return y.shape()[y.dimension() - 1]; }
+    /// The target of output value i: y's value i, or, for targets with one value per row of the
+    /// outputs p (get() allows no other shapes), that row's (Keras broadcasts them so).
+    static double target(const tensor<T>& y, const tensor<T>& p, std::size_t i) {
+        return double(y.size() == p.size() ? y.data()[i] : y.data()[i / row(p)]);
+    }
 
   private:
     double total_ = 0.0;
@@ -73,6 +83,7 @@ class CategoricalAccuracy : public Metric<T> {
   public:
     explicit CategoricalAccuracy(std::string name = "categorical_accuracy")
         : Metric<T>(std::move(name)) {}
+    typename Metric<T>::targets takes() const override { return Metric<T>::targets::one_hot; }
 
   protected:
     std::size_t count(const tensor<T>& p) const override { return p.size() / this->row(p); }
@@ -88,6 +99,7 @@ class SparseCategoricalAccuracy : public Metric<T> {
   public:
     explicit SparseCategoricalAccuracy(std::string name = "sparse_categorical_accuracy")
         : Metric<T>(std::move(name)) {}
+    typename Metric<T>::targets takes() const override { return Metric<T>::targets::label; }
 
   protected:
     std::size_t count(const tensor<T>& p) const override { return p.size() / this->row(p); }
@@ -107,7 +119,7 @@ class BinaryAccuracy : public Metric<T> {
   protected:
     std::size_t count(const tensor<T>& p) const override { return p.size(); }
     double value(const tensor<T>& y, const tensor<T>& p, std::size_t i) const override {
-        return (double(p.data()[i]) > threshold_ ? 1.0 : 0.0) == double(y.data()[i]);
+        return (double(p.data()[i]) > threshold_ ? 1.0 : 0.0) == this->target(y, p, i);
     }
 
   private:
@@ -123,7 +135,7 @@ class MeanError : public Metric<T> {
   protected:
     std::size_t count(const tensor<T>& p) const override { return p.size(); }
     double value(const tensor<T>& y, const tensor<T>& p, std::size_t i) const override {
-        const double d = double(p.data()[i]) - double(y.data()[i]);
+        const double d = double(p.data()[i]) - this->target(y, p, i);
         return squared_ ? d * d : std::abs(d);
     }
 
@@ -131,11 +143,44 @@ class MeanError : public Metric<T> {
     bool squared_;
 };
 
-/// The metric for `name` given the targets' and the model output's shapes (batch included).
-/// Logged under `log_name` when given (a weighted metric's "weighted_accuracy").
+namespace detail {
+
+/// Whether targets of shape ys hold one value per row of outputs of shape ps (batch axes
+/// included): ps without its last axis, or with a last axis of 1.
+inline bool one_per_row(const shape_t& ys, const shape_t& ps) {
+    if (ps.empty()) return false;
+    shape_t rows(ps.begin(), ps.end() - 1);
+    if (ys == rows) return true;
+    rows.push_back(1);
+    return ys == rows;
+}
+
+/// Throws value_error unless targets of shape ys are what metric `name` takes (Metric::takes)
+/// on outputs of shape ps.
 template <class T>
-std::unique_ptr<Metric<T>> get(const std::string& name, const shape_t& y_true_shape,
-                               const shape_t& y_pred_shape, const std::string& log_name = {}) {
+void check_shapes(const Metric<T>& m, const std::string& name, const shape_t& ys,
+                  const shape_t& ps) {
+    using targets = typename Metric<T>::targets;
+    const bool categorical = m.takes() == targets::one_hot, sparse = m.takes() == targets::label;
+    const bool fits = categorical ? ys == ps
+                      : sparse    ? one_per_row(ys, ps)
+                                  : ys == ps || one_per_row(ys, ps);
+    if (!fits)
+        throw value_error(xkeras::detail::cat(
+            "metric '", xkeras::detail::excerpt(name, 60), "' needs ",
+            categorical ? "targets of the outputs' shape (one-hot)"
+            : sparse    ? "one integer label per row of the outputs"
+                        : "targets of the outputs' shape, or one per row of them",
+            "; the targets have shape ", shape_str(ys), " and the outputs ", shape_str(ps)));
+}
+
+}  // namespace detail
+
+/// The metric for `name` given the targets' and the model output's shapes (batch included),
+/// without checking that they fit it (check_name's use; get checks).
+template <class T>
+std::unique_ptr<Metric<T>> make(const std::string& name, const shape_t& y_true_shape,
+                                const shape_t& y_pred_shape, const std::string& log_name = {}) {
     const std::string& as = log_name.empty() ? name : log_name;
     std::string lower = name;
     std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -162,9 +207,19 @@ std::unique_ptr<Metric<T>> get(const std::string& name, const shape_t& y_true_sh
         "binary_accuracy, mse or mae"));
 }
 
+/// Logged under `log_name` when given (a weighted metric's "weighted_accuracy"). Throws
+/// value_error for a name it does not know and for targets that do not fit the metric.
+template <class T>
+std::unique_ptr<Metric<T>> get(const std::string& name, const shape_t& y_true_shape,
+                               const shape_t& y_pred_shape, const std::string& log_name = {}) {
+    auto m = make<T>(name, y_true_shape, y_pred_shape, log_name);
+    detail::check_shapes(*m, name, y_true_shape, y_pred_shape);
+    return m;
+}
+
 /// Throws value_error when `name` is not a metric `get` knows (checked at compile time).
 inline void check_name(const std::string& name) {
-    get<float>(name, {1, 2}, {1, 2});
+    make<float>(name, {1, 2}, {1, 2});
 }
 
 /// A compiled metric: the name it was given, the name its logs use, and whether it is weighted.
