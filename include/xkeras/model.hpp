@@ -125,6 +125,7 @@ class basic_sequential {
         // does not fit is not added.
         if (input_shape_)
             layer->build(layers_.empty() ? *input_shape_ : layers_.back()->output_shape());
+        check_mask_reaching(*layer);
         layers_.push_back(std::move(layer));
         layers_changed();
     }
@@ -158,6 +159,11 @@ class basic_sequential {
     }
 
     bool built() const { return !layers_.empty() && layers_.back()->built(); }
+
+    /// Whether the model's output carries a mask (Keras's: an Embedding with mask_zero whose
+    /// mask the layers after it pass on, layers/layer.hpp); the loss and the metrics then count
+    /// only the unmasked steps.
+    bool output_masked() const { return masked_after(layers_.size()); }
 
     /// Input shape (batch excluded); empty until known.
     const shape_t& input_shape() const { return input_shape_ ? *input_shape_ : no_shape_; }
@@ -354,6 +360,26 @@ class basic_sequential {
         if (!compiled())
             throw state_error(detail::cat("model '", name_, "': ", what,
                                           " needs a compiled model; call compile() first"));
+    }
+
+    /// Whether the output of the first `count` layers carries a mask.
+    bool masked_after(std::size_t count) const {
+        bool masked = false;
+        for (std::size_t i = 0; i < count; ++i)
+            masked = layers_[i]->output_masked(masked && layers_[i]->supports_masking());
+        return masked;
+    }
+
+    /// Before `layer` joins the model: a mask reaching it is refused by a layer that cannot
+    /// compute Keras's result with it (the model stays as it was); one that does not support
+    /// masking drops it, with Keras 3's warning.
+    void check_mask_reaching(const layer_type& layer) const {
+        if (!masked_after(layers_.size())) return;
+        if (layer.supports_masking()) return layer.check_input_mask();
+        std::cerr << "UserWarning: Layer '" << layer.name() << "' (of type " << layer.class_name()
+                  << ") was passed an input with a mask attached to it. However, this layer "
+                     "does not support masking and will therefore destroy the mask "
+                     "information. Downstream layers will not see the mask.\n";
     }
 
     void layers_changed() {

@@ -37,18 +37,28 @@ class Executor {
     using layer_list = std::vector<std::unique_ptr<layers::Layer<T>>>;
 
     /// x through `layers` (see the file comment); the result is valid until the next pass.
-    static const tensor<T>& forward(layer_list& layers, const tensor<T>& x, bool training) {
+    /// A mask made on the way (Embedding's mask_zero) goes with the activations to each layer
+    /// that supports masking, as Keras hands it over; `output_mask`, when given, receives the
+    /// output's (null when none), valid as long as the result.
+    static const tensor<T>& forward(layer_list& layers, const tensor<T>& x, bool training,
+                                    const tensor<T>** output_mask = nullptr) {
         const tensor<T>* h = &x;
+        const tensor<T>* mask = nullptr;
         for (std::size_t i = 0; i < layers.size(); ++i) {
-            if (!training && i + 1 < layers.size())
+            if (!training && !mask && i + 1 < layers.size())
                 if (const backend::pool2d* pool = layers[i + 1]->as_pooling())
                     if (const tensor<T>* y = layers[i]->forward_pooled(*h, *pool)) {
                         h = y;
                         ++i;
                         continue;
                     }
-            h = &layers[i]->forward(*h, training);
+            auto& layer = *layers[i];
+            const tensor<T>& in = *h;
+            h = mask && layer.supports_masking() ? &layer.forward_masked(in, *mask, training)
+                                                 : &layer.forward(in, training);
+            mask = layer.compute_mask(in, layer.supports_masking() ? mask : nullptr);
         }
+        if (output_mask) *output_mask = mask;
         return *h;
     }
 

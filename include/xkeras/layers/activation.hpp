@@ -25,6 +25,7 @@ class Activation : public Layer<T> {
         : Activation(std::string(activation), std::move(options)) {}
 
     std::string class_name() const override { return "Activation"; }
+    bool supports_masking() const override { return true; }
     activations::kind activation() const { return activation_; }
     activations::kind output_activation() const override { return activation_; }
 

@@ -48,6 +48,16 @@ class BatchNormalization : public Layer<T> {
     }
 
     std::string class_name() const override { return "BatchNormalization"; }
+    bool supports_masking() const override { return true; }
+    /// Keras computes the batch's moments over the unmasked steps only; xkeras does not yet,
+    /// and refuses a mask rather than count the padding.
+    void check_input_mask() const override {
+        throw value_error(xkeras::detail::cat(
+            "layer '", this->name(),
+            "' (BatchNormalization): its input carries a mask (Embedding's mask_zero), and "
+            "the moments over the unmasked steps only are not supported; LayerNormalization, "
+            "which normalizes each step alone, takes a mask"));
+    }
     const BatchNormalizationOptions& options() const { return opt_; }
 
     nlohmann::json get_config() const override {

@@ -8,7 +8,8 @@
 // whole sequence from both sides. merge_mode: concat (default: forward then backward on the
 // last axis), sum, ave or mul; Keras's None (two outputs) is refused: a Sequential passes one.
 // Weights: the forward layer's, then the backward layer's; in Keras 3 files each under its
-// layer's cell (`layers/bidirectional/forward_layer/cell/vars`).
+// layer's cell (`layers/bidirectional/forward_layer/cell/vars`). A mask goes to both layers,
+// whose masked steps give zeros with return_sequences (Keras sets their zero_output_for_mask).
 #pragma once
 
 #include <algorithm>
@@ -101,39 +102,22 @@ class Bidirectional : public Layer<T> {
         backward_->set_training_state(s["backward_layer"]);
     }
 
+    bool supports_masking() const override { return true; }
+    bool output_masked(bool input_masked) const override {
+        return input_masked && forward_->return_sequences();
+    }
+
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
-        const tensor<T>& yf = forward_->forward(x, training);
-        const tensor<T>& yb = backward_->forward(x, training);
-        const std::size_t n = x.shape()[0], steps = sequence_steps(), u = forward_->units();
-        shape_t shape = this->batched(n, this->output_shape());
-        this->ensure_shape(y_, shape);
-        // output step t takes the forward layer's step t and the backward layer's step
-        // steps - 1 - t (its own order runs from the last input step)
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t t = 0; t < steps; ++t) {
-                const T* f = yf.data() + (i * steps + t) * u;
-                const T* b = yb.data() + (i * steps + steps - 1 - t) * u;
-                T* o = y_.data() + (i * steps + t) * width();
-                switch (merge_) {
-                    case merge::concat:
-                        std::copy_n(f, u, o);
-                        std::copy_n(b, u, o + u);
-                        break;
-                    case merge::sum:
-                        for (std::size_t j = 0; j < u; ++j) o[j] = f[j] + b[j];
-                        break;
-                    case merge::ave:
-                        for (std::size_t j = 0; j < u; ++j) o[j] = (f[j] + b[j]) / T(2);
-                        break;
-                    case merge::mul:
-                        for (std::size_t j = 0; j < u; ++j) o[j] = f[j] * b[j];
-                        break;
-                }
-            }
-        yf_ = training ? &yf : nullptr;
-        yb_ = training ? &yb : nullptr;
-        return y_;
+        return merged(forward_->forward(x, training), backward_->forward(x, training), training);
+    }
+
+    /// Both layers read the mask, the backward one from the last step, as Keras's.
+    const tensor<T>& forward_masked(const tensor<T>& x, const tensor<T>& mask,
+                                    bool training) override {
+        this->check_input(x);
+        return merged(forward_->forward_masked(x, mask, training),
+                      backward_->forward_masked(x, mask, training), training);
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
@@ -245,6 +229,9 @@ class Bidirectional : public Layer<T> {
           forward_(std::move(layers.first)),
           backward_(std::move(layers.second)) {
         check_pair();
+        // Keras's Bidirectional gives masked steps a zero output when it returns sequences
+        for (auto* layer : {forward_.get(), backward_.get()})
+            layer->set_zero_output_for_mask(layer->return_sequences());
     }
 
     /// The forward and backward layers as Keras makes them from the wrapped layer's config:
@@ -311,6 +298,39 @@ class Bidirectional : public Layer<T> {
                                                   "the forward and backward layers need the "
                                                   "same units, got ",
                                                   forward_->units(), " and ", backward_->units()));
+    }
+
+    /// The two layers' outputs merged into y_: output step t takes the forward layer's step t
+    /// and the backward layer's step steps - 1 - t (its own order runs from the last input
+    /// step).
+    const tensor<T>& merged(const tensor<T>& yf, const tensor<T>& yb, bool training) {
+        const std::size_t n = yf.shape()[0], steps = sequence_steps(), u = forward_->units();
+        shape_t shape = this->batched(n, this->output_shape());
+        this->ensure_shape(y_, shape);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t t = 0; t < steps; ++t) {
+                const T* f = yf.data() + (i * steps + t) * u;
+                const T* b = yb.data() + (i * steps + steps - 1 - t) * u;
+                T* o = y_.data() + (i * steps + t) * width();
+                switch (merge_) {
+                    case merge::concat:
+                        std::copy_n(f, u, o);
+                        std::copy_n(b, u, o + u);
+                        break;
+                    case merge::sum:
+                        for (std::size_t j = 0; j < u; ++j) o[j] = f[j] + b[j];
+                        break;
+                    case merge::ave:
+                        for (std::size_t j = 0; j < u; ++j) o[j] = (f[j] + b[j]) / T(2);
+                        break;
+                    case merge::mul:
+                        for (std::size_t j = 0; j < u; ++j) o[j] = f[j] * b[j];
+                        break;
+                }
+            }
+        yf_ = training ? &yf : nullptr;
+        yb_ = training ? &yb : nullptr;
+        return y_;
     }
 
     std::size_t sequence_steps() const {

@@ -47,6 +47,7 @@ class Dense : public Layer<T> {
         : Dense(units, with_activation(std::move(options), std::string(activation))) {}
 
     std::string class_name() const override { return "Dense"; }
+    bool supports_masking() const override { return true; }
     std::size_t units() const { return units_; }
     const DenseOptions& options() const { return opt_; }
     activations::kind activation() const { return activation_; }

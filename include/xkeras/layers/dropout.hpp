@@ -34,6 +34,7 @@ class Dropout : public Layer<T> {
         : Dropout(rate, std::move(options), "dropout", "Dropout", 0) {}
 
     std::string class_name() const override { return "Dropout"; }
+    bool supports_masking() const override { return true; }
     double rate() const { return rate_; }
     std::optional<std::uint64_t> seed() const { return seed_; }
 

@@ -29,6 +29,7 @@ class ELU : public Layer<T> {
     }
 
     std::string class_name() const override { return "ELU"; }
+    bool supports_masking() const override { return true; }
     double alpha() const { return alpha_; }
 
     shape_t compute_output_shape(const shape_t& in) const override { return in; }

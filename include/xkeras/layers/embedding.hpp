@@ -5,7 +5,8 @@
 // (toward zero); output (batch, ..., output_dim); weight "embeddings" (input_dim, output_dim).
 // An index outside the table is refused, naming it and where it is, as TensorFlow's CPU
 // kernels refuse it (JAX would clamp it silently). Indices have no gradient: the input gradient
-// is zero, as Keras's is none.
+// is zero, as Keras's is none. With mask_zero, index 0 is padding: the output carries a mask,
+// 0 where the index is 0, for the layers after it (layers/layer.hpp, "masks").
 #pragma once
 
 #include <cmath>
@@ -24,8 +25,8 @@ struct EmbeddingOptions {
     /// Keras's "uniform": RandomUniform(-0.05, 0.05).
     initializers::Initializer embeddings_initializer = initializers::RandomUniform();
     std::optional<regularizers::Regularizer> embeddings_regularizer{};
-    /// Whether index 0 is padding to be masked. Masks do not exist in xkeras yet: true is
-    /// refused rather than ignored, since the layers after it would count the padding.
+    /// Whether index 0 is padding: the output then carries a mask, 0 where the index is 0,
+    /// that the layers after it take into account (layers/layer.hpp, "masks").
     bool mask_zero = false;
     shape_t input_shape{};  ///< Keras's `input_shape=` (steps, ...), for a first layer.
     std::string name{};     ///< Defaults to "embedding", "embedding_1", ...
@@ -39,11 +40,7 @@ class Embedding : public Layer<T> {
         : Layer<T>("embedding", options.name, options.input_shape),
           input_dim_(detail::positive_size(input_dim, "Embedding", "input_dim")),
           output_dim_(detail::positive_size(output_dim, "Embedding", "output_dim")),
-          opt_(std::move(options)) {
-        if (opt_.mask_zero)
-            throw value_error("Embedding '" + this->name() +
-                              "': mask_zero=True needs masks, which xkeras does not have yet");
-    }
+          opt_(std::move(options)) {}
 
     std::string class_name() const override { return "Embedding"; }
     std::size_t input_dim() const { return input_dim_; }
@@ -61,6 +58,13 @@ class Embedding : public Layer<T> {
         return {&embeddings_};
     }
 
+    bool output_masked(bool) const override { return opt_.mask_zero; }
+
+    /// With mask_zero, 1 where the last forward pass's index is not 0; else none.
+    const tensor<T>* compute_mask(const tensor<T>&, const tensor<T>*) const override {
+        return opt_.mask_zero ? &mask_ : nullptr;
+    }
+
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const std::size_t n = x.size(), d = output_dim_;
@@ -74,6 +78,10 @@ class Embedding : public Layer<T> {
                                      for (std::size_t r = r0; r < r1; ++r)
                                          std::copy_n(table + indices_[r] * d, d, y + r * d);
                                  });
+        if (opt_.mask_zero) {
+            this->ensure_shape(mask_, shape_of(x));
+            for (std::size_t r = 0; r < n; ++r) mask_.data()[r] = indices_[r] != 0 ? T(1) : T(0);
+        }
         x_shape_ = training ? shape_of(x) : shape_t{};
         trained_ = training;
         return y_;
@@ -110,7 +118,7 @@ class Embedding : public Layer<T> {
         c["embeddings_regularizer"] = config::to_json(opt_.embeddings_regularizer);
         c["activity_regularizer"] = nullptr;
         c["embeddings_constraint"] = nullptr;
-        c["mask_zero"] = false;
+        c["mask_zero"] = opt_.mask_zero;
         return c;
     }
 
@@ -161,7 +169,7 @@ class Embedding : public Layer<T> {
     std::size_t input_dim_, output_dim_;
     EmbeddingOptions opt_;
     Param<T> embeddings_;
-    tensor<T> y_, dx_;
+    tensor<T> y_, dx_, mask_;
     std::vector<std::size_t> indices_;  ///< the last forward pass's rows of the table
     shape_t x_shape_;
     bool trained_ = false;

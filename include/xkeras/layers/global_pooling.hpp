@@ -4,6 +4,9 @@
 //
 // The maximum's gradient goes to the values equal to it, shared equally among ties, as the
 // gradient of Keras's ops.max is in TensorFlow and JAX (ties are common after a ReLU).
+//
+// GlobalAveragePooling1D takes a mask, as Keras's: the mean over the unmasked steps (0 / 0, NaN,
+// for a sample with every step masked, as in Keras). The others drop it, as Keras 3's do.
 #pragma once
 
 #include <algorithm>
@@ -65,25 +68,25 @@ class GlobalPooling : public Layer<T> {
         return out;
     }
 
+    bool supports_masking() const override { return takes_mask; }
+    bool output_masked(bool) const override { return false; }
+
     const tensor<T>& forward(const tensor<T>& x, bool training) override {
         this->check_input(x);
-        const std::size_t n = x.shape()[0], C = channels(), P = positions();
-        this->ensure_shape(y_, this->batched(n, this->output_shape_));
-        for (std::size_t i = 0; i < n; ++i) {
-            const T* s = x.data() + i * P * C;
-            T* o = y_.data() + i * C;
-            std::copy_n(s, C, o);
-            for (std::size_t p = 1; p < P; ++p)
-                for (std::size_t c = 0; c < C; ++c)
-                    o[c] =
-                        Op == global_op::max ? std::max(o[c], s[p * C + c]) : o[c] + s[p * C + c];
-            if constexpr (Op == global_op::average) {
-                const T inv = T(1) / T(P);
-                for (std::size_t c = 0; c < C; ++c) o[c] *= inv;
-            }
-        }
-        x_ = training ? &x : nullptr;
-        return y_;
+        masked_ = false;
+        return pool(x, training);
+    }
+
+    /// The mean over the steps whose mask is 1 (GlobalAveragePooling1D only).
+    const tensor<T>& forward_masked(const tensor<T>& x, const tensor<T>& mask,
+                                    bool training) override {
+        this->check_input(x);
+        if constexpr (!takes_mask) return forward(x, training);
+        this->check_mask(x, mask);
+        this->ensure_shape(mask_, shape_of(mask));
+        std::copy_n(mask.data(), mask.size(), mask_.data());
+        masked_ = true;
+        return pool(x, training);
     }
 
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
@@ -95,9 +98,11 @@ class GlobalPooling : public Layer<T> {
             const T* d = dy.data() + i * C;
             T* g = dx_.data() + i * P * C;
             if constexpr (Op == global_op::average) {
-                const T inv = T(1) / T(P);
+                const T* w = masked_ ? mask_.data() + i * P : nullptr;
+                const T inv = T(1) / steps_counted(w, P);
                 for (std::size_t p = 0; p < P; ++p)
-                    for (std::size_t c = 0; c < C; ++c) g[p * C + c] = d[c] * inv;
+                    for (std::size_t c = 0; c < C; ++c)
+                        g[p * C + c] = !w || w[p] != T(0) ? d[c] * inv : T(0);
             } else {
                 const T* s = x_->data() + i * P * C;
                 const T* m = y_.data() + i * C;
@@ -118,6 +123,40 @@ class GlobalPooling : public Layer<T> {
           keepdims_(o.keepdims) {}
 
   private:
+    static constexpr bool takes_mask = Op == global_op::average && Rank == 1;
+
+    const tensor<T>& pool(const tensor<T>& x, bool training) {
+        const std::size_t n = x.shape()[0], C = channels(), P = positions();
+        this->ensure_shape(y_, this->batched(n, this->output_shape_));
+        for (std::size_t i = 0; i < n; ++i) {
+            const T* s = x.data() + i * P * C;
+            T* o = y_.data() + i * C;
+            if constexpr (Op == global_op::average) {
+                const T* w = masked_ ? mask_.data() + i * P : nullptr;
+                std::fill_n(o, C, T(0));
+                for (std::size_t p = 0; p < P; ++p)
+                    if (!w || w[p] != T(0))
+                        for (std::size_t c = 0; c < C; ++c) o[c] += s[p * C + c];
+                const T inv = T(1) / steps_counted(w, P);
+                for (std::size_t c = 0; c < C; ++c) o[c] *= inv;
+            } else {
+                std::copy_n(s, C, o);
+                for (std::size_t p = 1; p < P; ++p)
+                    for (std::size_t c = 0; c < C; ++c) o[c] = std::max(o[c], s[p * C + c]);
+            }
+        }
+        x_ = training ? &x : nullptr;
+        return y_;
+    }
+
+    /// The number of positions the mean counts: all P, or the unmasked ones of mask row w.
+    static T steps_counted(const T* w, std::size_t P) {
+        if (!w) return T(P);
+        std::size_t k = 0;
+        for (std::size_t p = 0; p < P; ++p) k += w[p] != T(0);
+        return T(k);
+    }
+
     std::size_t channels() const { return this->input_shape_.back(); }
     std::size_t positions() const { return shape_size(this->input_shape_) / channels(); }
 
@@ -125,6 +164,8 @@ class GlobalPooling : public Layer<T> {
     tensor<T> y_, dx_;
     const tensor<T>* x_ = nullptr;
     std::vector<T> ties_;
+    bool masked_ = false;  ///< Whether the last forward had a mask (mask_).
+    tensor<T> mask_;
 };
 
 }  // namespace detail

@@ -37,6 +37,9 @@ struct GRUOptions {
     std::optional<std::uint64_t> seed{};  ///< The dropout masks' seed; defaults to a drawn one.
     bool return_sequences = false;        ///< Every step's output, not only the last.
     bool go_backwards = false;            ///< Reads the steps last to first.
+    /// With a mask, a masked step's output is zeros instead of the previous step's (Keras's
+    /// RNN argument; Bidirectional sets it to return_sequences).
+    bool zero_output_for_mask = false;
     /// Keras's default form; false (Keras 2.0-2.2's default, the reset gate applied before
     /// the recurrent kernel) is refused.
     bool reset_after = true;
@@ -59,7 +62,8 @@ class GRU : public detail::recurrent<T> {
     std::string class_name() const override { return "GRU"; }
     const GRUOptions& options() const { return opt_; }
 
-    const tensor<T>& forward(const tensor<T>& x, bool training) override {
+  protected:
+    const tensor<T>& call(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const std::size_t n = x.shape()[0], steps = this->steps_, u = this->units_, g = 3 * u;
         this->ensure_shape(zx_, {steps * n, g});
@@ -78,12 +82,14 @@ class GRU : public detail::recurrent<T> {
                     backend::gru::step_forward(this->activation_, zt, mt, h_.data() + t * n * u,
                                                h_.data() + (t + 1) * n * u, r0, r1, u);
                 });
+            this->carry_masked(t, n, h_.data() + t * n * u, h_.data() + (t + 1) * n * u);
         }
         this->trained_ = training;
         this->batch_ = n;
         return this->output(h_.data(), n);
     }
 
+  public:
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         this->require_training_forward(this->trained_);
         const std::size_t n = this->batch_, steps = this->steps_, u = this->units_, g = 3 * u;
@@ -95,14 +101,18 @@ class GRU : public detail::recurrent<T> {
         for (std::size_t t = steps; t-- > 0;) {
             this->add_output_gradient(dy, t, n, dh);
             T *dzt = dzx + t * n * g, *dmt = dm + t * n * g;
+            this->hold_masked(t, n, 0, dh);
             backend::parallel_ranges(
                 n, this->rows_per_task(3), [&](std::size_t r0, std::size_t r1) {
                     backend::gru::step_backward(this->activation_, zx_.data() + t * n * g,
                                                 m_.data() + t * n * g, h_.data() + t * n * u, dh,
                                                 dzt, dmt, r0, r1, u);
                 });
+            this->drop_masked(t, n, g, dzt);
+            this->drop_masked(t, n, g, dmt);
             // h_prev's gradient through its projection, added to the blend's
             if (t > 0) this->state_gradient(dmt, n, g, T(1), dh);
+            this->restore_masked(t, n, 0, dh);
         }
         if (this->use_bias_) {
             backend::column_sums(dzx, steps * n, g, this->bias_.grad.data());

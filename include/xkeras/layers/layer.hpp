@@ -201,6 +201,41 @@ class Layer {
     /// Computes the output for a batch `x`. `training` enables dropout and the like.
     virtual const tensor<T>& forward(const tensor<T>& x, bool training) = 0;
 
+    // ---- masks ----------------------------------------------------------------------------
+    // Keras's masks: a (batch, steps) tensor beside a batch of sequences, 1 for the steps that
+    // count and 0 for padding. Embedding(mask_zero) makes one; the model hands it from layer to
+    // layer as Keras does (inference/executor.hpp): a layer that supports masking receives it
+    // (forward_masked) and its output carries one (output_masked, compute_mask); any other
+    // layer drops it, as Keras 3 does with a warning.
+
+    /// Keras's `supports_masking`: whether the layer takes an input with a mask.
+    virtual bool supports_masking() const { return false; }
+
+    /// Whether the output carries a mask when the input does (`input_masked`): the input's, for
+    /// a layer that supports masking (Dense, Dropout), none for one that consumes it (an RNN's
+    /// last step, GlobalAveragePooling1D); Embedding(mask_zero) makes its own.
+    virtual bool output_masked(bool input_masked) const {
+        return input_masked && supports_masking();
+    }
+
+    /// Throws when the layer cannot compute what Keras computes with a mask on its input
+    /// (checked when the model is built, before any batch).
+    virtual void check_input_mask() const {}
+
+    /// The output's mask after forward(x) (x being the input the forward pass had) given the
+    /// input's `mask` (null for none): that mask, none, or one the layer made. Valid until
+    /// the next forward pass.
+    virtual const tensor<T>* compute_mask(const tensor<T>& /*x*/, const tensor<T>* mask) const {
+        return output_masked(mask != nullptr) ? mask : nullptr;
+    }
+
+    /// forward(x, training) for an input with a mask ((batch, steps), 1 or 0): the layers
+    /// that read the mask (the recurrent layers, GlobalAveragePooling1D) override it.
+    virtual const tensor<T>& forward_masked(const tensor<T>& x, const tensor<T>& /*mask*/,
+                                            bool training) {
+        return forward(x, training);
+    }
+
     /// When this layer is a 2-D pooling: what it computes (kind and window geometry), so that
     /// the layer before it can pool its own output at inference (forward_pooled); else null.
     virtual const backend::pool2d* as_pooling() const { return nullptr; }
@@ -332,6 +367,17 @@ class Layer {
             throw shape_error(xkeras::detail::cat(
                 "layer '", name(), "' (", class_name(), ") expects input shape ",
                 shape_str(input_shape_, true), ", got ", shape_str(shape_of(x))));
+    }
+
+    /// Throws unless `mask` is (batch, steps) for the input x (batch, steps, ...).
+    void check_mask(const tensor<T>& x, const tensor<T>& mask) const {
+        if (mask.dimension() != 2 || x.dimension() < 2 || mask.shape()[0] != x.shape()[0] ||
+            mask.shape()[1] != x.shape()[1])
+            throw shape_error(xkeras::detail::cat(
+                "layer '", name(), "' (", class_name(), "): expected a mask of shape (",
+                x.dimension() ? x.shape()[0] : 0, ", ", x.dimension() > 1 ? x.shape()[1] : 0,
+                ") (batch, steps) for input ", shape_str(shape_of(x)), ", got ",
+                shape_str(shape_of(mask))));
     }
 
     /// Throws unless forward(x, training=true) ran since the last build (`ran`).

@@ -52,6 +52,7 @@ class LayerNormalization : public Layer<T> {
     }
 
     std::string class_name() const override { return "LayerNormalization"; }
+    bool supports_masking() const override { return true; }
     const LayerNormalizationOptions& options() const { return opt_; }
 
     shape_t compute_output_shape(const shape_t& in) const override {

@@ -29,6 +29,7 @@ class LeakyReLU : public Layer<T> {
     }
 
     std::string class_name() const override { return "LeakyReLU"; }
+    bool supports_masking() const override { return true; }
     double negative_slope() const { return slope_; }
 
     shape_t compute_output_shape(const shape_t& in) const override { return in; }

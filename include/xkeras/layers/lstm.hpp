@@ -46,6 +46,9 @@ struct LSTMOptions {
     std::optional<std::uint64_t> seed{};  ///< The dropout masks' seed; defaults to a drawn one.
     bool return_sequences = false;        ///< Every step's output, not only the last.
     bool go_backwards = false;            ///< Reads the steps last to first.
+    /// With a mask, a masked step's output is zeros instead of the previous step's (Keras's
+    /// RNN argument; Bidirectional sets it to return_sequences).
+    bool zero_output_for_mask = false;
     shape_t input_shape{};  ///< Keras's `input_shape=` (steps, features), for a first layer.
     std::string name{};     ///< Defaults to "lstm", "lstm_1", ...
 };
@@ -60,7 +63,8 @@ class LSTM : public detail::recurrent<T> {
     std::string class_name() const override { return "LSTM"; }
     const LSTMOptions& options() const { return opt_; }
 
-    const tensor<T>& forward(const tensor<T>& x, bool training) override {
+  protected:
+    const tensor<T>& call(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const std::size_t n = x.shape()[0], steps = this->steps_, u = this->units_, g = 4 * u;
         this->ensure_shape(z_, {steps * n, g});
@@ -80,12 +84,15 @@ class LSTM : public detail::recurrent<T> {
                                                 c_.data() + (t + 1) * n * u, tc_.data() + t * n * u,
                                                 h_.data() + (t + 1) * n * u, r0, r1, u);
                 });
+            this->carry_masked(t, n, h_.data() + t * n * u, h_.data() + (t + 1) * n * u);
+            this->carry_masked(t, n, c_.data() + t * n * u, c_.data() + (t + 1) * n * u);
         }
         this->trained_ = training;
         this->batch_ = n;
         return this->output(h_.data(), n);
     }
 
+  public:
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         this->require_training_forward(this->trained_);
         const std::size_t n = this->batch_, steps = this->steps_, u = this->units_, g = 4 * u;
@@ -99,13 +106,18 @@ class LSTM : public detail::recurrent<T> {
             // dh: what step t + 1 sent back, plus the output's gradient at this step
             this->add_output_gradient(dy, t, n, dh);
             T* dzt = dz + t * n * g;
+            this->hold_masked(t, n, 0, dh);
+            this->hold_masked(t, n, 1, dc_.data());
             backend::parallel_ranges(
                 n, this->rows_per_task(4), [&](std::size_t r0, std::size_t r1) {
                     backend::lstm::step_backward(this->activation_, z_.data() + t * n * g,
                                                  c_.data() + t * n * u, tc_.data() + t * n * u, dh,
                                                  dc_.data(), dzt, r0, r1, u);
                 });
+            this->drop_masked(t, n, g, dzt);
             if (t > 0) this->state_gradient(dzt, n, g, T(0), dh);  // for step t - 1
+            this->restore_masked(t, n, 0, dh);
+            this->restore_masked(t, n, 1, dc_.data());
         }
         if (this->use_bias_) backend::column_sums(dz, steps * n, g, this->bias_.grad.data());
         return this->kernel_and_input_gradients(dz, dz, h_.data(), n, g, need_input_grad);

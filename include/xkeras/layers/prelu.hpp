@@ -36,6 +36,7 @@ class PReLU : public Layer<T> {
     explicit PReLU(PReLUOptions o = {}) : Layer<T>("p_re_lu", o.name, o.input_shape), opt_(o) {}
 
     std::string class_name() const override { return "PReLU"; }
+    bool supports_masking() const override { return true; }
     const PReLUOptions& options() const { return opt_; }
 
     shape_t compute_output_shape(const shape_t& in) const override {

@@ -1,7 +1,12 @@
 // xkeras/layers/recurrent.hpp - what the recurrent layers (SimpleRNN, LSTM, GRU) share: the
 // shapes, the weights (kernel, recurrent kernel, bias) and their options, the batch-major input
 // and output against the time-major buffers they compute in, go_backwards, the inputs' dropout,
-// and the config keys of Keras's RNN base class and of its cells.
+// masks, and the config keys of Keras's RNN base class and of its cells.
+//
+// With a mask (Embedding's mask_zero), a masked step leaves a sample's states as they were and
+// its output is the previous step's (zeros before the first unmasked step), or zeros with
+// zero_output_for_mask, as Keras's RNN; backward, such a step hands its states' gradients back
+// unchanged and gives its gates and its input none.
 //
 // Time-major: row t * batch + i of a buffer is sample i at step t, so that one step's rows are
 // contiguous (each step's GEMM reads them in place) and every step's rows together form one
@@ -55,6 +60,36 @@ class recurrent : public Layer<T> {
         return {units_};
     }
 
+    /// The layer's computation (Keras's `call`): the derived class's, each step masked or not
+    /// by the last forward's mask (step_mask).
+    const tensor<T>& forward(const tensor<T>& x, bool training) final {
+        step_masked_ = false;
+        return call(x, training);
+    }
+
+    bool supports_masking() const override { return true; }
+    bool output_masked(bool input_masked) const override {
+        return input_masked && return_sequences_;
+    }
+
+    const tensor<T>& forward_masked(const tensor<T>& x, const tensor<T>& mask,
+                                    bool training) override {
+        this->check_input(x);
+        this->check_mask(x, mask);
+        const std::size_t n = x.shape()[0];
+        this->ensure_shape(step_mask_, {steps_ * n});
+        for (std::size_t t = 0; t < steps_; ++t)
+            for (std::size_t i = 0; i < n; ++i)
+                step_mask_.data()[t * n + i] = mask.data()[i * steps_ + source_step(t)];
+        step_masked_ = true;
+        return call(x, training);
+    }
+
+    /// Keras's zero_output_for_mask: whether a masked step's output is zeros instead of the
+    /// previous step's. Bidirectional sets it to its return_sequences, as Keras's does.
+    bool zero_output_for_mask() const { return zero_output_for_mask_; }
+    void set_zero_output_for_mask(bool on) { zero_output_for_mask_ = on; }
+
     /// With `dropout`, the mask stream's state ({"seed", "calls"}); else none.
     nlohmann::json training_state() const override {
         return dropout_ > 0.0 ? stream_.state() : nlohmann::json();
@@ -74,6 +109,7 @@ class recurrent : public Layer<T> {
           return_sequences_(o.return_sequences),
           go_backwards_(o.go_backwards),
           use_bias_(o.use_bias),
+          zero_output_for_mask_(o.zero_output_for_mask),
           activation_(activations::get(o.activation)),
           dropout_(o.dropout),
           seed_(o.seed) {
@@ -95,6 +131,9 @@ class recurrent : public Layer<T> {
     static constexpr bool has_gates = requires(const Options& o) {
         o.recurrent_activation;
     };
+
+    /// The forward pass of x (batch, steps, features), checked here.
+    virtual const tensor<T>& call(const tensor<T>& x, bool training) = 0;
 
     void build_weights(const shape_t& in) override {
         steps_ = in[0];
@@ -198,6 +237,51 @@ class recurrent : public Layer<T> {
         for (std::size_t k = 0; k < features_; ++k) out[k] = in[k] * m[k];
     }
 
+    /// Step t's mask in the last forward pass (n values, 0 for a masked sample), or null
+    /// when it had none.
+    const T* step_mask(std::size_t t, std::size_t n) const {
+        return step_masked_ ? step_mask_.data() + t * n : nullptr;
+    }
+
+    /// After step t's forward pass: each masked sample's state (a row of `units` values) in
+    /// `next` is its state before, from `prev`.
+    void carry_masked(std::size_t t, std::size_t n, const T* prev, T* next) const {
+        if (const T* m = step_mask(t, n))
+            for (std::size_t i = 0; i < n; ++i)
+                if (m[i] == T(0)) std::copy_n(prev + i * units_, units_, next + i * units_);
+    }
+
+    /// Backward, step t, masked samples: hold_masked keeps their rows of a state's gradient
+    /// (units wide; `slot` 0 or 1) before the cell's backward step; drop_masked zeroes their
+    /// rows of a gate gradient (`width` wide), so that the step changes no weight's gradient
+    /// and no input's; restore_masked puts the held rows back, handed to step t - 1 unchanged.
+    void hold_masked(std::size_t t, std::size_t n, std::size_t slot, const T* grad) {
+        const T* m = step_mask(t, n);
+        if (!m) return;
+        this->ensure_shape(held_, {2, n, units_});
+        T* keep = held_.data() + slot * n * units_;
+        for (std::size_t i = 0; i < n; ++i)
+            if (m[i] == T(0)) std::copy_n(grad + i * units_, units_, keep + i * units_);
+    }
+    void drop_masked(std::size_t t, std::size_t n, std::size_t width, T* dz) const {
+        if (const T* m = step_mask(t, n))
+            for (std::size_t i = 0; i < n; ++i)
+                if (m[i] == T(0)) std::fill_n(dz + i * width, width, T(0));
+    }
+    void restore_masked(std::size_t t, std::size_t n, std::size_t slot, T* grad) const {
+        const T* m = step_mask(t, n);
+        if (!m) return;
+        const T* keep = held_.data() + slot * n * units_;
+        for (std::size_t i = 0; i < n; ++i)
+            if (m[i] == T(0)) std::copy_n(keep + i * units_, units_, grad + i * units_);
+    }
+
+    /// Whether sample i's output at step t is zeros: a masked step with zero_output_for_mask.
+    bool zero_output(std::size_t t, std::size_t n, std::size_t i) const {
+        const T* m = zero_output_for_mask_ ? step_mask(t, n) : nullptr;
+        return m && m[i] == T(0);
+    }
+
     /// The output from h ((steps + 1) batch rows of `units`: the initial state, then each
     /// step's), batch-major: every step's, or the last.
     const tensor<T>& output(const T* h, std::size_t n) {
@@ -205,26 +289,31 @@ class recurrent : public Layer<T> {
         if (return_sequences_) {
             this->ensure_shape(y_, {n, steps_, u});
             for (std::size_t t = 0; t < steps_; ++t)
-                for (std::size_t i = 0; i < n; ++i)
-                    std::copy_n(h + ((t + 1) * n + i) * u, u, y_.data() + (i * steps_ + t) * u);
+                for (std::size_t i = 0; i < n; ++i) {
+                    T* row = y_.data() + (i * steps_ + t) * u;
+                    if (zero_output(t, n, i))
+                        std::fill_n(row, u, T(0));
+                    else
+                        std::copy_n(h + ((t + 1) * n + i) * u, u, row);
+                }
         } else {
             this->ensure_shape(y_, {n, u});
             std::copy_n(h + steps_ * n * u, n * u, y_.data());
+            for (std::size_t i = 0; i < n; ++i)
+                if (zero_output(steps_ - 1, n, i)) std::fill_n(y_.data() + i * u, u, T(0));
         }
         return y_;
     }
 
     /// Adds the output gradient dy's share at step t to dh (batch x units): every step's, or
-    /// the last step's only. dh holds what step t + 1 sent back (zeros at the last step).
+    /// the last step's only (none for an output of zeros). dh holds what step t + 1 sent back
+    /// (zeros at the last step).
     void add_output_gradient(const tensor<T>& dy, std::size_t t, std::size_t n, T* dh) const {
         const std::size_t u = units_;
-        if (!return_sequences_) {
-            if (t + 1 == steps_)
-                for (std::size_t k = 0; k < n * u; ++k) dh[k] += dy.data()[k];
-            return;
-        }
+        if (!return_sequences_ && t + 1 != steps_) return;
         for (std::size_t i = 0; i < n; ++i) {
-            const T* d = dy.data() + (i * steps_ + t) * u;
+            if (zero_output(t, n, i)) continue;
+            const T* d = dy.data() + (return_sequences_ ? i * steps_ + t : i) * u;
             T* row = dh + i * u;
             for (std::size_t j = 0; j < u; ++j) row[j] += d[j];
         }
@@ -240,7 +329,7 @@ class recurrent : public Layer<T> {
         c["go_backwards"] = go_backwards_;
         c["stateful"] = false;
         c["unroll"] = false;
-        c["zero_output_for_mask"] = false;
+        c["zero_output_for_mask"] = zero_output_for_mask_;
         c["units"] = units_;
         c["activation"] = activations::name(activation_);
         if constexpr (has_gates<Options>) c["recurrent_activation"] = "sigmoid";
@@ -291,8 +380,8 @@ class recurrent : public Layer<T> {
         if (r.has("seed")) o.seed = r.get<std::uint64_t>("seed", 0);
         r.mark("seed");
         r.expect("recurrent_dropout", 0.0);
-        for (const char* k : {"unroll", "implementation", "use_cudnn", "zero_output_for_mask"})
-            r.mark(k);
+        o.zero_output_for_mask = r.get("zero_output_for_mask", false);
+        for (const char* k : {"unroll", "implementation", "use_cudnn"}) r.mark(k);
         return units;
     }
 
@@ -302,7 +391,7 @@ class recurrent : public Layer<T> {
     }
 
     std::size_t units_;
-    bool return_sequences_, go_backwards_, use_bias_;
+    bool return_sequences_, go_backwards_, use_bias_, zero_output_for_mask_;
     activations::kind activation_;
     double dropout_;
     std::optional<std::uint64_t> seed_;
@@ -311,9 +400,12 @@ class recurrent : public Layer<T> {
     tensor<T> mask_;
     std::size_t steps_ = 0, features_ = 0;
     Param<T> kernel_, recurrent_, bias_;
-    std::size_t batch_ = 0;  ///< The last training forward's batch, for backward.
-    bool trained_ = false;   ///< Whether the last forward kept what backward needs.
-    tensor<T> xt_, dxt_;     ///< The input, time-major in the order read, and its gradient.
+    std::size_t batch_ = 0;     ///< The last training forward's batch, for backward.
+    bool trained_ = false;      ///< Whether the last forward kept what backward needs.
+    tensor<T> xt_, dxt_;        ///< The input, time-major in the order read, and its gradient.
+    bool step_masked_ = false;  ///< Whether the last forward had a mask (step_mask_).
+    tensor<T> step_mask_;       ///< Its mask, time-major in the order read.
+    tensor<T> held_;            ///< Masked samples' state gradients kept over a backward step.
     tensor<T> y_, dx_;
 };
 

@@ -43,6 +43,7 @@ class ReLU : public Layer<T> {
     }
 
     std::string class_name() const override { return "ReLU"; }
+    bool supports_masking() const override { return true; }
     const std::optional<double>& max_value() const { return max_value_; }
     double negative_slope() const { return slope_; }
     double threshold() const { return threshold_; }

@@ -35,6 +35,9 @@ struct SimpleRNNOptions {
     std::optional<std::uint64_t> seed{};  ///< The dropout masks' seed; defaults to a drawn one.
     bool return_sequences = false;        ///< Every step's output, not only the last.
     bool go_backwards = false;            ///< Reads the steps last to first.
+    /// With a mask, a masked step's output is zeros instead of the previous step's (Keras's
+    /// RNN argument; Bidirectional sets it to return_sequences).
+    bool zero_output_for_mask = false;
     shape_t input_shape{};  ///< Keras's `input_shape=` (steps, features), for a first layer.
     std::string name{};     ///< Defaults to "simple_rnn", "simple_rnn_1", ...
 };
@@ -50,7 +53,8 @@ class SimpleRNN : public detail::recurrent<T> {
     std::string class_name() const override { return "SimpleRNN"; }
     const SimpleRNNOptions& options() const { return opt_; }
 
-    const tensor<T>& forward(const tensor<T>& x, bool training) override {
+  protected:
+    const tensor<T>& call(const tensor<T>& x, bool training) override {
         this->check_input(x);
         const std::size_t n = x.shape()[0], steps = this->steps_, u = this->units_;
         this->ensure_shape(z_, {steps * n, u});
@@ -66,12 +70,14 @@ class SimpleRNN : public detail::recurrent<T> {
                     backend::simple_rnn::step_forward(this->activation_, zt,
                                                       h_.data() + (t + 1) * n * u, r0, r1, u);
                 });
+            this->carry_masked(t, n, h_.data() + t * n * u, h_.data() + (t + 1) * n * u);
         }
         this->trained_ = training;
         this->batch_ = n;
         return this->output(h_.data(), n);
     }
 
+  public:
     const tensor<T>& backward(const tensor<T>& dy, bool need_input_grad) override {
         this->require_training_forward(this->trained_);
         const std::size_t n = this->batch_, steps = this->steps_, u = this->units_;
@@ -83,12 +89,15 @@ class SimpleRNN : public detail::recurrent<T> {
             // dh: what step t + 1 sent back, plus the output's gradient at this step
             this->add_output_gradient(dy, t, n, dh);
             T* dzt = dz + t * n * u;
+            this->hold_masked(t, n, 0, dh);
             backend::parallel_ranges(
                 n, this->rows_per_task(1), [&](std::size_t r0, std::size_t r1) {
                     backend::simple_rnn::step_backward(
                         this->activation_, h_.data() + (t + 1) * n * u, dh, dzt, r0, r1, u);
                 });
+            this->drop_masked(t, n, u, dzt);
             if (t > 0) this->state_gradient(dzt, n, u, T(0), dh);  // for step t - 1
+            this->restore_masked(t, n, 0, dh);
         }
         if (this->use_bias_) backend::column_sums(dz, steps * n, u, this->bias_.grad.data());
         return this->kernel_and_input_gradients(dz, dz, h_.data(), n, u, need_input_grad);

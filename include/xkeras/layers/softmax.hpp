@@ -35,6 +35,17 @@ class Softmax : public Layer<T> {
     }
 
     std::string class_name() const override { return "Softmax"; }
+    /// Keras's Softmax applies a mask that broadcasts to its input, and raises on one that
+    /// does not, as a (batch, steps) mask on (batch, steps, units) does unless steps == units;
+    /// xkeras refuses every mask rather than apply it in that one case.
+    bool supports_masking() const override { return true; }
+    void check_input_mask() const override {
+        throw value_error(xkeras::detail::cat(
+            "layer '", this->name(),
+            "' (Softmax): its input carries a mask (Embedding's mask_zero), which Softmax "
+            "does not apply in xkeras (Keras applies only a mask that broadcasts to its "
+            "input); use Dense(units, \"softmax\")"));
+    }
     int axis() const { return axis_; }
 
     activations::kind output_activation() const override {

@@ -37,6 +37,8 @@ class TimeDistributed : public Layer<T> {
                           std::move(options)) {}
 
     std::string class_name() const override { return "TimeDistributed"; }
+    /// A mask passes through: the wrapped layer runs on every step, masked or not, as Keras's.
+    bool supports_masking() const override { return true; }
     const Layer<T>& layer() const { return *inner_; }
     bool inference_only() const override { return inner_->inference_only(); }
 

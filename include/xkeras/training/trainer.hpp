@@ -6,6 +6,7 @@
 // not finite nothing changes, the moving statistics included (see train_step).
 #pragma once
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <map>
@@ -20,6 +21,7 @@
 #include "../callbacks/history.hpp"
 #include "../callbacks/progbar_logger.hpp"
 #include "../config.hpp"
+#include "../inference/executor.hpp"
 #include "../layers/layer.hpp"
 #include "../metrics.hpp"
 #include "../tensor.hpp"
@@ -82,10 +84,14 @@ class Trainer {
                                       const tensor<T>* sample_weight = nullptr);
 
   private:
-    /// A batch: inputs, targets, the samples' weights when `weighted`, and dL/d(output).
+    /// A batch: inputs, targets, the samples' weights when `weighted`, and dL/d(output);
+    /// the output's mask of the last forward pass (null for none), and, with one, the
+    /// output per unit (unit_pred) and the units' weights (unit_w).
     struct batch_state {
         tensor<T> x, y, w, grad;
         bool weighted = false;
+        const tensor<T>* mask = nullptr;
+        tensor<T> unit_pred, unit_w;
     };
 
     /// What every call starts with: the model's lock, a compiled model (with no inference-only
@@ -170,9 +176,85 @@ class Trainer {
         return out;
     }
 
-    static void update_metrics(metric_list& metrics, const batch_state& b, const tensor<T>& out) {
+    void update_metrics(const model_type& m, metric_list& metrics, batch_state& b,
+                        const tensor<T>& out) {
+        if (b.mask) return update_masked_metrics(m, metrics, b, out);
         for (auto& mt : metrics)
             mt.metric->update(b.y, out, mt.weighted && b.weighted ? b.w.data() : nullptr);
+    }
+
+    // ---- an output with a mask -------------------------------------------------------------
+    // As Keras 3's `apply_mask`: each unmasked (sample, step) of the output counts as a unit of
+    // its own in the loss and the metrics, the masked ones not at all. The loss is the sum of
+    // the units' losses (times their samples' weights) over the number of unmasked units, 0
+    // when there is none; a metric is the mean over the unmasked units.
+
+    /// Views the targets and `pred` (into b.unit_pred) as one row per unit: the mask's axes
+    /// (batch, steps) merged into one. Throws unless both start with the mask's shape.
+    static void to_units(const model_type& m, batch_state& b, const tensor<T>& pred) {
+        const tensor<T>& mask = *b.mask;
+        const std::size_t k = mask.dimension();
+        auto leads = [&](const tensor<T>& t) {
+            if (t.dimension() < k) return false;
+            for (std::size_t a = 0; a < k; ++a)
+                if (t.shape()[a] != mask.shape()[a]) return false;
+            return true;
+        };
+        if (!leads(b.y) || !leads(pred))
+            throw shape_error(detail::cat(
+                "model '", m.name(), "': the output carries a mask of shape ",
+                shape_str(shape_of(mask)), " (Embedding's mask_zero), so the targets need one per ",
+                "masked position: expected targets of shape ", shape_str(shape_of(mask)),
+                " followed by the output's last axes, got ", shape_str(shape_of(b.y))));
+        auto unit_shape = [&](const tensor<T>& t) {
+            shape_t s{mask.size()};
+            s.insert(s.end(), t.shape().begin() + k, t.shape().end());
+            return s;
+        };
+        b.y.reshape(unit_shape(b.y));
+        const shape_t s = unit_shape(pred);
+        if (b.unit_pred.dimension() != s.size() ||
+            !std::equal(s.begin(), s.end(), b.unit_pred.shape().begin()))
+            b.unit_pred.resize(s);
+        std::copy_n(pred.data(), pred.size(), b.unit_pred.data());
+    }
+
+    /// The units' weights into b.unit_w: the mask times the unit's sample's weight (when
+    /// `with_samples` and the batch has weights), times `scale` for the loss.
+    static void unit_weights(batch_state& b, bool with_samples, bool for_loss) {
+        const tensor<T>& mask = *b.mask;
+        const std::size_t units = mask.size(), per = units / mask.shape()[0];
+        double valid = 0.0;
+        for (std::size_t u = 0; u < units; ++u) valid += mask.data()[u] != T(0);
+        const double scale = !for_loss ? 1.0 : valid > 0.0 ? double(units) / valid : 0.0;
+        if (b.unit_w.size() != units) b.unit_w.resize({units});
+        for (std::size_t u = 0; u < units; ++u) {
+            double w = mask.data()[u] != T(0) ? scale : 0.0;
+            if (with_samples && b.weighted) w *= double(b.w.data()[u / per]);
+            b.unit_w.data()[u] = T(w);
+        }
+    }
+
+    double masked_loss(model_type& m, batch_state& b, const tensor<T>& pred) {
+        const shape_t ys = shape_of(b.y), ps = shape_of(pred);
+        to_units(m, b, pred);
+        unit_weights(b, true, true);
+        const double loss =
+            m.loss_->compute_weighted(b.y, b.unit_pred, b.grad, b.unit_w.data(), fused_);
+        b.y.reshape(ys);
+        b.grad.reshape(ps);
+        return loss;
+    }
+
+    void update_masked_metrics(const model_type& m, metric_list& metrics, batch_state& b,
+                               const tensor<T>& out) {
+        const shape_t ys = shape_of(b.y);
+        to_units(m, b, out);
+        for (auto& mt : metrics) {
+            unit_weights(b, mt.weighted, false);
+            mt.metric->update(b.y, b.unit_pred, b.unit_w.data());
+        }
+        b.y.reshape(ys);
     }
 
     static callbacks::Logs current_logs(double loss, const metric_list& metrics) {
@@ -200,6 +282,7 @@ class Trainer {
     /// logits) in b.grad.
     double batch_loss(model_type& m, batch_state& b, const tensor<T>& out) {
         const tensor<T>& pred = fused_ ? *m.layers_.back()->logits() : out;
+        if (b.mask) return masked_loss(m, b, pred);
         if (b.weighted) return m.loss_->compute_weighted(b.y, pred, b.grad, b.w.data(), fused_);
         if (fused_) return m.loss_->compute_from_logits(b.y, pred, b.grad);
         return m.loss_->compute(b.y, pred, b.grad);
@@ -372,7 +455,7 @@ double Trainer<T>::train_step(model_type& m, batch_state& b, int epoch, std::siz
         else
             std::copy_n(v.data(), v.size(), keep.data());
     }
-    const tensor<T>& out = m.forward(b.x, true);
+    const tensor<T>& out = inference::Executor<T>::forward(m.layers_, b.x, true, &b.mask);
     const double loss = batch_loss(m, b, out) + regularization_penalty(m);
     if (!std::isfinite(loss)) {
         for (std::size_t i = 0; i < state.size(); ++i) {
@@ -392,7 +475,7 @@ double Trainer<T>::train_step(model_type& m, batch_state& b, int epoch, std::siz
         if (p->regularizer)
             p->regularizer->add_gradient(p->value.data(), p->grad.data(), p->value.size());
     m.optimizer_->apply(m.trainable_);
-    update_metrics(metrics_, b, out);
+    update_metrics(m, metrics_, b, out);
     return loss;
 }
 
@@ -410,10 +493,11 @@ callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
     for (std::size_t step = 0; step < data.num_batches(); ++step) {
         cbs.on_test_batch_begin(int(step), {});
         const std::size_t n = next_batch(data, step, eval_);
-        const tensor<T>& out = m.forward(eval_.x, false);
+        const tensor<T>& out =
+            inference::Executor<T>::forward(m.layers_, eval_.x, false, &eval_.mask);
         loss_sum += (batch_loss(m, eval_, out) + penalty) * double(n);
         seen += n;
-        update_metrics(metrics, eval_, out);
+        update_metrics(m, metrics, eval_, out);
         logs = current_logs(loss_sum / double(seen), metrics);
         cbs.on_test_batch_end(int(step), logs);
     }
