@@ -1,9 +1,9 @@
-// Masks (Embedding's mask_zero): the recurrent layers against the same layer run on each
-// sample's unmasked steps alone (padding before, inside and after, forwards and backwards,
-// every step's output or the last, zero_output_for_mask), Bidirectional and
-// GlobalAveragePooling1D likewise, gradients through masked steps, the loss and the metrics
-// over the unmasked steps only (Keras 3's apply_mask), what Keras 3 drops or refuses, and a
-// masked model through a saved file.
+// Masks (Embedding's mask_zero, the Masking layer): the recurrent layers against the same layer
+// run on each sample's unmasked steps alone (padding before, inside and after, forwards and
+// backwards, every step's output or the last, zero_output_for_mask), Bidirectional and
+// GlobalAveragePooling1D likewise, gradients through masked steps, the loss and the metrics over
+// the unmasked steps only (Keras 3's apply_mask), what Keras 3 drops or refuses, a masked model
+// through a saved file, and keras.io's Masking example.
 #include "gradient_check.hpp"
 #include "temp_dir.hpp"
 
@@ -274,4 +274,39 @@ TEST_CASE("A model with mask_zero learns to ignore padding, and keeps it through
     CHECK_FALSE(loaded.output_masked());  // the LSTM returns its last step only
     const tensor<float> a = model.predict(x), b = loaded.predict(x);
     CHECK(a == b);
+}
+
+TEST_CASE("Masking masks the steps whose features all equal mask_value (keras.io's example)",
+          "[masking][layer]") {
+    // keras.io: steps 3 and 5 of every sample set to 0, skipped by the LSTM after Masking(0.0)
+    auto x = random_tensor({2, 7, 3}, 16, 0.1, 1.0);
+    for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t f = 0; f < 3; ++f) x(i, 3, f) = x(i, 5, f) = 0.0;
+    x(1, 2, 0) = 0.0;  // one zero among other values does not mask its step
+    layers::Masking<double> masking;
+    masking.build({7, 3});
+    const xt::xarray<double> y = masking.forward(x, true);
+    CHECK(y == x);
+    const xt::xarray<double> mask = *masking.compute_mask(x, nullptr);
+    const xt::xarray<double> want = {{1, 1, 1, 0, 1, 0, 1}, {1, 1, 1, 0, 1, 0, 1}};
+    CHECK(mask == want);
+    // the LSTM after it skips those steps: as the LSTM on the five other steps
+    auto lstm = recurrent_layer("LSTM", {{"units", 4}}, 7);
+    auto alone = recurrent_layer("LSTM", {{"units", 4}}, 5);
+    alone->set_weights(lstm->get_weights());
+    const xt::xarray<double> h = lstm->forward_masked(y, mask, false);
+    xt::xarray<double> kept = xt::view(x, xt::all(), xt::keep(0, 1, 2, 4, 6), xt::all());
+    const xt::xarray<double> h_alone = alone->forward(kept, false);
+    CHECK(xt::allclose(h, h_alone, 0.0, 1e-12));
+    // a masked step's output is zeros and so is its gradient; another value and the config
+    const xt::xarray<double> dy = xt::ones<double>({2, 7, 3});
+    const xt::xarray<double> dx = masking.backward(dy, true);
+    CHECK(dx(0, 3, 1) == 0.0);
+    CHECK(dx(1, 2, 0) == 1.0);
+    layers::Masking<double> minus(-1.0, {.name = "pad"});
+    CHECK(minus.get_config()["mask_value"] == -1.0);
+    const auto again = layers::make_layer<double>("Masking", minus.get_config());
+    CHECK(dynamic_cast<layers::Masking<double>&>(*again).mask_value() == -1.0);
+    CHECK_THROWS_WITH(layers::Masking<double>().build({5}),
+                      Catch::Contains("expects inputs of shape (batch, steps, ..., features)"));
 }

@@ -25,6 +25,7 @@
 #include "layer_normalization.hpp"
 #include "leaky_relu.hpp"
 #include "lstm.hpp"
+#include "masking.hpp"
 #include "pooling1d.hpp"
 #include "pooling2d.hpp"
 #include "prelu.hpp"
@@ -65,6 +66,7 @@
     X(LSTM)                      \
     X(LayerNormalization)        \
     X(LeakyReLU)                 \
+    X(Masking)                   \
     X(MaxPooling1D)              \
     X(MaxPooling2D)              \
     X(PReLU)                     \
