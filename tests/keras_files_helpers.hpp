@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -96,6 +97,21 @@ struct fixture {
     shape_t input;
     std::size_t params;
 };
+
+/// `m`, already saved as `<stem>.keras` in `dir`, saved as `<stem>.h5` too: each file loads back
+/// with m's config, weights and predictions on x, bit for bit.
+inline void check_keras_and_h5_round_trip(Sequential& m, const fs::path& dir,
+                                          const std::string& stem, const xt::xarray<float>& x) {
+    m.save(dir / (stem + ".h5"));
+    for (const std::string ext : {".keras", ".h5"}) {
+        INFO(stem + ext);
+        auto loaded = load_model(dir / (stem + ext));
+        CHECK(loaded.to_json() == m.to_json());
+        check_same_weights(loaded, m);
+        const xt::xarray<float> a = m.predict(x), b = loaded.predict(x);
+        CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    }
+}
 
 /// A directory of its own under the system's temporary directory, removed at the end.
 struct scratch {

@@ -56,8 +56,11 @@ TEST_CASE("The registry lists the built-in layers, each with an example", "[laye
     const auto names = layers::registry<float>::names();
     std::vector<std::string> builtin;
 #define XKERAS_TEST_NAME(L) builtin.push_back(#L);
+#define XKERAS_TEST_RENAMED(K, L) builtin.push_back(#K);
     XKERAS_BUILTIN_LAYERS(XKERAS_TEST_NAME)
+    XKERAS_BUILTIN_RENAMED_LAYERS(XKERAS_TEST_RENAMED)
 #undef XKERAS_TEST_NAME
+#undef XKERAS_TEST_RENAMED
     for (const auto& name : builtin) {
         INFO(name);
         CHECK(std::count(names.begin(), names.end(), name) == 1);

@@ -156,7 +156,8 @@ TEST_CASE("A Functional model that is not a plain chain is refused by layer",
         json j = keras3_chain();
         j["config"]["layers"][2]["class_name"] = "Sequential";
         CHECK_THROWS_WITH(model_from_json(j.dump()),
-                          "model JSON: layer 2 'dropout' (Sequential, a nested model) has no "
-                          "'layers' list");
+                          "model JSON: layer 2 'dropout' (Sequential, a nested model): "
+                          "Sequential 'dropout': config key 'layers' must be a list of layers, "
+                          "got null");
     }
 }

@@ -29,6 +29,7 @@
 #include "inference/executor.hpp"
 #include "layers/input_layer.hpp"
 #include "layers/layer.hpp"
+#include "layers/nested_sequential.hpp"
 #include "losses.hpp"
 #include "metrics.hpp"
 #include "optimizers.hpp"
@@ -39,11 +40,15 @@
 namespace xkeras {
 
 namespace detail {
-/// What `add` takes: a layer, an InputLayer, or an owning pointer to a layer.
+/// What `add` takes: a layer, an InputLayer, an owning pointer to a layer, or a model moved in
+/// (nested as one layer).
 template <class L, class T>
 concept sequential_element = std::derived_from<std::decay_t<L>, layers::Layer<T>> ||
-    std::same_as<std::decay_t<L>, layers::InputLayer> ||
-    (!std::is_lvalue_reference_v<L> && std::convertible_to<L, std::unique_ptr<layers::Layer<T>>>);
+                             std::same_as<std::decay_t<L>, layers::InputLayer> ||
+                             (!std::is_lvalue_reference_v<L> &&
+                              std::convertible_to<L, std::unique_ptr<layers::Layer<T>>>) ||
+                             (!std::is_lvalue_reference_v<L> &&
+                              std::same_as<std::decay_t<L>, basic_sequential<T>>);
 }  // namespace detail
 
 /// A linear stack of layers. `T` is the scalar type; `Sequential` is basic_sequential<float>.
@@ -110,7 +115,35 @@ class basic_sequential {
         add(std::forward<L>(layer));
     }
 
-    void add(std::unique_ptr<layer_type> layer) {
+    void add(std::unique_ptr<layer_type> layer) { append(layer); }
+
+    /// Adds a model as one layer, as Keras's `Sequential([model, Softmax()])`: its layers, with
+    /// their weights, move into a layers::NestedSequential of its name (the model is left
+    /// empty; if the layer is refused, they move back). `Sequential{std::move(m)}` alone moves
+    /// the model itself, as C++ does.
+    void add(basic_sequential&& inner) {
+        if (&inner == this)
+            throw value_error(detail::cat("model '", name_, "': a model cannot contain itself"));
+        if (inner.layers_.empty())
+            throw value_error(detail::cat("model '", name_, "': the model '", inner.name_,
+                                          "' added as a layer has no layers"));
+        auto nested = std::make_unique<layers::NestedSequential<T>>(
+            inner.name_, std::move(inner.layers_), inner.input_shape());
+        inner.layers_.clear();
+        inner.layers_changed();
+        std::unique_ptr<layer_type> layer = std::move(nested);
+        try {
+            append(layer);
+        } catch (...) {
+            inner.layers_ = static_cast<layers::NestedSequential<T>&>(*layer).release_layers();
+            inner.layers_changed();
+            throw;
+        }
+    }
+
+  private:
+    /// add's checks and build, then the layer joins the model (moved from `layer` only then).
+    void append(std::unique_ptr<layer_type>& layer) {
         if (!layer) throw value_error(detail::cat("model '", name_, "': add() got a null layer"));
         for (const auto& l : layers_)
             if (l->name() == layer->name())
@@ -130,6 +163,7 @@ class basic_sequential {
         layers_changed();
     }
 
+  public:
     /// Keras's `keras.Input(shape)` / InputLayer as the first element.
     void add(const layers::InputLayer& input) {
         if (!layers_.empty() || input_shape_)
@@ -394,7 +428,7 @@ class basic_sequential {
         state_.clear();
         for (auto& l : layers_)
             for (auto* p : l->params()) {
-                if (l->trainable && p->trainable) trainable_.push_back(p);
+                if (l->trains(*p)) trainable_.push_back(p);
                 if (!p->trainable) state_.push_back(p);
             }
     }

@@ -1,10 +1,9 @@
-// xkeras/inference/executor.hpp - the forward pass and predict.
+// xkeras/inference/executor.hpp - predict, and the model's forward pass.
 //
-// The model owns one Executor. Its forward pass runs the layers in order; at inference a layer
-// followed by a pooling may pool its own output in the same pass (Layer::forward_pooled: a
-// convolution's threads each pool what they computed). predict runs the data batch by batch; a
-// small model (the MLPs) runs a slice of each batch per thread instead, each thread with its own
-// copy of the layers (detail/layer_replicas.hpp), so that a batch crosses between the cores once.
+// The model owns one Executor. Its forward pass runs the layers in order (inference/forward.hpp).
+// predict runs the data batch by batch; a small model (the MLPs) runs a slice of each batch per
+// thread instead, each thread with its own copy of the layers (detail/layer_replicas.hpp), so
+// that a batch crosses between the cores once.
 // Past max_replica_values the layers' own splitting over the threads stays: their work per batch is
 // long enough to pay for it, and copies would hold tens of MB of activations.
 #pragma once
@@ -22,6 +21,7 @@
 #include "../layers/layer.hpp"
 #include "../tensor.hpp"
 #include "../training/data.hpp"
+#include "forward.hpp"
 
 namespace xkeras {
 
@@ -36,30 +36,11 @@ class Executor {
     using model_type = basic_sequential<T>;
     using layer_list = std::vector<std::unique_ptr<layers::Layer<T>>>;
 
-    /// x through `layers` (see the file comment); the result is valid until the next pass.
-    /// A mask made on the way (Embedding's mask_zero) goes with the activations to each layer
-    /// that supports masking, as Keras hands it over; `output_mask`, when given, receives the
-    /// output's (null when none), valid as long as the result.
+    /// x through `layers` (inference/forward.hpp); the result is valid until the next pass.
     static const tensor<T>& forward(layer_list& layers, const tensor<T>& x, bool training,
-                                    const tensor<T>** output_mask = nullptr) {
-        const tensor<T>* h = &x;
-        const tensor<T>* mask = nullptr;
-        for (std::size_t i = 0; i < layers.size(); ++i) {
-            if (!training && !mask && i + 1 < layers.size())
-                if (const backend::pool2d* pool = layers[i + 1]->as_pooling())
-                    if (const tensor<T>* y = layers[i]->forward_pooled(*h, *pool)) {
-                        h = y;
-                        ++i;
-                        continue;
-                    }
-            auto& layer = *layers[i];
-            const tensor<T>& in = *h;
-            h = mask && layer.supports_masking() ? &layer.forward_masked(in, *mask, training)
-                                                 : &layer.forward(in, training);
-            mask = layer.compute_mask(in, layer.supports_masking() ? mask : nullptr);
-        }
-        if (output_mask) *output_mask = mask;
-        return *h;
+                                    const tensor<T>** output_mask = nullptr,
+                                    const tensor<T>* input_mask = nullptr) {
+        return inference::forward(layers, x, training, output_mask, input_mask);
     }
 
     /// The model's output for x, batch by batch, in inference mode (basic_sequential::predict).

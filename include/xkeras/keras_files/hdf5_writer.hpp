@@ -31,6 +31,14 @@ class writing_group {
         return writing_group(std::move(g));
     }
 
+    /// A child group written before (by group()).
+    writing_group open(const std::string& name) const {
+        std::lock_guard<std::mutex> lock(library_mutex());
+        detail::id g(H5Gopen2(h_.get(), name.c_str(), H5P_DEFAULT), H5Gclose);
+        if (!g) fail("cannot open group " + name);
+        return writing_group(std::move(g));
+    }
+
     /// A scalar variable-length string attribute: UTF-8 as h5py writes a `str`
     /// (`attrs[name] = "text"`), ASCII as it writes `bytes` (`utf8` false).
     void attribute(const std::string& name, const std::string& value, bool utf8 = true) const {

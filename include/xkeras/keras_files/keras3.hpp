@@ -172,6 +172,7 @@ void load_keras3_weights(basic_sequential<T>& m, const hdf5::file& f) {
         std::vector<tensor<T>> read;
         std::size_t first = 0;
         for (const auto& owner : layer->keras_weight_groups()) {
+            if (owner.count == 0) continue;  // a nested model's layer without weights
             hdf5::group g = all.get(keys[i]);
             for (const auto& sub : owner.path) {
                 if (!g.has(sub))

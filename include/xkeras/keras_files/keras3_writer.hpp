@@ -11,6 +11,7 @@
 
 #include <ctime>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,23 +37,34 @@ std::string keras3_weights_bytes(const basic_sequential<T>& m) {
         const auto layers = m.layers();
         for (std::size_t i = 0; i < layers.size(); ++i) {
             // the layer's own vars (empty when a sub-layer owns the weights, as Keras writes
-            // it), then each owner's, every group on the way with its vars (the owners' paths
-            // share no group: Bidirectional's forward_layer/cell and backward_layer/cell)
+            // it), then each owner's, every group on the way with its vars, made once (owners
+            // share groups: a nested model's `layers`, Bidirectional's in a nested model)
             const auto layer = all.group(keys[i]);
             const auto own = layer.group("vars");
             own.attribute("name", layers[i]->name());
             const auto params = layers[i]->params();
+            std::set<std::string> made;
             std::size_t first = 0;
             for (const auto& owner : layers[i]->keras_weight_groups()) {
                 std::optional<hdf5::writing_group> vars;
                 if (!owner.path.empty()) {
                     std::optional<hdf5::writing_group> g;
-                    std::string name = layers[i]->name();
+                    std::string name = layers[i]->name(), path;
                     for (const auto& sub : owner.path) {
-                        g.emplace(g ? g->group(sub) : layer.group(sub));
+                        path += "/" + sub;
                         name += "_" + sub;
-                        vars.emplace(g->group("vars"));
-                        vars->attribute("name", name);
+                        const bool fresh = made.insert(path).second;
+                        const auto& parent = g ? *g : layer;
+                        g.emplace(fresh ? parent.group(sub) : parent.open(sub));
+                        // a nested model's `layers` is a list of its layers, not an object
+                        // with variables of its own
+                        if (sub == "layers") continue;
+                        if (fresh) {
+                            vars.emplace(g->group("vars"));
+                            vars->attribute("name", name);
+                        } else {
+                            vars.emplace(g->open("vars"));
+                        }
                     }
                 }
                 const auto& to = vars ? *vars : own;

@@ -26,6 +26,7 @@
 #include "leaky_relu.hpp"
 #include "lstm.hpp"
 #include "masking.hpp"
+#include "nested_sequential.hpp"
 #include "pooling1d.hpp"
 #include "pooling2d.hpp"
 #include "prelu.hpp"
@@ -97,3 +98,7 @@
     X(GlobalMaxPool2D, GlobalMaxPooling2D)     \
     X(MaxPool1D, MaxPooling1D)                 \
     X(MaxPool2D, MaxPooling2D)
+
+/// X(KerasName, Name) for the built-in layers whose C++ name is not Keras's: a Sequential model
+/// used as a layer (xkeras::Sequential is the model itself).
+#define XKERAS_BUILTIN_RENAMED_LAYERS(X) X(Sequential, NestedSequential)

@@ -9,8 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <climits>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,6 +35,59 @@ json dtype_policy() {
             {"class_name", "DTypePolicy"},
             {"config", {{"name", sizeof(T) == 8 ? "float64" : "float32"}}},
             {"registered_name", nullptr}};
+}
+
+/// Keras's to_snake_case: "Conv2D" -> "conv2d", "MaxPooling2D" -> "max_pooling2d".
+inline std::string snake_case(const std::string& name) {
+    auto up = [](char c) { return c >= 'A' && c <= 'Z'; };
+    auto low = [](char c) { return c >= 'a' && c <= 'z'; };
+    std::string a;  // (.)([A-Z][a-z]+) -> \1_\2
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (i > 0 && up(name[i]) && i + 1 < name.size() && low(name[i + 1])) a += '_';
+        a += name[i];
+    }
+    std::string b;  // ([a-z])([A-Z]) -> \1_\2
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i > 0 && low(a[i - 1]) && up(a[i])) b += '_';
+        b += a[i];
+    }
+    for (auto& c : b) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return b;
+}
+
+/// The keys Keras 3's weights files give the layers of a model, whose classes are `classes` in
+/// order: the snake-cased class name counted per model ("dense", "dense_1", ...), whatever the
+/// layers' names.
+inline std::vector<std::string> keras_keys(const std::vector<std::string>& classes) {
+    std::vector<std::string> out;
+    std::map<std::string, int> seen;
+    for (const auto& c : classes) {
+        const std::string base = snake_case(c);
+        const int k = seen[base]++;
+        out.push_back(k == 0 ? base : base + "_" + std::to_string(k));
+    }
+    return out;
+}
+
+/// A shape (batch axis excluded) as Keras writes a batch shape: [null, 28, 28, 1].
+inline json batch_shape(const shape_t& s) {
+    json j = json::array({nullptr});
+    for (auto d : s) j.push_back(d);
+    return j;
+}
+
+/// A shape from a Keras batch shape ([null, 28, 28, 1]); `what` names it for errors.
+inline shape_t from_batch_shape(const json& j, const std::string& what) {
+    if (!j.is_array() || j.size() < 2)
+        throw value_error(what + " must be a list [null, d1, ...], got " + io::describe(j));
+    shape_t s;
+    for (std::size_t i = 1; i < j.size(); ++i) {
+        if (!j[i].is_number_integer() || j[i].get<long>() <= 0)
+            throw value_error(what + " must hold positive sizes after the batch axis, got " +
+                              io::describe(j));
+        s.push_back(j[i].get<std::size_t>());
+    }
+    return s;
 }
 
 /// A Keras object reference: {"module", "class_name", "config", "registered_name": null}.

@@ -177,6 +177,10 @@ class Layer {
     /// Whether the optimizer updates this layer's weights. Defaults to true.
     bool trainable = true;
 
+    /// Whether the optimizer updates weight `p`, one of params(): a trainable weight of a
+    /// trainable layer (a nested model asks the layer that holds it as well).
+    virtual bool trains(const Param<T>& p) const { return trainable && p.trainable; }
+
     /// Input shape declared on the layer (Keras's `input_shape=`), empty when not given.
     const shape_t& declared_input_shape() const { return declared_input_shape_; }
 

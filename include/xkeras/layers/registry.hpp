@@ -77,10 +77,13 @@ class registry {
             std::map<std::string, entry> m;
 #define XKERAS_DETAIL_REGISTER(L) m[#L] = {&L<T>::from_config, L<T>::example()};
 #define XKERAS_DETAIL_ALIAS(A, L) m[#A] = m.at(#L);
+#define XKERAS_DETAIL_RENAMED(K, L) m[#K] = {&L<T>::from_config, L<T>::example()};
             XKERAS_BUILTIN_LAYERS(XKERAS_DETAIL_REGISTER)
             XKERAS_BUILTIN_LAYER_ALIASES(XKERAS_DETAIL_ALIAS)
+            XKERAS_BUILTIN_RENAMED_LAYERS(XKERAS_DETAIL_RENAMED)
 #undef XKERAS_DETAIL_REGISTER
 #undef XKERAS_DETAIL_ALIAS
+#undef XKERAS_DETAIL_RENAMED
             return m;
         }();
         return t;

@@ -115,7 +115,7 @@ std::string summary_string(const Model& model, int line_length = -1) {
         const std::string shape = l.built() ? shape_str(l.output_shape(), true) : "?";
         const std::string count = l.built() ? detail::thousands(l.count_params()) : "0 (unbuilt)";
         for (const auto* p : l.params())
-            (l.trainable && p->trainable ? trainable : non_trainable) += p->value.size();
+            (l.trains(*p) ? trainable : non_trainable) += p->value.size();
         const auto name = wrap_cell(l.name() + " (" + l.class_name() + ")", std::size_t(w1 - 2));
         const auto shapes = wrap_cell(shape, std::size_t(w2 - 2));
         const auto counts = wrap_cell(count, std::size_t(w3 - 2));

@@ -30,37 +30,15 @@ namespace io::detail {
 
 using json = nlohmann::json;
 
-/// Keras's to_snake_case: "Conv2D" -> "conv2d", "MaxPooling2D" -> "max_pooling2d".
-inline std::string snake_case(const std::string& name) {
-    auto up = [](char c) { return c >= 'A' && c <= 'Z'; };
-    auto low = [](char c) { return c >= 'a' && c <= 'z'; };
-    std::string a;  // (.)([A-Z][a-z]+) -> \1_\2
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        if (i > 0 && up(name[i]) && i + 1 < name.size() && low(name[i + 1])) a += '_';
-        a += name[i];
-    }
-    std::string b;  // ([a-z])([A-Z]) -> \1_\2
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i > 0 && low(a[i - 1]) && up(a[i])) b += '_';
-        b += a[i];
-    }
-    for (auto& c : b) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return b;
-}
+using layers::config::snake_case;
 
-/// Keys of the layers that do not depend on their names: Keras 3's .weights.h5 scheme, the
-/// snake-cased class name counted per model in layer order ("dense", "dense_1", ...). One per
-/// layer, in model order.
+/// Keys of the layers that do not depend on their names: Keras 3's .weights.h5 scheme
+/// (config::keras_keys). One per layer, in model order.
 template <class T>
 std::vector<std::string> layer_keys(const basic_sequential<T>& m) {
-    std::vector<std::string> out;
-    std::map<std::string, int> seen;
-    for (auto* l : m.layers()) {
-        const std::string base = snake_case(l->class_name());
-        const int k = seen[base]++;
-        out.push_back(k == 0 ? base : base + "_" + std::to_string(k));
-    }
-    return out;
+    std::vector<std::string> classes;
+    for (auto* l : m.layers()) classes.push_back(l->class_name());
+    return layers::config::keras_keys(classes);
 }
 
 /// Keys of the weights: the layer's key (layer_keys) and the weight's own name:
@@ -85,25 +63,8 @@ std::vector<std::pair<std::string, layers::Param<T>*>> weight_keys(const basic_s
     return out;
 }
 
-inline json batch_shape(const shape_t& s) {
-    json j = json::array({nullptr});
-    for (auto d : s) j.push_back(d);
-    return j;
-}
-
-/// A shape from a Keras batch shape ([null, 28, 28, 1]); `what` names it for errors.
-inline shape_t from_batch_shape(const json& j, const std::string& what) {
-    if (!j.is_array() || j.size() < 2)
-        throw value_error(what + " must be a list [null, d1, ...], got " + describe(j));
-    shape_t s;
-    for (std::size_t i = 1; i < j.size(); ++i) {
-        if (!j[i].is_number_integer() || j[i].get<long>() <= 0)
-            throw value_error(what + " must hold positive sizes after the batch axis, got " +
-                              describe(j));
-        s.push_back(j[i].get<std::size_t>());
-    }
-    return s;
-}
+using layers::config::batch_shape;
+using layers::config::from_batch_shape;
 
 inline bool is_keras1_layer(const std::string& cls) {
     for (const char* k1 :
@@ -142,15 +103,7 @@ nlohmann::json model_to_json_object(const basic_sequential<T>& m) {
                             {"ragged", false},
                             {"name", "input_layer"}}},
                           {"registered_name", nullptr}});
-    for (auto* l : m.layers()) {
-        json entry = {{"module", "keras.layers"},
-                      {"class_name", l->class_name()},
-                      {"config", l->get_config()},
-                      {"registered_name", nullptr}};
-        if (l->built())
-            entry["build_config"] = {{"input_shape", io::detail::batch_shape(l->input_shape())}};
-        layers.push_back(std::move(entry));
-    }
+    for (auto* l : m.layers()) layers.push_back(layers::NestedSequential<T>::entry(*l));
     json config = {{"name", m.name()},
                    {"trainable", true},
                    {"dtype", layers::config::dtype_policy<T>()},
@@ -184,17 +137,11 @@ std::string basic_sequential<T>::to_json(int indent) const {
 
 namespace io::detail {
 
-/// How deep models may nest in a JSON config.
-inline constexpr int max_model_nesting = 8;
-
 /// Adds the layers of a Sequential config's `layer_list` to `model`; `what` names the list in
-/// errors ("model JSON"). A nested model (a Sequential, or a Functional chain) adds its layers in
-/// its place, when none of them has weights: Keras's `data_augmentation` blocks. Nested models
-/// with weights keep them under the nested model's own keys in Keras's files, which a flat
-/// model cannot match: they are refused by name.
+/// errors ("model JSON"). A nested model (a Sequential, or a Functional chain) is one layer, a
+/// layers::NestedSequential holding its layers.
 template <class T>
-void add_json_layers(basic_sequential<T>& model, const json& layer_list, const std::string& what,
-                     int depth) {
+void add_json_layers(basic_sequential<T>& model, const json& layer_list, const std::string& what) {
     std::size_t index = 0;
     for (const auto& entry : layer_list) {
         const std::string where = what + ": layer " + std::to_string(index++);
@@ -211,28 +158,22 @@ void add_json_layers(basic_sequential<T>& model, const json& layer_list, const s
                               ") has Keras 1 options (output_dim, init, border_mode, ...); "
                               "xkeras reads the JSON of Keras 2 (tf.keras) and Keras 3");
         if (lcls == "Sequential" || lcls == "Functional" || lcls == "Model") {
+            // a nested model is one layer (layers::NestedSequential); a Functional chain, the
+            // Sequential model it computes
             const std::string name =
                 lcfg.is_object() ? lcfg.value("name", std::string()) : std::string();
             const std::string nested =
                 where + " '" + excerpt(name, 60) + "' (" + excerpt(lcls, 60) + ", a nested model)";
-            if (depth + 1 >= max_model_nesting)
-                throw value_error(nested + " nests models more than " +
-                                  std::to_string(max_model_nesting) + " deep");
-            const json sequential =
-                lcls == "Sequential" ? entry : functional_chain_as_sequential(entry);
-            const json& inner = sequential.contains("config") ? sequential["config"] : json();
-            const json& list = inner.is_array()                                ? inner
-                               : inner.is_object() && inner.contains("layers") ? inner["layers"]
-                                                                               : json();
-            if (!list.is_array()) throw value_error(nested + " has no 'layers' list");
-            const std::size_t first = model.layers().size();
-            add_json_layers(model, list, nested, depth + 1);
-            for (std::size_t i = first; i < model.layers().size(); ++i)
-                if (!model.layers()[i]->params().empty())
-                    throw value_error(nested + " has a layer with weights, '" +
-                                      model.layers()[i]->name() +
-                                      "'; xkeras reads nested models whose layers have none "
-                                      "(augmentation, rescaling), in the model's place");
+            try {
+                const json sequential =
+                    lcls == "Sequential" ? entry : functional_chain_as_sequential(entry);
+                const json& inner = sequential.contains("config") ? sequential["config"] : json();
+                // Keras 2.0-2.2's nested config: the bare list of its layers
+                const json cfg = inner.is_array() ? json{{"name", name}, {"layers", inner}} : inner;
+                model.add(layers::NestedSequential<T>::from_config(cfg));
+            } catch (const error& e) {
+                throw value_error(nested + ": " + e.what());
+            }
             continue;
         }
         if (lcls == "InputLayer") {
@@ -241,17 +182,6 @@ void add_json_layers(basic_sequential<T>& model, const json& layer_list, const s
                 throw value_error(where +
                                   " (InputLayer) has neither batch_shape nor batch_input_shape");
             const shape_t shape = from_batch_shape(lcfg[key], where + " " + key);
-            // a nested model's own input: the output of the layers before it
-            if (depth > 0 && !model.input_shape().empty()) {
-                const shape_t before = model.layers().empty()
-                                           ? model.input_shape()
-                                           : model.layers().back()->output_shape();
-                const bool known = model.layers().empty() || model.layers().back()->built();
-                if (known && shape != before)
-                    throw value_error(where + " (InputLayer) takes " + shape_str(shape, true) +
-                                      ", where the model gives " + shape_str(before, true));
-                continue;
-            }
             model.add(Input(shape, lcfg.value("name", std::string("input_layer"))));
             continue;
         }
@@ -307,7 +237,7 @@ basic_sequential<T> model_from_json_object(const nlohmann::json& j) try {
     const json& layer_list = config.is_array() ? config : config["layers"];
     basic_sequential<T> model(config.is_object() ? config.value("name", std::string())
                                                  : std::string());
-    io::detail::add_json_layers(model, layer_list, "model JSON", 0);
+    io::detail::add_json_layers(model, layer_list, "model JSON");
     if (!model.built() && config.contains("build_input_shape") &&
         !config["build_input_shape"].is_null())
         model.build(io::detail::from_batch_shape(config["build_input_shape"],
