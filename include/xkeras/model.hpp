@@ -9,7 +9,8 @@
 //
 // The model is the layer stack, its weights, its config and its compile settings. Training
 // (fit, evaluate, train_on_batch, test_on_batch) runs in training/trainer.hpp, the forward pass
-// and predict in inference/executor.hpp, the summary table in utils/summary.hpp, saving in io/.
+// in inference/forward.hpp, predict in inference/executor.hpp, the summary table in
+// utils/summary.hpp, saving in io/.
 // Semantics follow Keras 3: see docs/api/model.md for every default.
 #pragma once
 

@@ -208,7 +208,7 @@ class Layer {
     // ---- masks ----------------------------------------------------------------------------
     // Keras's masks: a (batch, steps) tensor beside a batch of sequences, 1 for the steps that
     // count and 0 for padding. Embedding(mask_zero) makes one; the model hands it from layer to
-    // layer as Keras does (inference/executor.hpp): a layer that supports masking receives it
+    // layer as Keras does (inference/forward.hpp): a layer that supports masking receives it
     // (forward_masked) and its output carries one (output_masked, compute_mask); any other
     // layer drops it, as Keras 3 does with a warning.
 
