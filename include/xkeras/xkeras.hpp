@@ -9,6 +9,7 @@
 #include "config.hpp"
 #include "datasets/fashion_mnist.hpp"
 #include "datasets/mnist.hpp"
+#include "distribution/data_parallel.hpp"
 #include "initializers.hpp"
 #include "io/atomic_file.hpp"
 #include "io/json_limits.hpp"

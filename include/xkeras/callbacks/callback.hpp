@@ -50,6 +50,9 @@ class Callback {
     /// True when this callback deals with a non-finite training loss itself (TerminateOnNaN);
     /// otherwise fit throws a numerical_error.
     virtual bool handles_invalid_loss() const { return false; }
+    /// Whether, in data-parallel training, only the process of rank 0 runs it: the callbacks
+    /// that write files or the terminal (ModelCheckpoint, CSVLogger, the progress bar).
+    virtual bool rank_zero_only() const { return false; }
 
     virtual void on_train_begin(const Logs& /*logs*/) {}
     virtual void on_train_end(const Logs& /*logs*/) {}

@@ -35,6 +35,7 @@ inline std::string shortest(double v) {
 template <class T = float>
 class CSVLogger : public Callback<T> {
   public:
+    bool rank_zero_only() const override { return true; }
     explicit CSVLogger(std::filesystem::path filename, std::string separator = ",",
                        bool append = false)
         : path_(std::move(filename)), sep_(std::move(separator)), append_(append) {

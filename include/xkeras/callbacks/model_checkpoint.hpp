@@ -115,6 +115,7 @@ inline std::string five(double v) {
 template <class T = float>
 class ModelCheckpoint : public MonitorCallback<T> {
   public:
+    bool rank_zero_only() const override { return true; }
     explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions o = {},
                              std::ostream& out = std::cout)
         : MonitorCallback<T>("ModelCheckpoint", o.monitor, o.mode, 0.0),

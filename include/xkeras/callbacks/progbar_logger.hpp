@@ -71,6 +71,7 @@ inline bool stdout_is_terminal() {
 template <class T = float>
 class ProgbarLogger : public Callback<T> {
   public:
+    bool rank_zero_only() const override { return true; }
     /// `tty` decides between live redraws and plain lines; by default, whether stdout is a
     /// terminal (when `os` is std::cout) or false.
     explicit ProgbarLogger(std::ostream& os = std::cout, int tty = -1)

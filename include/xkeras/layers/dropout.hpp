@@ -88,7 +88,8 @@ class Dropout : public Layer<T> {
         const std::size_t draws = channel_rank_ == 0 ? x.size() : x.shape()[0] * channels(x);
         this->ensure_shape(mask_, {draws});
         this->ensure_shape(y_, shape_of(x));
-        stream_.next(mask_.data(), draws, rate_);
+        const std::size_t rows = x.shape()[0];
+        stream_.next(mask_.data(), rows, rows ? draws / rows : 0, rate_);
         apply_mask(x, y_);
         return y_;
     }

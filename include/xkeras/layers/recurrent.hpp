@@ -172,7 +172,7 @@ class recurrent : public Layer<T> {
         masked_ = training && dropout_ > 0.0;
         if (masked_) {
             this->ensure_shape(mask_, {n, features_});
-            stream_.next(mask_.data(), n * features_, dropout_);
+            stream_.next(mask_.data(), n, features_, dropout_);
         }
         for (std::size_t t = 0; t < steps_; ++t)
             for (std::size_t i = 0; i < n; ++i)

@@ -151,9 +151,21 @@ class DataAdapter {
     virtual bool has_sample_weights() const { return false; }
     /// Fixes the order of epoch `epoch`'s batches; the same epoch gives the same order.
     virtual void on_epoch_begin(int /*epoch*/) {}
-    /// Fills x and y with batch `step` of the current epoch, and w with its samples' weights
-    /// when the data has them; returns its sample count.
-    virtual std::size_t get_batch(std::size_t step, tensor<T>& x, tensor<T>& y, tensor<T>& w) = 0;
+    /// The samples of batch `step`.
+    std::size_t batch_rows(std::size_t step) const {
+        return std::min(batch_size(), num_samples() - step * batch_size());
+    }
+    /// Fills x and y with rows [first, first + count) of batch `step` of the current epoch (a
+    /// process's share of a global batch), and w with their weights when the data has them;
+    /// first + count <= batch_rows(step).
+    virtual void get_rows(std::size_t step, std::size_t first, std::size_t count, tensor<T>& x,
+                          tensor<T>& y, tensor<T>& w) = 0;
+    /// Fills x, y (and w) with all of batch `step`; returns its sample count.
+    std::size_t get_batch(std::size_t step, tensor<T>& x, tensor<T>& y, tensor<T>& w) {
+        const std::size_t n = batch_rows(step);
+        get_rows(step, 0, n, x, y, w);
+        return n;
+    }
 };
 
 /// Rows [begin, end) of in-memory arrays x and y (and the samples' weights w, when not null), in
@@ -186,18 +198,18 @@ class ArrayDataAdapter : public DataAdapter<T> {
             std::swap(order_[i - 1], order_[gen.below(i)]);
     }
 
-    std::size_t get_batch(std::size_t step, tensor<T>& x, tensor<T>& y, tensor<T>& w) override {
-        const std::size_t s = step * batch_, n = std::min(batch_, num_samples() - s);
+    void get_rows(std::size_t step, std::size_t first, std::size_t count, tensor<T>& x,
+                  tensor<T>& y, tensor<T>& w) override {
+        const std::size_t s = step * batch_ + first;
         if (order_.empty()) {
-            backend::copy_rows(x_, begin_ + s, n, x);
-            backend::copy_rows(y_, begin_ + s, n, y);
-            if (w_) backend::copy_rows(*w_, begin_ + s, n, w);
+            backend::copy_rows(x_, begin_ + s, count, x);
+            backend::copy_rows(y_, begin_ + s, count, y);
+            if (w_) backend::copy_rows(*w_, begin_ + s, count, w);
         } else {
-            backend::gather_rows(x_, order_.data() + s, n, x);
-            backend::gather_rows(y_, order_.data() + s, n, y);
-            if (w_) backend::gather_rows(*w_, order_.data() + s, n, w);
+            backend::gather_rows(x_, order_.data() + s, count, x);
+            backend::gather_rows(y_, order_.data() + s, count, y);
+            if (w_) backend::gather_rows(*w_, order_.data() + s, count, w);
         }
-        return n;
     }
 
   private:

@@ -4,6 +4,10 @@
 // The model owns one Trainer and forwards its training calls to it. A step runs the forward
 // pass in training mode, the loss, the backward pass and one optimizer update; when the loss is
 // not finite nothing changes, the moving statistics included (see train_step).
+//
+// Under a DataParallel distribution (distribution/data_parallel.hpp) each process runs its
+// micro-batches of the global batch instead (data_parallel_step), and the calls reduce what
+// they log across the processes, so every process sees the same logs.
 #pragma once
 
 #include <algorithm>
@@ -21,7 +25,12 @@
 #include "../callbacks/history.hpp"
 #include "../callbacks/progbar_logger.hpp"
 #include "../config.hpp"
+#include "../distribution/broadcast.hpp"
+#include "../distribution/data_parallel.hpp"
+#include "../distribution/gradient_reducer.hpp"
+#include "../distribution/tree_sum.hpp"
 #include "../inference/executor.hpp"
+#include "../layers/dropout_stream.hpp"
 #include "../layers/layer.hpp"
 #include "../metrics.hpp"
 #include "../tensor.hpp"
@@ -113,6 +122,13 @@ class Trainer {
         check_xy(m, x, y, who);
         metrics_ = make_metrics(m, shape_of(y));
         fuse_loss(m);
+        dp_ = distribution::distribution();
+        if (dp_ && m.output_masked())
+            throw value_error(detail::cat(
+                "model '", m.name(), "': ", who,
+                ": data-parallel training of a model whose output carries a mask is not "
+                "supported yet (the loss's divisor, the unmasked count, would need a reduction "
+                "first); train it in one process"));
         return lock;
     }
 
@@ -306,11 +322,64 @@ class Trainer {
 
     double train_step(model_type& m, batch_state& b, int epoch, std::size_t step,
                       bool tolerate_invalid = false);
+
+    // ---- data-parallel training (distribution/data_parallel.hpp) ---------------------------
+
+    /// Whether this process writes files and the terminal: rank 0, or the only process.
+    bool writes() const { return !dp_ || dp_->rank() == 0; }
+
+    /// The callbacks of a call: `given`, less those that only rank 0 runs on other ranks.
+    callbacks::CallbackList<T> callback_list(
+        const std::vector<std::shared_ptr<callbacks::Callback<T>>>& given) const {
+        callbacks::CallbackList<T> out;
+        for (const auto& c : given)
+            if (writes() || !c->rank_zero_only()) out.add(c);
+        return out;
+    }
+
+    void sync_replicas(model_type& m);
+    /// Whether `flag` is set on any process: a callback that stops training on one process only
+    /// (a program's own, deciding from something else than the logs) stops it on all.
+    bool any_process(bool flag) const {
+        auto& comm = dp_->communicator();
+        const unsigned char mine = flag;
+        std::vector<unsigned char> all(std::size_t(comm.size()));
+        comm.allgather(&mine, 1, all.data());
+        return std::find(all.begin(), all.end(), 1) != all.end();
+    }
+    distribution::GradientReducer<T>& reducer(model_type& m);
+    /// One step of batch `step` of `data`: this process's micro-batches, the gradients and
+    /// moving statistics summed over every process, one optimizer update; returns the global
+    /// loss. The metrics then hold every process's counts.
+    double data_parallel_step(model_type& m, DataAdapter<T>& data, int epoch, std::size_t step,
+                              bool tolerate_invalid = false);
+    /// Sums over the processes (distribution/tree_sum.hpp): `extra`, returned, and the metrics'
+    /// counts since they held `saved` (each process's own), which are added to `saved` into
+    /// `metrics` on every process.
+    std::vector<double> reduce_logs(metric_list& metrics,
+                                    const std::vector<std::pair<double, double>>& saved,
+                                    std::vector<double> extra);
+
+    static std::vector<std::pair<double, double>> metric_states(const metric_list& metrics) {
+        std::vector<std::pair<double, double>> out;
+        for (const auto& mt : metrics) out.push_back(mt.metric->state());
+        return out;
+    }
+    static void set_metric_states(metric_list& metrics,
+                                  const std::vector<std::pair<double, double>>& states) {
+        for (std::size_t i = 0; i < metrics.size(); ++i) metrics[i].metric->set_state(states[i]);
+    }
     callbacks::Logs run_evaluation(model_type& m, DataAdapter<T>& data, metric_list& metrics,
                                    callbacks::CallbackList<T>& cbs);
 
     metric_list metrics_;  ///< the current call's
     bool fused_ = false;   ///< whether the loss takes the last layer's logits (fuse_loss)
+    std::shared_ptr<const distribution::DataParallel> dp_;  ///< the current call's, or null
+    /// the distribution train_on_batch last broadcast rank 0's model under
+    std::shared_ptr<const distribution::DataParallel> synced_;
+    std::unique_ptr<distribution::GradientReducer<T>> reducer_;
+    std::vector<layers::Param<T>*> reducer_params_;  ///< the weights reducer_ was made for
+    std::shared_ptr<const distribution::DataParallel> reducer_dp_;  ///< and the distribution
     std::vector<tensor<T>> state_backup_;  ///< the non-trainable weights before the current step
     batch_state train_, eval_;
 };
@@ -328,6 +397,7 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, const tensor<T>& x, const t
     if (o.verbose < 0 || o.verbose > 2)
         throw value_error(detail::cat("fit: verbose must be 0, 1 or 2, got ", o.verbose));
     auto lock = begin(m, "fit", true, x, y);
+    if (dp_) sync_replicas(m);  // before the adapter takes rank 0's shuffling seed
     const std::size_t n = x.shape()[0];
     const tensor<T>* w =
         checked_weights(m, o.sample_weight ? &*o.sample_weight : nullptr, x, "fit");
@@ -360,9 +430,9 @@ template <class T>
 callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, DataAdapter<T>* val,
                                       const fit_options<T>& o) {
     auto history = std::make_shared<callbacks::History<T>>();
-    callbacks::CallbackList<T> cbs(o.callbacks);
+    callbacks::CallbackList<T> cbs = callback_list(o.callbacks);
     cbs.add(history);
-    if (o.verbose > 0) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
+    if (o.verbose > 0 && writes()) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
     const int steps = steps_of(train);
     cbs.set_model(&m);
     cbs.set_params({o.verbose, o.epochs, steps});
@@ -372,7 +442,8 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, Data
     if (val) val_metrics = make_metrics(m, batched(val->num_samples(), val->target_shape()));
 
     m.stop_training = false;
-    const bool tolerate_invalid = cbs.handles_invalid_loss();
+    // from every given callback, so that every process decides alike
+    const bool tolerate_invalid = callbacks::CallbackList<T>(o.callbacks).handles_invalid_loss();
     callbacks::Logs logs;
     cbs.on_train_begin(logs);
     for (int epoch = o.initial_epoch; epoch < o.epochs; ++epoch) {
@@ -383,12 +454,20 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, Data
         std::size_t seen = 0;
         for (int step = 0; step < steps; ++step) {
             cbs.on_train_batch_begin(step, {});
-            const std::size_t bn = next_batch(train, std::size_t(step), train_);
-            loss_sum +=
-                train_step(m, train_, epoch, std::size_t(step), tolerate_invalid) * double(bn);
+            std::size_t bn = 0;
+            double loss = 0.0;
+            if (dp_) {
+                bn = train.batch_rows(std::size_t(step));
+                loss = data_parallel_step(m, train, epoch, std::size_t(step), tolerate_invalid);
+            } else {
+                bn = next_batch(train, std::size_t(step), train_);
+                loss = train_step(m, train_, epoch, std::size_t(step), tolerate_invalid);
+            }
+            loss_sum += loss * double(bn);
             seen += bn;
             logs = current_logs(loss_sum / double(seen), metrics_);
             cbs.on_train_batch_end(step, logs);
+            if (dp_) m.stop_training = any_process(m.stop_training);
             if (m.stop_training) break;
         }
         if (val) {
@@ -396,6 +475,7 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, Data
                 logs["val_" + k] = v;
         }
         cbs.on_epoch_end(epoch, logs);
+        if (dp_) m.stop_training = any_process(m.stop_training);
         if (m.stop_training) break;
     }
     cbs.on_train_end(logs);
@@ -409,8 +489,8 @@ std::vector<double> Trainer<T>::evaluate(model_type& m, const tensor<T>& x, cons
     auto lock = begin(m, "evaluate", false, x, y);
     const tensor<T>* w =
         checked_weights(m, o.sample_weight ? &*o.sample_weight : nullptr, x, "evaluate");
-    callbacks::CallbackList<T> cbs(o.callbacks);
-    if (o.verbose > 0) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
+    callbacks::CallbackList<T> cbs = callback_list(o.callbacks);
+    if (o.verbose > 0 && writes()) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
     ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], o.batch_size, false, 0, w);
     cbs.set_model(&m);
     cbs.set_params({o.verbose, 1, steps_of(data)});
@@ -423,6 +503,10 @@ std::vector<double> Trainer<T>::train_on_batch(model_type& m, const tensor<T>& x
     auto lock = begin(m, "train_on_batch", true, x, y);
     const tensor<T>* w = checked_weights(m, sample_weight, x, "train_on_batch");
     ArrayDataAdapter<T> data(x, y, 0, x.shape()[0], x.shape()[0], false, 0, w);
+    if (dp_) {
+        if (synced_ != dp_) sync_replicas(m), synced_ = dp_;
+        return logs_to_list(m, current_logs(data_parallel_step(m, data, 0, 0), metrics_));
+    }
     next_batch(data, 0, train_);
     return logs_to_list(m, current_logs(train_step(m, train_, 0, 0), metrics_));
 }
@@ -492,12 +576,30 @@ callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
     data.on_epoch_begin(0);
     for (std::size_t step = 0; step < data.num_batches(); ++step) {
         cbs.on_test_batch_begin(int(step), {});
-        const std::size_t n = next_batch(data, step, eval_);
-        const tensor<T>& out =
-            inference::Executor<T>::forward(m.layers_, eval_.x, false, &eval_.mask);
-        loss_sum += (batch_loss(m, eval_, out) + penalty) * double(n);
-        seen += n;
-        update_metrics(m, metrics, eval_, out);
+        const std::size_t bn = data.batch_rows(step);
+        // each process its micro-batches of the batch (as in training), their losses summed by
+        // the tree over every process after it
+        const std::size_t parts = dp_ ? dp_->micro_batches_per_process() : 1,
+                          micro = dp_ ? dp_->options().micro_batches : 1,
+                          base = dp_ ? std::size_t(dp_->rank()) * parts : 0;
+        const auto saved = metric_states(metrics);
+        if (dp_) set_metric_states(metrics, std::vector<std::pair<double, double>>(metrics.size()));
+        std::vector<double> sums(parts);
+        for (std::size_t j = 0; j < parts; ++j) {
+            const std::size_t k = base + j, first = k * bn / micro,
+                              n = (k + 1) * bn / micro - first;
+            if (n == 0) continue;
+            data.get_rows(step, first, n, eval_.x, eval_.y, eval_.w);
+            eval_.weighted = data.has_sample_weights();
+            const tensor<T>& out =
+                inference::Executor<T>::forward(m.layers_, eval_.x, false, &eval_.mask);
+            sums[j] = (batch_loss(m, eval_, out) + penalty) * double(n);
+            update_metrics(m, metrics, eval_, out);
+        }
+        double batch_sum = distribution::tree_sum(std::span<const double>(sums));
+        if (dp_) batch_sum = reduce_logs(metrics, saved, {batch_sum})[0];
+        loss_sum += batch_sum;
+        seen += bn;
         logs = current_logs(loss_sum / double(seen), metrics);
         cbs.on_test_batch_end(int(step), logs);
     }
@@ -507,3 +609,6 @@ callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
 
 }  // namespace training
 }  // namespace xkeras
+
+// the data-parallel members' definitions
+#include "trainer_distributed.hpp"  // IWYU pragma: export
