@@ -5,7 +5,52 @@
 
 #include <cstdio>
 
+#ifdef XKERAS_EXAMPLES_MPI
+#include <unistd.h>
+
+#include <memory>
+#include <streambuf>
+
+#include <xkeras/distribution/mpi.hpp>
+#endif
+
 namespace examples {
+
+#ifdef XKERAS_EXAMPLES_MPI
+namespace {
+
+/// The examples built for mpirun (the `_mpi` programs): MPI for the life of the program, the
+/// distribution set, and the terminal and the output folder left to rank 0 (the others write
+/// into a folder of their own that is removed at exit).
+struct mpi_example {
+    xk::distribution::mpi::session session;
+    std::filesystem::path scratch;
+    std::streambuf* cout_buffer = nullptr;
+    struct null_buffer : std::streambuf {
+        int overflow(int c) override { return c; }
+    } null;
+
+    mpi_example(int& argc, char**& argv) : session(argc, argv) {
+        xk::distribution::set_distribution(xk::distribution::DataParallel(session.world()));
+    }
+    ~mpi_example() {
+        if (cout_buffer) std::cout.rdbuf(cout_buffer);
+        std::error_code ec;
+        if (!scratch.empty()) std::filesystem::remove_all(scratch, ec);
+    }
+
+    void quiet_unless_rank_zero(Args& a) {
+        const int rank = xk::distribution::process_index();
+        if (rank == 0) return;
+        cout_buffer = std::cout.rdbuf(&null);
+        scratch = std::filesystem::temp_directory_path() /
+                  ("xkeras-rank" + std::to_string(rank) + "-" + std::to_string(::getpid()));
+        a.output = scratch.string();
+    }
+};
+
+}  // namespace
+#endif
 
 /// Parses the flags every example takes; `defaults` are the document's settings. Exits on
 /// --help or a bad flag, as CLI11 does.
@@ -45,7 +90,19 @@ Args parse_args(int argc, char** argv, const std::string& name, const std::strin
     }
     if (default_output && !layers.empty() && app.count("--output") == 0) a.output += "_" + a.layer;
     if (a.threads > 0) xk::set_num_threads(a.threads);
+#ifdef XKERAS_EXAMPLES_MPI
+    static std::unique_ptr<mpi_example> mpi;
+    if (!mpi) mpi = std::make_unique<mpi_example>(argc, argv);
+    mpi->quiet_unless_rank_zero(a);
+#endif
     return a;
+}
+
+int failure() {
+#ifdef XKERAS_EXAMPLES_MPI
+    if (xk::distribution::process_count() > 1) xk::distribution::mpi::abort(1);
+#endif
+    return 1;
 }
 
 /// Writes DIR/result.json atomically: the contract every example keeps.
@@ -65,6 +122,7 @@ void write_result(const Args& a, const std::string& experiment, std::size_t para
           {"batch_size", a.batch_size},
           {"seed", a.seed},
           {"threads", xk::get_num_threads()},
+          {"processes", xk::distribution::process_count()},
           {"limit", a.limit},
           {"data_dir", a.data_dir}}},
         {"xkeras_version", xk::version},

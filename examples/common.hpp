@@ -96,6 +96,10 @@ void write_confusion_matrix(const Args& a, xk::Sequential& model, const xt::xarr
 /// plot_model(model, to_file=..., show_shapes=True), with the layers' names shown.
 void write_model_diagram(const Args& a, const xk::Sequential& model);
 
+/// The exit code of a failed example: 1, or, in the examples built for mpirun, the end of
+/// every process of the job (MPI_Abort), since the others may be waiting for this one.
+int failure();
+
 /// Runs `body`, turning an xkeras error into a message and exit code 1.
 template <class F>
 int run(F&& body) {
@@ -103,8 +107,8 @@ int run(F&& body) {
         body();
         return 0;
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 1;
+        std::cerr << "error: " << e.what() << std::endl;
+        return failure();
     }
 }
 
