@@ -2,7 +2,8 @@
 # Two machines on one: network namespaces joined by a veth pair (10.77.0.1 and 10.77.0.2, each
 # end shaped by tc netem when asked), mpirun started in the first with one process per namespace
 # over Open MPI's TCP transport only; the processes are launched through netns_agent.sh, as ssh
-# would launch them on two hosts. Needs root (ip netns); removes the namespaces on exit.
+# would launch them on two hosts, and not bound to cores (each "host" would bind its process to
+# the same first core of this one). Needs root (ip netns); removes the namespaces on exit.
 # Usage: tests/mpi/netns.sh [--rate RATE] [--delay DELAY] [--timeout S] -- PROGRAM [ARGS...]
 #   RATE and DELAY as tc takes them (1gbit, 0.2ms); none by default. A delay needs the kernel's
 #   netem; a rate alone uses tbf.
@@ -63,7 +64,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export XKERAS_NUM_THREADS=${XKERAS_NUM_THREADS:-1}
 status=0
 timeout -s KILL "$limit" ip netns exec "$ns0" mpirun --hostfile "$hostfile" -np 2 \
-  --mca plm_rsh_agent "$here/netns_agent.sh" --mca btl tcp,self \
+  --mca plm_rsh_agent "$here/netns_agent.sh" --mca btl tcp,self --bind-to none \
   --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
   -x XKERAS_NUM_THREADS "$@" || status=$?
 # what crossed the link, for the caller to check that the processes talked over it

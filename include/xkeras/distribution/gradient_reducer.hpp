@@ -34,6 +34,7 @@ struct reducer_stats {
     std::size_t bytes = 0;            ///< gradient bytes per step
     double overlapped_seconds = 0.0;  ///< from the first bucket's start to finish()
     double exposed_seconds = 0.0;     ///< inside finish(): the exchange not hidden
+    std::size_t hidden_bytes = 0;     ///< of buckets whose exchange had ended by finish()
 };
 
 template <class T>
@@ -124,6 +125,10 @@ class GradientReducer {
     /// Waits for every exchange: the sums are then ready for write_back().
     void finish() {
         const auto t0 = clock::now();
+        progress();
+        for (auto& b : buckets_)
+            if (b.state == stage::gathering && comm_.test(b.requests))
+                stats_->hidden_bytes += b.size * sizeof(T);
         for (auto& b : buckets_) {
             if (b.state == stage::filling)
                 throw state_error(
