@@ -1,5 +1,10 @@
 // BatchNormalization: batch statistics in training, moving statistics otherwise, Keras's
 // moving-average update, weights and counts, gradients in both modes.
+#include <barrier>
+#include <cstring>
+#include <thread>
+#include <vector>
+
 #include "gradient_check.hpp"
 
 using namespace xkeras;
@@ -118,4 +123,128 @@ TEST_CASE("BatchNormalization gradients in both modes", "[bn][gradient]") {
         CHECK(bn.params().size() == 2);
         check_layer_gradients(bn, random_tensor({6, 3}, 8));
     }
+}
+
+namespace {
+
+/// Two replicas of a data-parallel step as two threads of this process: an all-gather is a
+/// shared buffer between two barriers. Only what cross_replica_sum needs.
+struct thread_replicas {
+    std::barrier<> meet{2};
+    std::vector<char> buffer;
+};
+
+class thread_communicator : public distribution::Communicator {
+  public:
+    thread_communicator(thread_replicas& shared, int rank) : shared_(shared), rank_(rank) {}
+    int rank() const override { return rank_; }
+    int size() const override { return 2; }
+    std::string describe() const override { return "two threads"; }
+    void broadcast(void*, std::size_t, int) override { throw state_error("not used"); }
+    void allgather(const void* mine, std::size_t bytes, void* all) override {
+        if (rank_ == 0) shared_.buffer.resize(2 * bytes);
+        shared_.meet.arrive_and_wait();
+        std::memcpy(shared_.buffer.data() + std::size_t(rank_) * bytes, mine, bytes);
+        shared_.meet.arrive_and_wait();
+        std::memcpy(all, shared_.buffer.data(), 2 * bytes);
+        shared_.meet.arrive_and_wait();
+    }
+    distribution::request isend(const void*, std::size_t, int, int) override {
+        throw state_error("not used");
+    }
+    distribution::request irecv(void*, std::size_t, int, int) override {
+        throw state_error("not used");
+    }
+    bool test(std::span<const distribution::request>) override { return true; }
+    void wait(std::span<const distribution::request>) override {}
+    void release() override {}
+
+  private:
+    thread_replicas& shared_;
+    int rank_;
+};
+
+}  // namespace
+
+TEST_CASE("synchronized BatchNormalization takes the whole batch's moments over replicas", "[bn]") {
+    // 10 rows, mean 100 against a spread of 1, split 4 + 6 over two replicas; dy stands for
+    // the gradient of the whole batch's loss
+    const std::size_t rows = 10, C = 3, split = 4;
+    const auto x = xt::eval(random_tensor({rows, C}, 21, 99.0, 101.0));
+    const auto dy = random_tensor({rows, C}, 22);
+    const auto gamma = random_tensor({C}, 23, 0.5, 1.5), beta = random_tensor({C}, 24);
+    auto make = [&](bool synchronized) {
+        layers::BatchNormalization<double> bn({.momentum = 0.9, .synchronized = synchronized});
+        bn.build({C});
+        bn.params()[0]->value = gamma;
+        bn.params()[1]->value = beta;
+        return bn;
+    };
+    // one process: the option changes nothing
+    auto whole = make(true), plain = make(false);
+    const xt::xarray<double> y = whole.forward(x, true), dx = whole.backward(dy, true);
+    const xt::xarray<double> y_plain = plain.forward(x, true);
+    CHECK(bool(y == y_plain));
+    CHECK(bool(dx == plain.backward(dy, true)));
+
+    for (bool synchronized : {true, false}) {
+        INFO("synchronized " << synchronized);
+        thread_replicas shared;
+        std::vector<layers::BatchNormalization<double>> parts{make(synchronized),
+                                                              make(synchronized)};
+        std::vector<xt::xarray<double>> ys(2), dxs(2);
+        auto run = [&](int r) {
+            thread_communicator comm(shared, r);
+            distribution::cross_replica_scope scope(comm);
+            const std::size_t a = r == 0 ? 0 : split, b = r == 0 ? split : rows;
+            const xt::xarray<double> xr = xt::view(x, xt::range(a, b), xt::all());
+            const xt::xarray<double> dyr = xt::view(dy, xt::range(a, b), xt::all());
+            ys[std::size_t(r)] = parts[std::size_t(r)].forward(xr, true);
+            dxs[std::size_t(r)] = parts[std::size_t(r)].backward(dyr, true);
+        };
+        const int threads = get_num_threads();
+        set_num_threads(1);
+        std::thread other(run, 1);
+        run(0);
+        other.join();
+        set_num_threads(threads);
+        const xt::xarray<double> y2 = xt::concatenate(xt::xtuple(ys[0], ys[1])),
+                                 dx2 = xt::concatenate(xt::xtuple(dxs[0], dxs[1]));
+        const double y_error = xt::amax(xt::abs(y2 - y))(),
+                     dx_error = xt::amax(xt::abs(dx2 - dx))();
+        const auto w0 = parts[0].get_weights(), w1 = parts[1].get_weights(),
+                   w = whole.get_weights();
+        if (synchronized) {
+            CHECK(y_error < 1e-12);
+            CHECK(dx_error < 1e-12);
+            // the same moving statistics on both, those of the whole batch
+            for (std::size_t i : {2, 3}) {
+                CHECK(bool(w0[i] == w1[i]));
+                const double error = xt::amax(xt::abs(w0[i] - w[i]))();
+                CHECK(error < 1e-12);
+            }
+        } else {  // each part normalised alone
+            CHECK(y_error > 1e-3);
+            CHECK(dx_error > 1e-3);
+        }
+        // gamma's and beta's gradients are each replica's share: their sum is the whole's
+        for (std::size_t i : {0, 1}) {
+            const xt::xarray<double> sum = parts[0].params()[i]->grad + parts[1].params()[i]->grad;
+            const double error = xt::amax(xt::abs(sum - whole.params()[i]->grad))();
+            if (synchronized) CHECK(error < 1e-12);
+        }
+    }
+}
+
+TEST_CASE("BatchNormalization's synchronized option is Keras's config key", "[bn]") {
+    layers::BatchNormalization<float> bn({.synchronized = true});
+    bn.build({4});
+    const auto config = bn.get_config();
+    CHECK(config.at("synchronized") == true);
+    const auto back = layers::BatchNormalization<float>::from_config(config);
+    CHECK(back->synchronized());
+    CHECK(back->get_config().at("synchronized") == true);
+    back->trainable = false;  // a frozen layer uses its moving statistics: nothing to share
+    CHECK_FALSE(back->synchronized());
+    CHECK_FALSE(layers::BatchNormalization<float>().synchronized());
 }

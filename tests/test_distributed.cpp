@@ -3,8 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -64,6 +67,21 @@ std::string dp_weights(const testing::temp_dir& d, int rank) {
     return testing::read_bytes((d / ("weights." + std::to_string(rank) + ".bin")).string());
 }
 
+/// The largest difference between two weight files' floats, over the largest magnitude of `a`.
+double weights_gap(const std::string& a, const std::string& b) {
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a.size() % sizeof(float) == 0);
+    double gap = 0.0, largest = 0.0;
+    for (std::size_t i = 0; i < a.size(); i += sizeof(float)) {
+        float u = 0.0f, v = 0.0f;
+        std::memcpy(&u, a.data() + i, sizeof u);
+        std::memcpy(&v, b.data() + i, sizeof v);
+        gap = std::max(gap, std::abs(double(u) - double(v)));
+        largest = std::max(largest, std::abs(double(u)));
+    }
+    return gap / largest;
+}
+
 }  // namespace
 
 TEST_CASE("data-parallel fit gives the same bits on 1, 2 and 4 processes") {
@@ -117,6 +135,37 @@ TEST_CASE("data-parallel fit: the same seed, another micro-batch count, nearly t
     const auto hb = nlohmann::json::parse(dp_file(four, "history", 0));
     CHECK(!same_bytes(dp_weights(two, 0), dp_weights(four, 0)));
     CHECK(ha["loss"][0].get<double>() == Approx(hb["loss"][0].get<double>()).epsilon(1e-5));
+}
+
+TEST_CASE("data-parallel fit with synchronized BatchNormalization is one process's fit") {
+    // the moments of the whole global batch: 2 and 4 processes train what one process does
+    // on the whole batch, up to the sums' rounding in float; per-process moments do not
+    testing::temp_dir plain("xkeras-dp"), two("xkeras-dp"), four("xkeras-dp"), own("xkeras-dp");
+    const std::string model = "--model cnn_bn --sync-bn --out ";
+    const auto a = run_workers(1, "--plain " + model + plain.path().string());
+    const auto b = run_workers(2, model + two.path().string());
+    const auto c = run_workers(4, model + four.path().string());
+    const auto d = run_workers(2, "--model cnn_bn --out " + own.path().string());
+    INFO(a.output << b.output << c.output << d.output);
+    REQUIRE(a.exit_code == 0);
+    REQUIRE(b.exit_code == 0);
+    REQUIRE(c.exit_code == 0);
+    REQUIRE(d.exit_code == 0);
+    const std::string reference = dp_weights(plain, 0);
+    CHECK(weights_gap(reference, dp_weights(two, 0)) < 1e-5);
+    CHECK(weights_gap(reference, dp_weights(four, 0)) < 1e-5);
+    CHECK(weights_gap(reference, dp_weights(own, 0)) > 1e-4);
+    CHECK(same_bytes(dp_weights(two, 1), dp_weights(two, 0)));
+    CHECK(same_bytes(dp_weights(four, 3), dp_weights(four, 0)));
+    // its sums need every process's one micro-batch: more are refused on every process
+    const auto e = run_workers(2, "--micro-batches 4 " + model + own.path().string());
+    CHECK(e.exit_code != 0);
+    CHECK_THAT(e.output,
+               Catch::Contains("is synchronized") && Catch::Contains("micro_batches = 4"));
+    // and so does a batch with fewer rows than processes, before the first step
+    const auto f = run_workers(4, "--batch 3 " + model + own.path().string());
+    CHECK(f.exit_code != 0);
+    CHECK_THAT(f.output, Catch::Contains("needs one row of every batch"));
 }
 
 TEST_CASE("data-parallel fit: rank 0 alone writes the checkpoint and the CSV log") {

@@ -5,10 +5,12 @@
 //   DIR/history.<rank>.json  fit's History (every epoch's logs)
 //
 //   dp_worker --out DIR [--model mlp|cnn_bn] [--samples 1024] [--batch 128] [--epochs 2]
-//             [--micro-batches 0] [--plain] [--checkpoint PATH] [--csv PATH] [--resume PATH]
+//             [--micro-batches 0] [--sync-bn] [--plain] [--checkpoint PATH] [--csv PATH] [--resume
+//             PATH]
 //             [--initial-epoch E] [--die-rank R --die-epoch E]
 //
-// --plain trains without a distribution (the one-process reference); --die-rank R kills rank R
+// --plain trains without a distribution (the one-process reference); --sync-bn makes cnn_bn's
+// BatchNormalization synchronized; --die-rank R kills rank R
 // with SIGKILL as the second batch of epoch E (1-based) begins, as `kill -9` would: after the
 // first step's reductions, so rank 0 has saved the last epoch's checkpoint.
 #include <csignal>
@@ -20,6 +22,8 @@
 #include <xkeras/distribution/mpi.hpp>
 #include <xkeras/xkeras.hpp>
 
+#include "../../examples/seed_models.hpp"
+
 namespace xk = xkeras;
 namespace dist = xkeras::distribution;
 using namespace xk::layers;
@@ -30,7 +34,7 @@ struct options {
     std::string out, model = "mlp", checkpoint, csv, resume;
     std::size_t samples = 1024, batch = 128, micro = 0;
     int epochs = 2, initial_epoch = 0, die_rank = -1, die_epoch = 0;
-    bool plain = false;
+    bool plain = false, sync_bn = false;
 };
 
 options parse(int argc, char** argv) {
@@ -55,6 +59,8 @@ options parse(int argc, char** argv) {
             o.micro = std::stoul(value());
         else if (a == "--plain")
             o.plain = true;
+        else if (a == "--sync-bn")
+            o.sync_bn = true;
         else if (a == "--checkpoint")
             o.checkpoint = value();
         else if (a == "--csv")
@@ -74,20 +80,14 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-xk::Sequential make_model(const std::string& kind) {
+xk::Sequential make_model(const options& o) {
     xk::Sequential m;
-    if (kind == "mlp") {  // E2's
-        m.add(Dense(512, {.input_shape = {784}}));
-        m.add(Activation("relu"));
-        m.add(Dropout(0.5));
-        m.add(Dense(256));
-        m.add(Activation("relu"));
-        m.add(Dropout(0.2));
-        m.add(Dense(10));
-        m.add(Activation("softmax"));
+    const std::string& kind = o.model;
+    if (kind == "mlp") {
+        seed_models::e2_mlp(m);
     } else if (kind == "cnn_bn") {
         m.add(Conv2D(8, {3, 3}, {.activation = "relu", .input_shape = {28, 28, 1}}));
-        m.add(BatchNormalization());
+        m.add(BatchNormalization({.synchronized = o.sync_bn}));
         m.add(MaxPooling2D({2, 2}));
         m.add(Flatten());
         m.add(Dropout(0.25));
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
         auto y = xk::utils::to_categorical(
             xt::xarray<std::uint8_t>(xt::view(data.train.labels, xt::range(0, n))), 10);
 
-        xk::Sequential model = o.resume.empty() ? make_model(o.model) : xk::load_model(o.resume);
+        xk::Sequential model = o.resume.empty() ? make_model(o) : xk::load_model(o.resume);
         std::vector<std::shared_ptr<xk::callbacks::Callback<float>>> cbs;
         if (!o.checkpoint.empty())
             cbs.push_back(std::make_shared<xk::callbacks::ModelCheckpoint<float>>(o.checkpoint));

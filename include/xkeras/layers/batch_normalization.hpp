@@ -4,6 +4,9 @@
 // the biased batch variance (over every other axis), y = gamma (x - mean) / sqrt(var + eps) +
 // beta, and the moving statistics move: moving = moving * momentum + batch * (1 - momentum).
 // Otherwise (evaluate, predict, or a frozen layer) the moving statistics are used.
+// With `synchronized` (Keras's synchronized=True) and a data-parallel step split over processes,
+// the batch moments, and the sums of the backward pass, are those of the whole global batch
+// (distribution/cross_replica.hpp); in one process the option changes nothing.
 // Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance
 // (non-trainable), each (C,). Defaults: momentum 0.99, epsilon 1e-3, center and scale on.
 #pragma once
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "../backend/parallel.hpp"
+#include "../distribution/cross_replica.hpp"
 #include "../initializers.hpp"
 #include "../io/json_limits.hpp"
 #include "layer.hpp"
@@ -25,6 +29,9 @@ struct BatchNormalizationOptions {
     double epsilon = 1e-3;
     bool center = true;  ///< Learn beta.
     bool scale = true;   ///< Learn gamma.
+    /// The moments of the whole global batch under data-parallel training, not of the process's
+    /// part (Keras's synchronized=True); each process then runs one micro-batch per step.
+    bool synchronized = false;
     initializers::Initializer beta_initializer = initializers::Zeros();
     initializers::Initializer gamma_initializer = initializers::Ones();
     initializers::Initializer moving_mean_initializer = initializers::Zeros();
@@ -49,6 +56,7 @@ class BatchNormalization : public Layer<T> {
 
     std::string class_name() const override { return "BatchNormalization"; }
     bool supports_masking() const override { return true; }
+    bool synchronized() const override { return opt_.synchronized && this->trainable; }
     /// Keras computes the batch's moments over the unmasked steps only; xkeras does not yet,
     /// and refuses a mask rather than count the padding.
     void check_input_mask() const override {
@@ -75,7 +83,7 @@ class BatchNormalization : public Layer<T> {
         c["gamma_regularizer"] = nullptr;
         c["beta_constraint"] = nullptr;
         c["gamma_constraint"] = nullptr;
-        c["synchronized"] = false;
+        c["synchronized"] = opt_.synchronized;
         return c;
     }
 
@@ -111,7 +119,7 @@ class BatchNormalization : public Layer<T> {
              {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
               "renorm_clipping", "virtual_batch_size", "adjustment"})
             r.expect(k, nullptr);
-        r.expect("synchronized", false);
+        o.synchronized = r.get("synchronized", false);
         r.expect("renorm", false);
         r.get("renorm_momentum", 0.99);  // meaningful only with renorm
         r.get("fused", true);            // an implementation choice of tf.keras
@@ -151,16 +159,24 @@ class BatchNormalization : public Layer<T> {
         const std::size_t C = channels(), rows = x.size() / C;
         this->ensure_shape(y_, shape_of(x));
         batch_stats_ = training && this->trainable && rows > 0;  // an empty batch moves nothing
+        synced_ = batch_stats_ && opt_.synchronized && distribution::in_cross_replica_step();
         if (batch_stats_) {
-            column_sums(x.data(), nullptr, rows, sum_, sumsq_);
+            // the moments about a shift: the first row here, or the global batch's mean
+            const T* shift = x.data();
+            double n = double(rows);
+            if (synced_) {
+                n = global_mean(x.data(), rows);
+                shift = mean_.data();
+            }
+            column_sums(x.data(), nullptr, shift, rows, sum_, sumsq_);
+            if (synced_) global_sums(0.0);
             const double eps = opt_.epsilon, m = opt_.momentum;
             T* mm = moving_mean_.value.data();
             T* mv = moving_variance_.value.data();
-            const T* first = x.data();  // column_sums shifts by the first row
             for (std::size_t c = 0; c < C; ++c) {
-                const double shifted = sum_[c] / double(rows);
-                const double var = std::max(0.0, sumsq_[c] / double(rows) - shifted * shifted);
-                const double mean = double(first[c]) + shifted;
+                const double shifted = sum_[c] / n;
+                const double var = std::max(0.0, sumsq_[c] / n - shifted * shifted);
+                const double mean = double(shift[c]) + shifted;
                 mean_[c] = T(mean);
                 inv_std_[c] = T(1.0 / std::sqrt(var + eps));
                 mm[c] = T(double(mm[c]) * m + mean * (1.0 - m));
@@ -195,14 +211,15 @@ class BatchNormalization : public Layer<T> {
         this->require_training_forward(x_ != nullptr);
         const std::size_t C = channels(), rows = dy.size() / C;
         // sum_[c] = sum(dy), sumsq_[c] = sum(dy * xhat)
-        column_sums(dy.data(), x_->data(), rows, sum_, sumsq_);
+        column_sums(dy.data(), x_->data(), nullptr, rows, sum_, sumsq_);
+        // the weights' gradients are this process's share, summed with the gradient reducer's
         if (opt_.scale)
             for (std::size_t c = 0; c < C; ++c) gamma_.grad.data()[c] = T(sumsq_[c]);
         if (opt_.center)
             for (std::size_t c = 0; c < C; ++c) beta_.grad.data()[c] = T(sum_[c]);
         if (!need_input_grad) return dx_;
         this->ensure_shape(dx_, shape_of(dy));
-        const T inv_n = T(1.0 / double(rows));
+        const T inv_n = T(1.0 / (synced_ ? global_sums(double(rows)) : double(rows)));
         for (std::size_t c = 0; c < C; ++c) {
             // batch statistics: dx = g inv_std (dy - mean(dy) - xhat mean(dy xhat));
             // moving statistics (constants): dx = g inv_std dy
@@ -252,14 +269,41 @@ class BatchNormalization : public Layer<T> {
         });
     }
 
-    /// Per channel: s1 = sum(d) and s2 = sum(d * d) with d = a - a[0] (the first row) when
-    /// `x` is null, else s1 = sum(a) and s2 = sum(a * xhat(x)) (xhat from mean_ and inv_std_).
-    /// The shift by the first row keeps the variance s2/n - (s1/n)^2 from cancelling when the
-    /// mean is large against the spread. Blocks of `block` rows are summed in T, channels side
-    /// by side in vector registers; the blocks' sums are added up in double, so a batch of any
-    /// size loses no more than a sum of 32 values in T does.
-    void column_sums(const T* a, const T* x, std::size_t rows, std::vector<double>& s1,
-                     std::vector<double>& s2) {
+    /// Synchronized moments, first pass: mean_ = the global batch's mean, in T (every process's
+    /// sum of its rows, summed over the processes); returns the global batch's rows.
+    double global_mean(const T* x, std::size_t rows) {
+        const std::size_t C = channels();
+        column_sums(x, nullptr, x, rows, sum_, sumsq_);
+        exchange_.resize(C + 1);
+        for (std::size_t c = 0; c < C; ++c)
+            exchange_[c] = sum_[c] + double(rows) * double(x[c]);  // undoes the shift
+        exchange_[C] = double(rows);
+        distribution::cross_replica_sum(exchange_);
+        for (std::size_t c = 0; c < C; ++c) mean_[c] = T(exchange_[c] / exchange_[C]);
+        return exchange_[C];
+    }
+
+    /// Replaces sum_ and sumsq_ with their sums over the processes; returns the sum of `count`.
+    double global_sums(double count) {
+        const std::size_t C = channels();
+        exchange_.resize(2 * C + 1);
+        std::copy(sum_.begin(), sum_.end(), exchange_.begin());
+        std::copy(sumsq_.begin(), sumsq_.end(), exchange_.begin() + std::ptrdiff_t(C));
+        exchange_[2 * C] = count;
+        distribution::cross_replica_sum(exchange_);
+        std::copy_n(exchange_.begin(), C, sum_.begin());
+        std::copy_n(exchange_.begin() + std::ptrdiff_t(C), C, sumsq_.begin());
+        return exchange_[2 * C];
+    }
+
+    /// Per channel: s1 = sum(d) and s2 = sum(d * d) with d = a - shift when `x` is null, else
+    /// s1 = sum(a) and s2 = sum(a * xhat(x)) (xhat from mean_ and inv_std_). A shift near the
+    /// mean (the first row, or the global mean) keeps the variance s2/n - (s1/n)^2 from
+    /// cancelling when the mean is large against the spread. Blocks of `block` rows are summed in
+    /// T, channels side by side in vector registers; the blocks' sums are added up in double, so a
+    /// batch of any size loses no more than a sum of 32 values in T does.
+    void column_sums(const T* a, const T* x, const T* shift, std::size_t rows,
+                     std::vector<double>& s1, std::vector<double>& s2) {
         constexpr std::size_t block = 32;
         const std::size_t C = channels(), threads = std::size_t(backend::pool_size());
         const std::size_t per = std::max<std::size_t>(64, (rows + threads - 1) / threads);
@@ -286,7 +330,7 @@ class BatchNormalization : public Layer<T> {
                         }
                     } else {
                         for (std::size_t c = 0; c < C; ++c) {
-                            const T d = ar[c] - a[c];
+                            const T d = ar[c] - shift[c];
                             b1[c] += d;
                             b2[c] += d * d;
                         }
@@ -310,11 +354,12 @@ class BatchNormalization : public Layer<T> {
     BatchNormalizationOptions opt_;
     Param<T> gamma_, beta_, moving_mean_, moving_variance_;
     std::vector<T> mean_, inv_std_, scale_, shift_, mean_dy_, mean_dyx_;
-    std::vector<double> sum_, sumsq_, partial_;
+    std::vector<double> sum_, sumsq_, partial_, exchange_;
     std::vector<T> block_sums_;
     tensor<T> y_, dx_;
     const tensor<T>* x_ = nullptr;
     bool batch_stats_ = false;
+    bool synced_ = false;  ///< whether the last forward pass took the global batch's moments
 };
 
 }  // namespace xkeras::layers

@@ -165,6 +165,11 @@ class Layer {
     /// train_on_batch refuse a model that has one.
     virtual bool inference_only() const { return false; }
 
+    /// Whether training computes over the whole global batch of a data-parallel step, not the
+    /// process's part (BatchNormalization's synchronized=True): the step then runs one
+    /// micro-batch per process (docs/distributed.md).
+    virtual bool synchronized() const { return false; }
+
     /// The layer's name: given in the options, or Keras's automatic one ("dense_1"), fixed
     /// when the layer is constructed.
     const std::string& name() const { return name_; }

@@ -56,6 +56,10 @@ class NestedSequential : public Layer<T> {
         return std::any_of(layers_.begin(), layers_.end(),
                            [](const auto& l) { return l->inference_only(); });
     }
+    bool synchronized() const override {
+        return std::any_of(layers_.begin(), layers_.end(),
+                           [](const auto& l) { return l->synchronized(); });
+    }
 
     shape_t compute_output_shape(const shape_t& in) const override {
         const shape_t& declared = this->declared_input_shape();

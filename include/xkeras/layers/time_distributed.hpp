@@ -41,6 +41,7 @@ class TimeDistributed : public Layer<T> {
     bool supports_masking() const override { return true; }
     const Layer<T>& layer() const { return *inner_; }
     bool inference_only() const override { return inner_->inference_only(); }
+    bool synchronized() const override { return inner_->synchronized(); }
 
     shape_t compute_output_shape(const shape_t& in) const override {
         if (in.size() < 2)

@@ -26,6 +26,7 @@
 #include "../callbacks/progbar_logger.hpp"
 #include "../config.hpp"
 #include "../distribution/broadcast.hpp"
+#include "../distribution/cross_replica.hpp"
 #include "../distribution/data_parallel.hpp"
 #include "../distribution/gradient_reducer.hpp"
 #include "../distribution/tree_sum.hpp"
@@ -129,6 +130,17 @@ class Trainer {
                 ": data-parallel training of a model whose output carries a mask is not "
                 "supported yet (the loss's divisor, the unmasked count, would need a reduction "
                 "first); train it in one process"));
+        synchronized_ = nullptr;
+        if (dp_)
+            for (const auto& layer : m.layers_)
+                if (layer->synchronized()) synchronized_ = layer.get();
+        if (trains && synchronized_ && dp_->micro_batches_per_process() != 1)
+            throw value_error(detail::cat(
+                "model '", m.name(), "': ", who, ": layer '", synchronized_->name(),
+                "' is synchronized (its batch moments are the whole global batch's), so each "
+                "process runs one micro-batch per step; DataParallel has micro_batches = ",
+                dp_->options().micro_batches, " for ", dp_->size(),
+                " processes: leave it 0 (one per process)"));
         return lock;
     }
 
@@ -348,6 +360,16 @@ class Trainer {
         return std::find(all.begin(), all.end(), 1) != all.end();
     }
     distribution::GradientReducer<T>& reducer(model_type& m);
+    /// Throws unless a training batch of `rows` rows gives every process one at least, when the
+    /// model has a synchronized layer (a process without rows could not join its sums).
+    void check_part_rows(const model_type& m, std::size_t rows) const {
+        if (synchronized_ && rows < std::size_t(dp_->size()))
+            throw value_error(detail::cat(
+                "model '", m.name(), "': layer '", synchronized_->name(),
+                "' is synchronized, so each of the ", dp_->size(),
+                " processes needs one row of every batch at least; a batch has ", rows,
+                " rows (the last one is the remainder of the samples over batch_size)"));
+    }
     /// One step of batch `step` of `data`: this process's micro-batches, the gradients and
     /// moving statistics summed over every process, one optimizer update; returns the global
     /// loss. The metrics then hold every process's counts.
@@ -375,6 +397,8 @@ class Trainer {
     metric_list metrics_;  ///< the current call's
     bool fused_ = false;   ///< whether the loss takes the last layer's logits (fuse_loss)
     std::shared_ptr<const distribution::DataParallel> dp_;  ///< the current call's, or null
+    /// under dp_, the model's last synchronized layer (Layer::synchronized), or null
+    const layers::Layer<T>* synchronized_ = nullptr;
     /// the distribution train_on_batch last broadcast rank 0's model under
     std::shared_ptr<const distribution::DataParallel> synced_;
     std::unique_ptr<distribution::GradientReducer<T>> reducer_;
@@ -434,6 +458,7 @@ callbacks::History<T> Trainer<T>::fit(model_type& m, DataAdapter<T>& train, Data
     cbs.add(history);
     if (o.verbose > 0 && writes()) cbs.add(std::make_shared<callbacks::ProgbarLogger<T>>());
     const int steps = steps_of(train);
+    if (steps > 0) check_part_rows(m, train.batch_rows(std::size_t(steps - 1)));
     cbs.set_model(&m);
     cbs.set_params({o.verbose, o.epochs, steps});
     callbacks::CallbackList<T> no_callbacks;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -101,21 +102,14 @@ template <class T>
 std::vector<double> Trainer<T>::reduce_logs(metric_list& metrics,
                                             const std::vector<std::pair<double, double>>& saved,
                                             std::vector<double> extra) {
-    auto& comm = dp_->communicator();
-    const std::size_t e = extra.size(), width = e + 2 * metrics.size();
-    std::vector<double> mine = std::move(extra);
+    const std::size_t e = extra.size();
+    std::vector<double> out = std::move(extra);
     for (const auto& mt : metrics) {
         const auto [total, count] = mt.metric->state();
-        mine.push_back(total);
-        mine.push_back(count);
+        out.push_back(total);
+        out.push_back(count);
     }
-    const std::size_t ranks = std::size_t(comm.size());
-    std::vector<double> all(ranks * width), column(ranks), out(width);
-    comm.allgather(mine.data(), width * sizeof(double), all.data());
-    for (std::size_t k = 0; k < width; ++k) {
-        for (std::size_t r = 0; r < ranks; ++r) column[r] = all[r * width + k];
-        out[k] = distribution::tree_sum(std::span<const double>(column));
-    }
+    distribution::all_sum(dp_->communicator(), out);
     for (std::size_t i = 0; i < metrics.size(); ++i)
         metrics[i].metric->set_state(
             {saved[i].first + out[e + 2 * i], saved[i].second + out[e + 2 * i + 1]});
@@ -133,6 +127,10 @@ template <class T>
 double Trainer<T>::data_parallel_step(model_type& m, DataAdapter<T>& data, int epoch,
                                       std::size_t step, bool tolerate_invalid) {
     auto& red = reducer(m);
+    check_part_rows(m, data.batch_rows(step));
+    // a synchronized layer sums over the processes inside the passes (distribution/cross_replica)
+    std::optional<distribution::cross_replica_scope> replicas;
+    if (synchronized_ && dp_->size() > 1) replicas.emplace(dp_->communicator());
     const std::size_t bn = data.batch_rows(step), leaves = dp_->micro_batches_per_process(),
                       micro = dp_->options().micro_batches,
                       base = std::size_t(dp_->rank()) * leaves;
@@ -171,7 +169,13 @@ double Trainer<T>::data_parallel_step(model_type& m, DataAdapter<T>& data, int e
             const tensor<T>& out =
                 inference::Executor<T>::forward(m.layers_, train_.x, true, &train_.mask);
             losses[j] = batch_loss(m, train_, out) * double(n);
-            const T scale = T(double(n) / double(bn));
+            T scale = T(double(n) / double(bn));
+            if (synchronized_ && scale != T(1)) {
+                // the gradients of the global batch's loss from the output on: what the
+                // synchronized layers' sums over the processes need
+                for (auto& g : train_.grad) g *= scale;
+                scale = T(1);
+            }
             const tensor<T>* g = &train_.grad;
             for (std::size_t i = m.layers_.size(); i-- > 0;) {
                 g = &m.layers_[i]->backward(*g, i > 0);
