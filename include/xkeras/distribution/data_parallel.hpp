@@ -63,6 +63,18 @@ class DataParallel {
         return options_.micro_batches / std::size_t(comm_->size());
     }
 
+    /// Rows [first, first + count) of a global batch of `rows`: this process's micro-batch `j`
+    /// (of micro_batches_per_process()), micro-batch k = rank * that + j holding rows
+    /// [k rows / K, (k + 1) rows / K) of K.
+    struct row_range {
+        std::size_t first = 0, count = 0;
+    };
+    row_range micro_batch_rows(std::size_t rows, std::size_t j) const {
+        const std::size_t k = std::size_t(rank()) * micro_batches_per_process() + j,
+                          K = options_.micro_batches, first = k * rows / K;
+        return {first, (k + 1) * rows / K - first};
+    }
+
     /// What the gradient exchanges of every training step under this distribution cost: the
     /// time between the first bucket's start and the end of the backward pass (overlapped) and
     /// the time waited after it (exposed).

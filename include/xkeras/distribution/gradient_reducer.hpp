@@ -72,6 +72,11 @@ class GradientReducer {
             b.sum.resize(b.size);
             const std::size_t own = b.chunk[rank() + 1] - b.chunk[rank()];
             b.received.assign(n, std::vector<T>(own));
+            b.total.resize(own);
+            b.parts.resize(n);
+            b.leaf_pointers.resize(b.leaves.size());
+            for (std::size_t l = 0; l < b.leaves.size(); ++l)
+                b.leaf_pointers[l] = b.leaves[l].data();
             bytes += b.size * sizeof(T);
         }
         stats_->buckets = buckets_.size();
@@ -170,7 +175,9 @@ class GradientReducer {
         std::vector<std::vector<T>> leaves;
         std::vector<std::size_t> chunk;  ///< chunk c is [chunk[c], chunk[c + 1]), owned by rank c
         std::vector<T> sum;              ///< this process's leaves' sum, then everyone's
-        std::vector<std::vector<T>> received;  ///< the other ranks' sums of this rank's chunk
+        std::vector<std::vector<T>> received;        ///< the other ranks' sums of this rank's chunk
+        std::vector<T> total;                        ///< their sum with this rank's
+        std::vector<const T*> parts, leaf_pointers;  ///< what the tree sums add up
         std::vector<request> requests;
         stage state = stage::filling;
     };
@@ -181,11 +188,7 @@ class GradientReducer {
     /// Sums the process's leaves and sends every other rank its chunk.
     void start(bucket& b) {
         if (!started_) first_start_ = clock::now(), started_ = true;
-        if (leaves_ > 1) {
-            std::vector<const T*> leaves;
-            for (const auto& l : b.leaves) leaves.push_back(l.data());
-            tree_sum<T>(leaves, b.size, b.sum.data());
-        }
+        if (leaves_ > 1) tree_sum<T>(b.leaf_pointers, b.size, b.sum.data());
         b.requests.clear();
         const int n = comm_.size(), me = comm_.rank();
         for (int c = 0; c < n; ++c) {
@@ -205,12 +208,10 @@ class GradientReducer {
     void gather(bucket& b) {
         const std::size_t n = std::size_t(comm_.size()), me = rank();
         const std::size_t from = b.chunk[me], count = b.chunk[me + 1] - from;
-        std::vector<const T*> parts(n);
         for (std::size_t c = 0; c < n; ++c)
-            parts[c] = c == me ? b.sum.data() + from : b.received[c].data();
-        std::vector<T> total(count);
-        if (count) tree_sum<T>(parts, count, total.data());
-        std::copy(total.begin(), total.end(), b.sum.begin() + std::ptrdiff_t(from));
+            b.parts[c] = c == me ? b.sum.data() + from : b.received[c].data();
+        if (count) tree_sum<T>(b.parts, count, b.total.data());
+        std::copy(b.total.begin(), b.total.end(), b.sum.begin() + std::ptrdiff_t(from));
         b.requests.clear();
         for (std::size_t c = 0; c < n; ++c) {
             if (c == me) continue;

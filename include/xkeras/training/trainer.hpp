@@ -335,6 +335,28 @@ class Trainer {
     double train_step(model_type& m, batch_state& b, int epoch, std::size_t step,
                       bool tolerate_invalid = false);
 
+    /// Copies the model's non-trainable weights (the moving statistics) into state_backup_.
+    void keep_state(const model_type& m) {
+        const auto& state = m.state_;
+        state_backup_.resize(state.size());
+        for (std::size_t i = 0; i < state.size(); ++i) {
+            const auto& v = state[i]->value;
+            auto& keep = state_backup_[i];
+            if (keep.size() != v.size())
+                keep = v;
+            else
+                std::copy_n(v.data(), v.size(), keep.data());
+        }
+    }
+    /// Puts state_backup_ back into the model's non-trainable weights.
+    void restore_state(model_type& m) {
+        for (std::size_t i = 0; i < m.state_.size(); ++i) {
+            std::copy_n(state_backup_[i].data(), state_backup_[i].size(),
+                        m.state_[i]->value.data());
+            m.state_[i]->changed();
+        }
+    }
+
     // ---- data-parallel training (distribution/data_parallel.hpp) ---------------------------
 
     /// Whether this process writes files and the terminal: rank 0, or the only process.
@@ -405,6 +427,8 @@ class Trainer {
     std::vector<layers::Param<T>*> reducer_params_;  ///< the weights reducer_ was made for
     std::shared_ptr<const distribution::DataParallel> reducer_dp_;  ///< and the distribution
     std::vector<tensor<T>> state_backup_;  ///< the non-trainable weights before the current step
+    std::vector<double> part_losses_;      ///< a data-parallel batch's micro-batches' loss sums
+    std::vector<double> state_leaves_;     ///< and their non-trainable weights (moving statistics)
     batch_state train_, eval_;
 };
 
@@ -554,23 +578,11 @@ double Trainer<T>::train_step(model_type& m, batch_state& b, int epoch, std::siz
                               bool tolerate_invalid) {
     // The forward pass in training mode moves the non-trainable state (BatchNormalization's
     // moving statistics): keep a copy (a few values per channel) to undo a bad batch.
-    const auto& state = m.state_;
-    state_backup_.resize(state.size());
-    for (std::size_t i = 0; i < state.size(); ++i) {
-        const auto& v = state[i]->value;
-        auto& keep = state_backup_[i];
-        if (keep.size() != v.size())
-            keep = v;
-        else
-            std::copy_n(v.data(), v.size(), keep.data());
-    }
+    keep_state(m);
     const tensor<T>& out = inference::Executor<T>::forward(m.layers_, b.x, true, &b.mask);
     const double loss = batch_loss(m, b, out) + regularization_penalty(m);
     if (!std::isfinite(loss)) {
-        for (std::size_t i = 0; i < state.size(); ++i) {
-            std::copy_n(state_backup_[i].data(), state_backup_[i].size(), state[i]->value.data());
-            state[i]->changed();
-        }
+        restore_state(m);
         if (tolerate_invalid) return loss;  // no update; the callbacks decide
         throw numerical_error(detail::cat(
             "model '", m.name(), "': the training loss is ", loss, " at epoch ", epoch + 1,
@@ -602,27 +614,31 @@ callbacks::Logs Trainer<T>::run_evaluation(model_type& m, DataAdapter<T>& data,
     for (std::size_t step = 0; step < data.num_batches(); ++step) {
         cbs.on_test_batch_begin(int(step), {});
         const std::size_t bn = data.batch_rows(step);
-        // each process its micro-batches of the batch (as in training), their losses summed by
-        // the tree over every process after it
-        const std::size_t parts = dp_ ? dp_->micro_batches_per_process() : 1,
-                          micro = dp_ ? dp_->options().micro_batches : 1,
-                          base = dp_ ? std::size_t(dp_->rank()) * parts : 0;
-        const auto saved = metric_states(metrics);
-        if (dp_) set_metric_states(metrics, std::vector<std::pair<double, double>>(metrics.size()));
-        std::vector<double> sums(parts);
-        for (std::size_t j = 0; j < parts; ++j) {
-            const std::size_t k = base + j, first = k * bn / micro,
-                              n = (k + 1) * bn / micro - first;
-            if (n == 0) continue;
+        // the loss summed over the batch's rows of one micro-batch
+        auto part = [&](std::size_t first, std::size_t n) {
             data.get_rows(step, first, n, eval_.x, eval_.y, eval_.w);
             eval_.weighted = data.has_sample_weights();
             const tensor<T>& out =
                 inference::Executor<T>::forward(m.layers_, eval_.x, false, &eval_.mask);
-            sums[j] = (batch_loss(m, eval_, out) + penalty) * double(n);
+            const double sum = (batch_loss(m, eval_, out) + penalty) * double(n);
             update_metrics(m, metrics, eval_, out);
+            return sum;
+        };
+        double batch_sum = 0.0;
+        if (!dp_) {
+            batch_sum = part(0, bn);
+        } else {
+            // each process its micro-batches of the batch (as in training), their losses summed
+            // by the tree over every process after it
+            const auto saved = metric_states(metrics);
+            set_metric_states(metrics, std::vector<std::pair<double, double>>(metrics.size()));
+            part_losses_.assign(dp_->micro_batches_per_process(), 0.0);
+            for (std::size_t j = 0; j < part_losses_.size(); ++j)
+                if (const auto r = dp_->micro_batch_rows(bn, j); r.count > 0)
+                    part_losses_[j] = part(r.first, r.count);
+            batch_sum = distribution::tree_sum(std::span<const double>(part_losses_));
+            batch_sum = reduce_logs(metrics, saved, {batch_sum})[0];
         }
-        double batch_sum = distribution::tree_sum(std::span<const double>(sums));
-        if (dp_) batch_sum = reduce_logs(metrics, saved, {batch_sum})[0];
         loss_sum += batch_sum;
         seen += bn;
         logs = current_logs(loss_sum / double(seen), metrics);

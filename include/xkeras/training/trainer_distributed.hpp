@@ -132,31 +132,25 @@ double Trainer<T>::data_parallel_step(model_type& m, DataAdapter<T>& data, int e
     std::optional<distribution::cross_replica_scope> replicas;
     if (synchronized_ && dp_->size() > 1) replicas.emplace(dp_->communicator());
     const std::size_t bn = data.batch_rows(step), leaves = dp_->micro_batches_per_process(),
-                      micro = dp_->options().micro_batches,
-                      base = std::size_t(dp_->rank()) * leaves;
+                      micro = dp_->options().micro_batches;
     const auto& state = m.state_;
-    state_backup_.resize(state.size());
+    keep_state(m);
     std::size_t state_values = 0;
-    for (std::size_t i = 0; i < state.size(); ++i) {
-        state_backup_[i] = state[i]->value;
-        state_values += state[i]->value.size();
-    }
+    for (const auto* p : state) state_values += p->value.size();
     std::vector<nlohmann::json> streams;
     for (const auto& l : m.layers_) streams.push_back(l->training_state());
     const auto saved_metrics = metric_states(metrics_);
     set_metric_states(metrics_, std::vector<std::pair<double, double>>(metrics_.size()));
 
-    std::vector<double> losses(leaves);
-    std::vector<std::vector<double>> state_leaves(state_values, std::vector<double>(leaves));
+    auto& losses = part_losses_;
+    losses.assign(leaves, 0.0);
+    // value v's leaf j at state_leaves_[v * leaves + j]
+    state_leaves_.assign(state_values * leaves, 0.0);
     red.begin_step();
     for (std::size_t j = 0; j < leaves; ++j) {
-        const std::size_t k = base + j, first = k * bn / micro, n = (k + 1) * bn / micro - first;
+        const auto [first, n] = dp_->micro_batch_rows(bn, j);
         if (j > 0) {  // from the step's starting state, as the micro-batches of other processes
-            for (std::size_t i = 0; i < state.size(); ++i) {
-                std::copy_n(state_backup_[i].data(), state_backup_[i].size(),
-                            state[i]->value.data());
-                state[i]->changed();
-            }
+            restore_state(m);
             for (std::size_t i = 0; i < m.layers_.size(); ++i)
                 if (!streams[i].is_null()) m.layers_[i]->set_training_state(streams[i]);
         }
@@ -186,20 +180,18 @@ double Trainer<T>::data_parallel_step(model_type& m, DataAdapter<T>& data, int e
         std::size_t v = 0;
         for (const auto* p : state)
             for (std::size_t q = 0; q < p->value.size(); ++q)
-                state_leaves[v++][j] = double(p->value.data()[q]);
+                state_leaves_[leaves * v++ + j] = double(p->value.data()[q]);
     }
     red.finish();  // written back below, once the loss is known to be finite
     std::vector<double> extra{distribution::tree_sum(std::span<const double>(losses))};
-    for (const auto& leaf : state_leaves)
-        extra.push_back(distribution::tree_sum(std::span<const double>(leaf)));
+    for (std::size_t v = 0; v < state_values; ++v)
+        extra.push_back(distribution::tree_sum(
+            std::span<const double>(state_leaves_.data() + v * leaves, leaves)));
     extra = reduce_logs(metrics_, saved_metrics, std::move(extra));
     const double loss = extra[0] / double(bn) + regularization_penalty(m);
     if (!std::isfinite(loss)) {
         set_metric_states(metrics_, saved_metrics);
-        for (std::size_t i = 0; i < state.size(); ++i) {
-            std::copy_n(state_backup_[i].data(), state_backup_[i].size(), state[i]->value.data());
-            state[i]->changed();
-        }
+        restore_state(m);
         if (tolerate_invalid) return loss;
         throw numerical_error(detail::cat(
             "model '", m.name(), "': the training loss is ", loss, " at epoch ", epoch + 1,
