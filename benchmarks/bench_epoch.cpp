@@ -26,31 +26,15 @@
 #include <xkeras/xkeras.hpp>
 
 #include "../examples/seed_models.hpp"
+#include "epoch_timer.hpp"
 
 namespace xk = xkeras;
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-    return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-class EpochTimer : public xk::callbacks::Callback<float> {
-  public:
-    std::vector<double> seconds;
-    double last_accuracy = 0.0, last_loss = 0.0;
-    void on_epoch_begin(int, const xk::callbacks::Logs&) override { start_ = clock_type::now(); }
-    void on_epoch_end(int, const xk::callbacks::Logs& logs) override {
-        seconds.push_back(seconds_since(start_));
-        last_accuracy = logs.at("accuracy");
-        last_loss = logs.at("loss");
-    }
-
-  private:
-    clock_type::time_point start_;
-};
+using bench::clock_type;
+using bench::EpochTimer;
+using bench::seconds_since;
 
 /// A seed model as its document trains it: builder, input shape, batch size, the share of the
 /// 60,000 training images left after validation_split, and the optimizer.
