@@ -3,12 +3,13 @@
 // docs/distributed.md). One seed model (E1 or E2), fit's training pass only, as bench_epoch.
 //
 //   bench_scaling --model e1 --threads 1 --epochs 2 [--limit N] [--plain] [--bucket-bytes B]
-//                 [--json OUT]
+//                 [--micro-batches K] [--json OUT]
 //   mpirun -np 2 bench_scaling --model e1 --threads 1 --epochs 2 --json OUT
 //
 // Under mpirun, rank 0 also measures the transport between ranks 0 and 1 (the one-way time of
 // an 8-byte message, the bandwidth of 16 MiB ones) and the gradient exchange alone (the same
-// buckets, no computation), and reports how much of the exchange the backward pass hid.
+// buckets, no computation), and reports how much of the exchange the backward pass hid. Every
+// run reports the optimizer's update alone.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -21,28 +22,16 @@
 #include <xkeras/xkeras.hpp>
 
 #include "../examples/seed_models.hpp"
+#include "epoch_timer.hpp"
 
 namespace xk = xkeras;
 namespace dist = xkeras::distribution;
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-double seconds_since(clock_type::time_point t0) {
-    return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-class EpochTimer : public xk::callbacks::Callback<float> {
-  public:
-    std::vector<double> seconds;
-    void on_epoch_begin(int, const xk::callbacks::Logs&) override { start_ = clock_type::now(); }
-    void on_epoch_end(int, const xk::callbacks::Logs&) override {
-        seconds.push_back(seconds_since(start_));
-    }
-
-  private:
-    clock_type::time_point start_;
-};
+using bench::clock_type;
+using bench::EpochTimer;
+using bench::seconds_since;
 
 /// Seconds for `bytes` to go from rank 0 to rank 1 and back, halved (the median of `reps`).
 double one_way_seconds(dist::Communicator& comm, std::size_t bytes, int reps) {
@@ -80,7 +69,7 @@ int main(int argc, char** argv) {
     CLI::App app{"data-parallel training's speed", "bench_scaling"};
     std::string model_name = "e1", json_path;
     int threads = 1, epochs = 2;
-    std::size_t limit = 0;
+    std::size_t limit = 0, micro_batches = 0;
     bool plain = false;
     std::size_t bucket_bytes = dist::data_parallel_options{}.bucket_bytes;
     app.add_option("--model", model_name, "e1 or e2")->check(CLI::IsMember({"e1", "e2"}));
@@ -90,12 +79,16 @@ int main(int argc, char** argv) {
     app.add_flag("--plain", plain, "Train without a distribution (one process)");
     app.add_option("--bucket-bytes", bucket_bytes, "The gradient buckets' smallest size")
         ->capture_default_str();
+    app.add_option("--micro-batches", micro_batches,
+                   "Micro-batches per global batch (0: one per process); one process with 2 runs "
+                   "two processes' work in turn, with no exchange");
     app.add_option("--json", json_path, "Write the results here (rank 0)");
     CLI11_PARSE(app, argc, argv);
     try {
         xk::set_num_threads(threads);
         if (!plain)
-            dist::set_distribution(dist::DataParallel(mpi.world(), {.bucket_bytes = bucket_bytes}));
+            dist::set_distribution(dist::DataParallel(
+                mpi.world(), {.micro_batches = micro_batches, .bucket_bytes = bucket_bytes}));
         const int rank = dist::process_index(), ranks = dist::process_count();
         const bool e1 = model_name == "e1";
         const std::size_t batch = e1 ? 500 : 128;
@@ -120,17 +113,19 @@ int main(int argc, char** argv) {
         model.fit(x, y,
                   {.batch_size = batch, .epochs = epochs, .verbose = 0, .callbacks = {timer}});
         const std::size_t steps = (n + batch - 1) / batch;
-        nlohmann::json j = {{"model", model_name},
-                            {"processes", ranks},
-                            {"threads", threads},
-                            {"distributed", !plain},
-                            {"batch_size", batch},
-                            {"samples", n},
-                            {"steps_per_epoch", steps},
-                            {"params", model.count_params()},
-                            {"seconds_per_epoch", timer->seconds},
-                            {"median", median(timer->seconds)},
-                            {"blas_core", xk::backend::blas_core_name()}};
+        nlohmann::json j = {
+            {"model", model_name},
+            {"processes", ranks},
+            {"threads", threads},
+            {"distributed", !plain},
+            {"micro_batches", plain ? 1 : dist::distribution()->options().micro_batches},
+            {"batch_size", batch},
+            {"samples", n},
+            {"steps_per_epoch", steps},
+            {"params", model.count_params()},
+            {"seconds_per_epoch", timer->seconds},
+            {"median", median(timer->seconds)},
+            {"blas_core", xk::backend::blas_core_name()}};
         if (!plain) {
             const auto d = dist::distribution();
             const auto s = d->stats();
@@ -167,6 +162,14 @@ int main(int argc, char** argv) {
                 j["bandwidth_gbit_s"] = double(std::size_t(16) << 20) * 8 / (large - small) / 1e9;
             }
         }
+        // the optimizer's update alone, which every process repeats over all the weights
+        std::vector<double> updates;
+        for (int rep = 0; rep < 30; ++rep) {
+            const auto t0 = clock_type::now();
+            model.optimizer().apply(model.trainable_params());
+            updates.push_back(seconds_since(t0));
+        }
+        j["update_alone_ms"] = median(updates) * 1e3;
         if (rank == 0) {
             std::cout << j.dump() << "\n";
             if (!json_path.empty()) xk::io::atomic_write(json_path, j.dump(2) + "\n");

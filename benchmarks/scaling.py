@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Data-parallel scaling of E1 and E2 on this machine, and the cost model beyond it.
 
-Runs bench_scaling three ways per model, in one run: one process x 1 thread, one process x 2
-threads, and `mpirun -np 2` x 1 thread; reports the speed-ups, the share of the gradient
-exchange the backward pass hid, and the cost model of docs/distributed.md for N = 2 to 64
+Runs bench_scaling four ways per model, in one run: one process x 1 thread, one process x 2
+threads, `mpirun -np 2` x 1 thread, and one process running two micro-batches in turn (the two
+processes' work with no exchange, for the speed-up a free exchange would give); reports the
+speed-ups, the share of the gradient exchange the backward pass hid, and the cost model of docs/distributed.md for N = 2 to 64
 machines on 10 and 100 Gbit/s links. Writes the figures as JSON (--json) and Markdown
 (--markdown).
 
@@ -56,15 +57,24 @@ def main():
     common = ["--epochs", str(a.epochs), "--limit", str(a.limit)]
     results = {}
     lines = ["| model | 1 proc x 1 thread | 1 proc x 2 threads | 2 procs x 1 thread | "
-             "2x1 vs 1x1 | 2x1 vs 1x2 | exchange alone | exposed | hidden |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    # hidden: the share of the gradient bytes whose exchange ended before the backward pass did
+             "2x1 vs 1x1 | 2x1 vs 1x2 | exchange alone | exposed | hidden | update | "
+             "2 parts in turn | ceiling |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    # hidden: the share of the gradient bytes whose exchange ended before the backward pass did;
+    # update: the optimizer's step alone, which each process repeats over every weight;
+    # 2 parts in turn: one process running both processes' micro-batches, with no exchange;
+    # ceiling: the 2x1 vs 1x1 speed-up of a free exchange, each process one part and the update
     for model in a.models.split(","):
         one = run([a.bin, "--model", model, "--threads", "1", "--plain"] + common, env)
         two_threads = run([a.bin, "--model", model, "--threads", "2", "--plain"] + common, env)
         two = run([a.mpiexec, "-np", "2", a.bin, "--model", model, "--threads", "1"] + common,
                   env)
-        r = {"one_process_one_thread": one, "one_process_two_threads": two_threads,
+        parts = run([a.bin, "--model", model, "--threads", "1", "--micro-batches", "2"] + common,
+                    env)
+        steps = parts["steps_per_epoch"]
+        update = parts["update_alone_ms"] / 1e3 * steps
+        ceiling = one["median"] / ((parts["median"] - update) / 2 + update)
+        r = {"one_process_one_thread": one, "two_parts_in_turn": parts, "ceiling": ceiling, "one_process_two_threads": two_threads,
              "two_processes": two,
              "speedup_vs_one_thread": one["median"] / two["median"],
              "speedup_vs_two_threads": two_threads["median"] / two["median"]}
@@ -89,7 +99,8 @@ def main():
             f"| {model} | {one['median']:.2f} s | {two_threads['median']:.2f} s | "
             f"{two['median']:.2f} s | {r['speedup_vs_one_thread']:.2f}x | "
             f"{r['speedup_vs_two_threads']:.2f}x | {two['exchange_alone_ms']:.2f} ms | "
-            f"{two['exposed_ms_per_step']:.2f} ms | {100 * two['hidden_share']:.0f}% |")
+            f"{two['exposed_ms_per_step']:.2f} ms | {100 * two['hidden_share']:.0f}% | "
+            f"{two['update_alone_ms']:.2f} ms | {parts['median']:.2f} s | {ceiling:.2f}x |")
     lines += ["", "Cost model (efficiency; strong: the global batch split over the machines, "
               "weak: the whole batch on each):", "",
               "| model | link | " + " | ".join(f"N={n}" for n in (2, 4, 8, 16, 32, 64)) + " |",
