@@ -20,20 +20,31 @@ inline std::size_t tree_split(std::size_t n) {
     return std::bit_floor(n - 1);
 }
 
-/// out[i] = the tree sum of leaves[k][i] over k, for i < count. `out` may be leaves[0] but no
-/// other leaf. The recursion is as deep as log2 of the leaf count.
+namespace detail {
+/// The tree sum into `out`, each right subtree summed into `spare` first: `spare` holds count
+/// values per level of the tree below this one.
 template <class T>
-void tree_sum(std::span<const T* const> leaves, std::size_t count, T* out) {
+void tree_sum_into(std::span<const T* const> leaves, std::size_t count, T* out, T* spare) {
     if (leaves.size() == 1) {
         if (leaves[0] != out)
             for (std::size_t i = 0; i < count; ++i) out[i] = leaves[0][i];
         return;
     }
     const std::size_t half = tree_split(leaves.size());
-    tree_sum(leaves.first(half), count, out);
-    std::vector<T> right(count);
-    tree_sum(leaves.subspan(half), count, right.data());
-    for (std::size_t i = 0; i < count; ++i) out[i] += right[i];
+    tree_sum_into(leaves.first(half), count, out, spare);
+    tree_sum_into(leaves.subspan(half), count, spare, spare + count);
+    for (std::size_t i = 0; i < count; ++i) out[i] += spare[i];
+}
+}  // namespace detail
+
+/// out[i] = the tree sum of leaves[k][i] over k, for i < count. `out` may be leaves[0] but no
+/// other leaf. The recursion is as deep as log2 of the leaf count; the right subtrees' sums go
+/// through a buffer of this thread's, kept between calls.
+template <class T>
+void tree_sum(std::span<const T* const> leaves, std::size_t count, T* out) {
+    thread_local std::vector<T> spare;
+    if (leaves.size() > 1) spare.resize(count * std::size_t(std::bit_width(leaves.size() - 1)));
+    detail::tree_sum_into(leaves, count, out, spare.data());
 }
 
 /// The tree sum of scalars (a process's losses, the moving statistics).
