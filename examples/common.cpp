@@ -30,8 +30,9 @@ struct mpi_example {
         int overflow(int c) override { return c; }
     } null;
 
-    mpi_example(int& argc, char**& argv) : session(argc, argv) {
-        xk::distribution::set_distribution(xk::distribution::DataParallel(session.world()));
+    mpi_example(int& argc, char**& argv, std::size_t micro_batches) : session(argc, argv) {
+        xk::distribution::set_distribution(
+            xk::distribution::DataParallel(session.world(), {.micro_batches = micro_batches}));
     }
     ~mpi_example() {
         if (cout_buffer) std::cout.rdbuf(cout_buffer);
@@ -83,6 +84,13 @@ Args parse_args(int argc, char** argv, const std::string& name, const std::strin
         app.add_option("--layer", a.layer, "The layer that reads the sequence")
             ->capture_default_str()
             ->check(CLI::IsMember(layers));
+#ifdef XKERAS_EXAMPLES_MPI
+    std::size_t micro_batches = 0;
+    app.add_option("--micro-batches", micro_batches,
+                   "Micro-batches per global batch (0: one per process); the same value gives "
+                   "the same model on every process count dividing it (docs/distributed.md)")
+        ->capture_default_str();
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -92,7 +100,7 @@ Args parse_args(int argc, char** argv, const std::string& name, const std::strin
     if (a.threads > 0) xk::set_num_threads(a.threads);
 #ifdef XKERAS_EXAMPLES_MPI
     static std::unique_ptr<mpi_example> mpi;
-    if (!mpi) mpi = std::make_unique<mpi_example>(argc, argv);
+    if (!mpi) mpi = std::make_unique<mpi_example>(argc, argv, micro_batches);
     mpi->quiet_unless_rank_zero(a);
 #endif
     return a;
