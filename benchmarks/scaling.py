@@ -4,9 +4,9 @@
 Runs bench_scaling four ways per model, in one run: one process x 1 thread, one process x 2
 threads, `mpirun -np 2` x 1 thread, and one process running two micro-batches in turn (the two
 processes' work with no exchange, for the speed-up a free exchange would give); reports the
-speed-ups, the share of the gradient exchange the backward pass hid, and the cost model of docs/distributed.md for N = 2 to 64
-machines on 10 and 100 Gbit/s links. Writes the figures as JSON (--json) and Markdown
-(--markdown).
+speed-ups, the share of the gradient exchange the backward pass hid, and the cost model of
+docs/distributed.md for N = 2 to 64 machines on 10 and 100 Gbit/s links. Writes the figures as
+JSON (--json) and Markdown (--markdown).
 
   python3 benchmarks/scaling.py [--models e1,e2] [--epochs 2] [--limit 0]
                                 [--bin build/benchmarks/bench_scaling] [--json OUT]
@@ -74,7 +74,8 @@ def main():
         steps = parts["steps_per_epoch"]
         update = parts["update_alone_ms"] / 1e3 * steps
         ceiling = one["median"] / ((parts["median"] - update) / 2 + update)
-        r = {"one_process_one_thread": one, "two_parts_in_turn": parts, "ceiling": ceiling, "one_process_two_threads": two_threads,
+        r = {"one_process_one_thread": one, "two_parts_in_turn": parts, "ceiling": ceiling,
+             "one_process_two_threads": two_threads,
              "two_processes": two,
              "speedup_vs_one_thread": one["median"] / two["median"],
              "speedup_vs_two_threads": two_threads["median"] / two["median"]}
